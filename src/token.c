@@ -1,0 +1,203 @@
+/* token.c - review tokens, hashes, HMAC, constant-time compare (see token.h).
+ *
+ * Every primitive is libcrypto's: RAND_bytes for randomness, EVP for
+ * SHA-256, HMAC() for HMAC-SHA256, CRYPTO_memcmp for comparison.  This file
+ * only encodes and checks syntax.  No state, no allocation.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "token.h"
+
+static const char b64url[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int token_random_bytes(void *buf, size_t n)
+{
+	if (!n)
+		return 0;
+	if (n > (size_t)0x7fffffff || RAND_bytes(buf, (int)n) != 1) {
+		OPENSSL_cleanse(buf, n);
+		return -1;
+	}
+	return 0;
+}
+
+size_t token_b64url_len(size_t n)
+{
+	return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
+}
+
+size_t token_b64url_encode(char *dst, size_t dstsize, const void *src,
+			   size_t n)
+{
+	const unsigned char *s = src;
+	size_t need = token_b64url_len(n);
+	size_t i, o = 0;
+	unsigned long v;
+
+	if (n > ((size_t)-1) / 2 || need + 1 > dstsize) {
+		if (dstsize)
+			dst[0] = '\0';
+		return (size_t)-1;
+	}
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (unsigned long)s[i] << 16 | (unsigned long)s[i + 1] << 8 | s[i + 2];
+		dst[o++] = b64url[v >> 18 & 63];
+		dst[o++] = b64url[v >> 12 & 63];
+		dst[o++] = b64url[v >> 6 & 63];
+		dst[o++] = b64url[v & 63];
+	}
+	if (n - i == 1) {
+		v = (unsigned long)s[i] << 16;
+		dst[o++] = b64url[v >> 18 & 63];
+		dst[o++] = b64url[v >> 12 & 63];
+	} else if (n - i == 2) {
+		v = (unsigned long)s[i] << 16 | (unsigned long)s[i + 1] << 8;
+		dst[o++] = b64url[v >> 18 & 63];
+		dst[o++] = b64url[v >> 12 & 63];
+		dst[o++] = b64url[v >> 6 & 63];
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+int token_new(char out[TOKEN_SIZE])
+{
+	unsigned char raw[TOKEN_BYTES];
+	int ret = -1;
+
+	out[0] = '\0';
+	if (token_random_bytes(raw, sizeof(raw)))
+		goto out;
+	token_b64url_encode(out, TOKEN_SIZE, raw, sizeof(raw));
+	ret = 0;
+out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return ret;
+}
+
+/* Value of a base64url character, or 64 for anything else. */
+static unsigned b64url_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return 64;
+}
+
+int token_syntax_ok(const char *s, size_t len)
+{
+	unsigned bad = 0;
+	unsigned v = 0;
+	size_t i;
+
+	if (!s || len != TOKEN_LEN)
+		return 0;
+	for (i = 0; i < len; i++) {
+		v = b64url_value((unsigned char)s[i]);
+		bad |= v >> 6;
+	}
+	/* 43 chars carry 258 bits: the last character's low 2 bits are
+	 * padding and must be zero in the canonical encoding. */
+	bad |= v & 3;
+	return bad == 0;
+}
+
+int token_sha256_hex(char out[TOKEN_HEX_SIZE], const void *data, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	unsigned int i;
+
+	out[0] = '\0';
+	if (!EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL) ||
+	    mdlen != TOKEN_SHA256_BYTES)
+		return -1;
+	for (i = 0; i < mdlen; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * mdlen] = '\0';
+	return 0;
+}
+
+int token_hash(char out[TOKEN_HEX_SIZE], const char *token)
+{
+	return token_sha256_hex(out, token, strlen(token));
+}
+
+int token_hmac_sha256(unsigned char out[TOKEN_SHA256_BYTES],
+		      const void *key, size_t keylen,
+		      const void *msg, size_t msglen)
+{
+	static const unsigned char nothing[1];
+	unsigned int len = 0;
+
+	if (keylen > 0x7fffffff || !HMAC(EVP_sha256(), keylen ? key : nothing,
+					 (int)keylen, msglen ? msg : nothing,
+					 msglen, out, &len) ||
+	    len != TOKEN_SHA256_BYTES) {
+		memset(out, 0, TOKEN_SHA256_BYTES);
+		return -1;
+	}
+	return 0;
+}
+
+int token_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+int token_hex_equal(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	if (n != strlen(b))
+		return 0;
+	return token_equal(a, b, n);
+}
+
+int token_nonce(char *out, size_t outsize, size_t nbytes)
+{
+	unsigned char raw[64];
+	int ret = -1;
+
+	if (outsize)
+		out[0] = '\0';
+	if (!nbytes || nbytes > sizeof(raw) ||
+	    outsize < token_b64url_len(nbytes) + 1)
+		return -1;
+	if (token_random_bytes(raw, nbytes))
+		goto out;
+	token_b64url_encode(out, outsize, raw, nbytes);
+	ret = 0;
+out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return ret;
+}
+
+int token_boundary(char out[TOKEN_BOUNDARY_SIZE])
+{
+	/* 24 random bytes = 32 base64url characters */
+	char tail[33];
+
+	out[0] = '\0';
+	if (token_nonce(tail, sizeof(tail), 24))
+		return -1;
+	memcpy(out, "=_gl_", 5);
+	memcpy(out + 5, tail, 33);
+	return 0;
+}
