@@ -1,0 +1,18 @@
+/* cmd.h - the commands greenlight dispatches to (one file each). */
+#ifndef GREENLIGHT_CMD_H
+#define GREENLIGHT_CMD_H
+
+#include <stdio.h>
+
+/* Each command gets argv with argv[0] = command name and returns an exit
+ * code from enum gl_exit.  Only commands decide exit codes. */
+int cmd_check(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+
+void usage_check(FILE *out);
+void usage_validate(FILE *out);
+
+/* Write a decision record (JSON) to `path` atomically; -1 on error. */
+int write_record(const char *path, const char *json);
+
+#endif

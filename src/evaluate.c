@@ -1,0 +1,104 @@
+/* evaluate.c - load gate and results, compute the verdict (see evaluate.h). */
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evaluate.h"
+#include "util.h"
+
+const char *default_gate_path(void)
+{
+	const char *env = getenv("GREENLIGHT_GATE");
+
+	return env && *env ? env : "greenlight.json";
+}
+
+cJSON *context_build(const struct gate *g)
+{
+	cJSON *ctx = cJSON_CreateObject();
+	cJSON *gate = cJSON_AddObjectToObject(ctx, "Gate");
+
+	cJSON_AddStringToObject(gate, "Name", g->name);
+	cJSON_AddObjectToObject(ctx, "Git");
+	return ctx;
+}
+
+/* The gate file's "results" is relative to the gate file's directory. */
+static char *results_path(const struct gate *g, const char *flag)
+{
+	const char *env = getenv("GREENLIGHT_RESULTS");
+	char *copy, *dir, *out;
+	size_t n;
+
+	if (flag)
+		return xstrdup(flag);
+	if (env && *env)
+		return xstrdup(env);
+	if (!g->results)
+		return xstrdup("results.json");
+	if (g->results[0] == '/' || !strcmp(g->results, "-"))
+		return xstrdup(g->results);
+	copy = xstrdup(g->file);
+	dir = dirname(copy);
+	n = strlen(dir) + strlen(g->results) + 2;
+	out = xmalloc(n);
+	if (!strcmp(dir, "."))
+		snprintf(out, n, "%s", g->results);
+	else
+		snprintf(out, n, "%s/%s", dir, g->results);
+	free(copy);
+	return out;
+}
+
+static int max_results(const struct eval_opts *o, uint64_t *out)
+{
+	const char *env = getenv("GREENLIGHT_MAX_RESULTS_BYTES");
+
+	*out = o->max_results ? o->max_results : RESULTS_DEFAULT_MAX;
+	if (!o->max_results && env && *env && (parse_size(env, out) || !*out))
+		return error("GREENLIGHT_MAX_RESULTS_BYTES is \"%s\"; write a size like 67108864, 64M or 1G", env);
+	return 0;
+}
+
+static int runtime_error(const struct evaluation *e, const struct choice_error *err)
+{
+	const char *file = strcmp(e->results_file, "-") ? e->results_file : "stdin";
+
+	if (!strcmp(err->where, "default"))
+		return error("%s: %s", file, err->msg);
+	return error("%s: %s: %s", file, err->where, err->msg);
+}
+
+int evaluate(struct evaluation *e, const struct eval_opts *o)
+{
+	struct choice_error err;
+	uint64_t max;
+
+	memset(e, 0, sizeof(*e));
+	if (max_results(o, &max))
+		return -1;
+	if (gate_load(&e->gate, o->gate ? o->gate : default_gate_path()))
+		return -1;
+	e->context = context_build(&e->gate);
+	e->results_file = results_path(&e->gate, o->results);
+	if (results_load(&e->results, e->results_file, max, &e->gate.choices, e->context))
+		goto fail;
+	if (verdict_compute(&e->verdict, &e->gate, e->results.values, &err)) {
+		runtime_error(e, &err);
+		goto fail;
+	}
+	return 0;
+fail:
+	evaluation_release(e);
+	return -1;
+}
+
+void evaluation_release(struct evaluation *e)
+{
+	verdict_release(&e->verdict);
+	results_release(&e->results);
+	free(e->results_file);
+	cJSON_Delete(e->context);
+	gate_release(&e->gate);
+	memset(e, 0, sizeof(*e));
+}

@@ -1,0 +1,41 @@
+/* evaluate.h - the shared front half of `check` and `run`.
+ *
+ * Resolves the gate and results locations (flag > GREENLIGHT_* environment
+ * > gate file > default), loads both, builds the context object and
+ * computes the verdict.  Every failure is reported on stderr before
+ * returning.
+ */
+#ifndef GREENLIGHT_EVALUATE_H
+#define GREENLIGHT_EVALUATE_H
+
+#include <stdint.h>
+#include "gate.h"
+#include "results.h"
+#include "verdict.h"
+
+struct eval_opts {
+	const char *gate;	/* -g, or NULL */
+	const char *results;	/* -r, or NULL */
+	uint64_t max_results;	/* 0: GREENLIGHT_MAX_RESULTS_BYTES or 64 MiB */
+};
+
+struct evaluation {
+	struct gate gate;
+	cJSON *context;
+	char *results_file;
+	struct results results;
+	struct verdict verdict;
+};
+
+/* Returns 0 with *e filled, or -1 (bad input, reported) with *e empty. */
+int evaluate(struct evaluation *e, const struct eval_opts *o);
+
+void evaluation_release(struct evaluation *e);
+
+/* The gate path to use when no -g was given. */
+const char *default_gate_path(void);
+
+/* Build the context object ($$) for a gate. */
+cJSON *context_build(const struct gate *g);
+
+#endif

@@ -1,0 +1,63 @@
+/* gate.h - the gate file (greenlight.json) as a validated struct.
+ *
+ * gate_load() reads, strictly validates and compiles a gate file.  The cJSON
+ * tree and the file text stay inside struct gate (for positions in later
+ * messages); everything else is plain C data.  Every problem is reported as
+ * "file:line:col: what is wrong; what would be valid".
+ */
+#ifndef GREENLIGHT_GATE_H
+#define GREENLIGHT_GATE_H
+
+#include <stdint.h>
+#include "buf.h"
+#include "choice.h"
+#include "json.h"
+
+#define GATE_MAX_BYTES (1024 * 1024)	/* a gate file is configuration */
+#define GATE_MAX_TEAMS 64
+#define GATE_MAX_EMAILS 100		/* addresses per team */
+#define GATE_NAME_MAX 128
+
+enum gate_match {
+	GATE_MATCH_FIRST,	/* ASL: the first matching rule decides */
+	GATE_MATCH_ALL,		/* every rule is evaluated */
+};
+
+struct team {
+	char *name;
+	char **email;
+	size_t nemail;
+	int approvals;		/* distinct approvers needed, >= 1 */
+};
+
+struct gate {
+	char *file;		/* path as given */
+	struct buf text;
+	struct json_doc doc;
+	int version;
+	char *name;
+	char *results;		/* default results file, or NULL */
+	enum gate_match match;
+	struct choice_set choices;
+	char *default_next;	/* "pass", "fail", a team, or NULL (none) */
+	struct team *teams;
+	size_t nteams;
+	const cJSON *notify;	/* sections for `run`, validated here */
+	const cJSON *decision;
+};
+
+/* Load and validate `path`.  Warnings (an unused team) go to stderr.
+ * Returns 0, or -1 after reporting one error; *g is then empty. */
+int gate_load(struct gate *g, const char *path);
+
+/* Free everything the gate owns. */
+void gate_release(struct gate *g);
+
+/* The team called `name`, or NULL. */
+const struct team *gate_team(const struct gate *g, const char *name);
+
+/* Report "file:line:col: msg" for a node of the gate (0 returns -1). */
+int gate_error(const struct gate *g, const cJSON *node, int at_key,
+	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,207 @@
+/* report.c - text and JSON renderings of a verdict (see report.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "util.h"
+
+#define VALUE_MAX 64		/* bytes of a value shown in the table */
+#define CONDITION_MAX 60	/* column width cap for conditions */
+
+void report_value(const cJSON *v, char *out, size_t max)
+{
+	char *s;
+	size_t n;
+
+	if (!v) {
+		strlcpy_gl(out, "(missing)", max);
+		return;
+	}
+	s = cJSON_PrintUnformatted(v);
+	if (!s) {
+		strlcpy_gl(out, "?", max);
+		return;
+	}
+	n = strlen(s);
+	if (n >= max && max > 4) {
+		memcpy(out, s, max - 4);
+		memcpy(out + max - 4, "...", 4);
+	} else {
+		strlcpy_gl(out, s, max);
+	}
+	free(s);
+}
+
+/* What the VALUE column shows: the value of a single plain test, or
+ * "path=value" for every test of a compound or ...Path rule. */
+static void rule_values(const struct rule_result *r, char *out, size_t max)
+{
+	char val[VALUE_MAX + 1];
+	size_t len = 0;
+
+	out[0] = '\0';
+	if (!r->evaluated) {
+		strlcpy_gl(out, "-", max);
+		return;
+	}
+	if (r->nleaves == 1 && !r->leaves[0].operand_path) {
+		report_value(r->leaves[0].value, out, max < VALUE_MAX ? max : VALUE_MAX);
+		return;
+	}
+	for (size_t i = 0; i < r->nleaves && len + 1 < max; i++) {
+		const struct choice_leaf *l = &r->leaves[i];
+
+		report_value(l->value, val, sizeof(val));
+		len += (size_t)snprintf(out + len, max - len, "%s%s=%s",
+					i ? ", " : "", l->variable, val);
+		if (l->operand_path && len + 1 < max) {
+			report_value(l->operand_value, val, sizeof(val));
+			len += (size_t)snprintf(out + len, max - len, ", %s=%s",
+						l->operand_path, val);
+		}
+	}
+}
+
+static const char *fired_text(const struct rule_result *r)
+{
+	if (!r->evaluated)
+		return "skipped";
+	return r->fired ? "yes" : "no";
+}
+
+static void print_outcome(FILE *out, const struct gate *g, const struct verdict *v)
+{
+	fprintf(out, "outcome: %s", outcome_name(v->outcome));
+	if (v->by_default)
+		fprintf(out, " (no rule fired; default)");
+	if (v->outcome == OUTCOME_REVIEW) {
+		fprintf(out, " - notify ");
+		for (size_t i = 0; i < v->nteams; i++) {
+			const struct team *t = gate_team(g, v->teams[i]);
+
+			fprintf(out, "%s%s (", i ? ", " : "", v->teams[i]);
+			for (size_t k = 0; t && k < t->nemail; k++)
+				fprintf(out, "%s%s", k ? ", " : "", t->email[k]);
+			fprintf(out, "; %d approval%s)", t ? t->approvals : 1,
+				t && t->approvals > 1 ? "s" : "");
+		}
+	}
+	fputc('\n', out);
+}
+
+void report_text(FILE *out, const struct gate *g, const char *results,
+		 const struct verdict *v)
+{
+	char values[256];
+	int wc = (int)strlen("CONDITION"), wv = (int)strlen("VALUE");
+
+	for (size_t i = 0; i < v->nrules; i++) {
+		int n = (int)strlen(v->rules[i].condition);
+
+		rule_values(&v->rules[i], values, sizeof(values));
+		if (n > wc)
+			wc = n > CONDITION_MAX ? CONDITION_MAX : n;
+		if ((int)strlen(values) > wv)
+			wv = (int)strlen(values) > VALUE_MAX ? VALUE_MAX : (int)strlen(values);
+	}
+	fprintf(out, "gate %s (%s), match %s, results %s\n", g->name, g->file,
+		g->match == GATE_MATCH_ALL ? "all" : "first",
+		strcmp(results, "-") ? results : "stdin");
+	fprintf(out, "  %-12s %-*s  %-*s  %-7s  %s\n", "RULE", wc, "CONDITION",
+		wv, "VALUE", "FIRED", "NEXT");
+	for (size_t i = 0; i < v->nrules; i++) {
+		char where[32];
+
+		snprintf(where, sizeof(where), "choices[%zu]", i);
+		rule_values(&v->rules[i], values, sizeof(values));
+		fprintf(out, "  %-12s %-*s  %-*s  %-7s  %s\n", where, wc,
+			v->rules[i].condition, wv, values, fired_text(&v->rules[i]),
+			v->rules[i].next);
+	}
+	print_outcome(out, g, v);
+}
+
+static cJSON *leaf_json(const struct choice_leaf *l)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "rule", l->where);
+	cJSON_AddStringToObject(o, "variable", l->variable);
+	cJSON_AddStringToObject(o, "operator", l->op);
+	if (l->operand_path) {
+		cJSON_AddStringToObject(o, "threshold_path", l->operand_path);
+		cJSON_AddItemToObject(o, "threshold", l->operand_value
+				      ? cJSON_Duplicate(l->operand_value, 1) : cJSON_CreateNull());
+	} else if (l->operand) {
+		cJSON_AddItemToObject(o, "threshold", cJSON_Duplicate(l->operand, 1));
+	}
+	cJSON_AddBoolToObject(o, "present", l->value != NULL);
+	if (l->value)
+		cJSON_AddItemToObject(o, "value", cJSON_Duplicate(l->value, 1));
+	cJSON_AddBoolToObject(o, "result", l->result);
+	return o;
+}
+
+static cJSON *rule_json(size_t i, const struct rule_result *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *tests = cJSON_CreateArray();
+	char where[32];
+
+	snprintf(where, sizeof(where), "choices[%zu]", i);
+	cJSON_AddStringToObject(o, "rule", where);
+	cJSON_AddStringToObject(o, "condition", r->condition);
+	cJSON_AddStringToObject(o, "next", r->next);
+	cJSON_AddBoolToObject(o, "evaluated", r->evaluated);
+	cJSON_AddBoolToObject(o, "fired", r->fired);
+	for (size_t k = 0; k < r->nleaves; k++)
+		cJSON_AddItemToArray(tests, leaf_json(&r->leaves[k]));
+	cJSON_AddItemToObject(o, "tests", tests);
+	return o;
+}
+
+static cJSON *teams_json(const struct gate *g, const struct verdict *v)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; i < v->nteams; i++) {
+		const struct team *t = gate_team(g, v->teams[i]);
+		cJSON *o = cJSON_CreateObject();
+		cJSON *emails = cJSON_CreateArray();
+
+		cJSON_AddStringToObject(o, "name", v->teams[i]);
+		for (size_t k = 0; t && k < t->nemail; k++)
+			cJSON_AddItemToArray(emails, cJSON_CreateString(t->email[k]));
+		cJSON_AddItemToObject(o, "email", emails);
+		cJSON_AddNumberToObject(o, "approvals", t ? t->approvals : 1);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+cJSON *report_json(const struct gate *g, const char *results,
+		   const struct verdict *v, time_t now)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *rules = cJSON_CreateArray();
+	char stamp[32];
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	cJSON_AddNumberToObject(o, "record_version", 1);
+	cJSON_AddStringToObject(o, "greenlight", GREENLIGHT_VERSION);
+	cJSON_AddStringToObject(o, "gate", g->name);
+	cJSON_AddStringToObject(o, "gate_file", g->file);
+	cJSON_AddStringToObject(o, "results_file", strcmp(results, "-") ? results : "stdin");
+	cJSON_AddStringToObject(o, "match", g->match == GATE_MATCH_ALL ? "all" : "first");
+	cJSON_AddStringToObject(o, "evaluated_at", stamp);
+	cJSON_AddStringToObject(o, "outcome", outcome_name(v->outcome));
+	cJSON_AddNumberToObject(o, "exit_code", outcome_exit_code(v->outcome));
+	cJSON_AddBoolToObject(o, "default_used", v->by_default);
+	cJSON_AddItemToObject(o, "teams", teams_json(g, v));
+	for (size_t i = 0; i < v->nrules; i++)
+		cJSON_AddItemToArray(rules, rule_json(i, &v->rules[i]));
+	cJSON_AddItemToObject(o, "rules", rules);
+	return o;
+}

@@ -1,0 +1,28 @@
+/* report.h - what a gate decided, for people (text) and machines (JSON).
+ *
+ * Pure formatting: the caller opens files and supplies the clock.  The JSON
+ * form is the decision record (decision.json); its fields are documented in
+ * docs/decision-record.md.
+ */
+#ifndef GREENLIGHT_REPORT_H
+#define GREENLIGHT_REPORT_H
+
+#include <stdio.h>
+#include <time.h>
+#include <cjson/cJSON.h>
+#include "gate.h"
+#include "verdict.h"
+
+/* Compact JSON text of a value for tables and messages, at most `max` bytes
+ * (longer values end in "..."); "(missing)" for NULL.  Writes into out. */
+void report_value(const cJSON *v, char *out, size_t max);
+
+/* The rule table and the outcome, as `greenlight check` prints them. */
+void report_text(FILE *out, const struct gate *g, const char *results,
+		 const struct verdict *v);
+
+/* The decision record as a new cJSON object (caller deletes). */
+cJSON *report_json(const struct gate *g, const char *results,
+		   const struct verdict *v, time_t now);
+
+#endif
