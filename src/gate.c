@@ -511,6 +511,23 @@ int gate_load(struct gate *g, const char *path)
 	return 0;
 }
 
+int gate_load_text(struct gate *g, const char *name, const char *text, size_t len)
+{
+	struct buf empty = BUF_INIT(GATE_MAX_BYTES);
+
+	memset(g, 0, sizeof(*g));
+	g->file = xstrdup(name);
+	g->text = empty;
+	if (buf_add(&g->text, text, len) == BUF_TOOBIG)
+		error("%s: gate file is larger than %d bytes; a gate file holds rules, not data",
+		      name, GATE_MAX_BYTES);
+	if (!g->text.data || gate_parse(g)) {
+		gate_release(g);
+		return -1;
+	}
+	return 0;
+}
+
 void gate_release(struct gate *g)
 {
 	for (size_t t = 0; t < g->nteams; t++) {

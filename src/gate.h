@@ -50,6 +50,9 @@ struct gate {
  * Returns 0, or -1 after reporting one error; *g is then empty. */
 int gate_load(struct gate *g, const char *path);
 
+/* The same for a gate file already in memory; `name` is used in messages. */
+int gate_load_text(struct gate *g, const char *name, const char *text, size_t len);
+
 /* Free everything the gate owns. */
 void gate_release(struct gate *g);
 

@@ -97,24 +97,17 @@ static void drop_text(struct text *t)
 	memset(t, 0, sizeof(*t));
 }
 
-int results_load(struct results *r, const char *path, uint64_t max,
-		 const struct choice_set *set, const cJSON *context)
+int results_bind(struct results *r, const char *name, const char *text,
+		 size_t len, const struct choice_set *set, const cJSON *context)
 {
-	struct text t;
 	struct json_err err;
-	const char *name = strcmp(path, "-") ? path : "stdin";
-	int ret;
 
 	memset(r, 0, sizeof(*r));
-	if (read_text(&t, path, max))
-		return -1;
-	r->file = xstrdup(path);
+	r->file = xstrdup(name);
 	r->n = set->npaths;
 	r->owned = xcalloc(r->n, sizeof(*r->owned));
 	r->values = xcalloc(r->n, sizeof(*r->values));
-	ret = json_project(t.data, t.len, set->paths, set->npaths, r->owned, &err);
-	drop_text(&t);
-	if (ret) {
+	if (json_project(text, len, set->paths, set->npaths, r->owned, &err)) {
 		error_at("%s:%u:%u: %s", name, err.line, err.col, err.msg);
 		results_release(r);
 		return -1;
@@ -124,6 +117,21 @@ int results_load(struct results *r, const char *path, uint64_t max,
 			? (context ? jpath_resolve(&set->paths[i], context) : NULL)
 			: r->owned[i];
 	return 0;
+}
+
+int results_load(struct results *r, const char *path, uint64_t max,
+		 const struct choice_set *set, const cJSON *context)
+{
+	struct text t;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (read_text(&t, path, max))
+		return -1;
+	ret = results_bind(r, strcmp(path, "-") ? path : "stdin", t.data, t.len,
+			   set, context);
+	drop_text(&t);
+	return ret;
 }
 
 void results_release(struct results *r)

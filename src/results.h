@@ -27,6 +27,11 @@ struct results {
 int results_load(struct results *r, const char *path, uint64_t max,
 		 const struct choice_set *set, const cJSON *context);
 
+/* The same for a document in memory (`name` is used in messages); the
+ * text may be freed as soon as this returns. */
+int results_bind(struct results *r, const char *name, const char *text,
+		 size_t len, const struct choice_set *set, const cJSON *context);
+
 void results_release(struct results *r);
 
 #endif
