@@ -1,0 +1,1009 @@
+/* mime.c - compose the review-request email (see mime.h).
+ *
+ * Reading order: cleaning (UTF-8 aware), the three encoders (RFC 2047
+ * header words, HTML escaping, quoted-printable), validators, then the
+ * composer: facts are cleaned once into struct clean, the text and HTML
+ * bodies are written into private buffers, and only then are the headers
+ * and the encoded parts appended to the caller's buffer.  Everything here is
+ * a function of its arguments; nothing is global except constant tables.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "mime.h"
+#include "token.h"
+
+#define PART_MAX (MIME_MAX_MESSAGE / 2)
+#define BAD_CP 0xFFFFFFFFu
+
+/* ---- cleaning ---------------------------------------------------------- */
+
+/* Decode one UTF-8 sequence from s[0..n), n > 0.  Returns the bytes used;
+ * *cp is the code point, or BAD_CP for an invalid, overlong or surrogate
+ * sequence (then exactly one byte is used). */
+static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t len, i;
+	uint32_t v, min;
+
+	*cp = BAD_CP;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, v = s[0] & 0x1f, min = 0x80;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, v = s[0] & 0x0f, min = 0x800;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, v = s[0] & 0x07, min = 0x10000;
+	else
+		return 1;
+	if (len > n)
+		return 1;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 1;
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 1;
+	*cp = v;
+	return len;
+}
+
+enum cp_action { CP_KEEP, CP_SPACE, CP_DROP, CP_REPLACE };
+
+static enum cp_action classify(uint32_t cp)
+{
+	if (cp == BAD_CP)
+		return CP_REPLACE;
+	if (cp == '\t' || cp == '\n' || cp == '\r' || cp == 0x0b || cp == 0x0c ||
+	    cp == 0x85 || cp == 0x2028 || cp == 0x2029)
+		return CP_SPACE;
+	if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+		return CP_DROP;
+	/* bidi embeddings/overrides/isolates and BOM: display spoofing */
+	if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	    cp == 0xfeff)
+		return CP_DROP;
+	return CP_KEEP;
+}
+
+/* Cut out->data back to at most base + keep bytes on a character boundary
+ * and append "…" when keep leaves room for it. */
+static int cut_with_ellipsis(struct buf *out, size_t base, size_t cap)
+{
+	size_t keep = cap >= 3 ? cap - 3 : cap;
+	size_t cut = base + keep;
+
+	while (cut > base && ((unsigned char)out->data[cut] & 0xc0) == 0x80)
+		cut--;
+	out->len = cut;
+	out->data[cut] = '\0';
+	return cap >= 3 ? buf_add(out, "\xe2\x80\xa6", 3) : 0;
+}
+
+int mime_clean(struct buf *out, const char *s, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t base = out->len, n, used;
+	int spaced = 0;	/* last output was a space made from a break */
+	uint32_t cp;
+	int ret = 0;
+
+	if (!s)
+		return 0;
+	n = strlen(s);
+	while (n && !ret && out->len - base <= cap) {
+		used = utf8_next(p, n, &cp);
+		switch (classify(cp)) {
+		case CP_KEEP:
+			ret = buf_add(out, p, used);
+			spaced = 0;
+			break;
+		case CP_SPACE:	/* "\r\n" and friends become one space */
+			if (!spaced)
+				ret = buf_add(out, " ", 1);
+			spaced = 1;
+			break;
+		case CP_REPLACE:
+			ret = buf_add(out, "\xef\xbf\xbd", 3);
+			spaced = 0;
+			break;
+		case CP_DROP:
+			break;
+		}
+		p += used;
+		n -= used;
+	}
+	if (!ret && out->len - base > cap)
+		ret = cut_with_ellipsis(out, base, cap);
+	return ret;
+}
+
+/* Cleaned, capped, heap copy of s; NULL for NULL.  Sets *failed on error. */
+static char *clean_dup(const char *s, size_t cap, int *failed)
+{
+	struct buf b = BUF_INIT(cap + 8);
+
+	if (!s)
+		return NULL;
+	if (mime_clean(&b, s, cap) || !(s = buf_detach(&b, NULL))) {
+		*failed = 1;
+		return NULL;
+	}
+	return (char *)s;
+}
+
+/* ---- RFC 2047 header encoding -------------------------------------------- */
+
+static int header_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n || n > 64)
+		return 0;
+	for (; *name; name++)
+		if (*name < 33 || *name > 126 || *name == ':')
+			return 0;
+	return 1;
+}
+
+/* Append one encoded-word for s[0..n) (n <= 45). */
+static int add_encoded_word(struct buf *out, const char *s, size_t n)
+{
+	unsigned char b64[64];
+
+	EVP_EncodeBlock(b64, (const unsigned char *)s, (int)n);
+	if (buf_adds(out, " =?UTF-8?B?") || buf_adds(out, (char *)b64))
+		return -1;
+	return buf_adds(out, "?=");
+}
+
+/* Longest prefix of s[0..n) within max bytes that ends on a character. */
+static size_t utf8_prefix(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
+static int encode_words(struct buf *out, const char *v, size_t n, size_t col)
+{
+	size_t pos = 0, word, take;
+
+	while (pos < n) {
+		/* " =?UTF-8?B?" "?=" is 13 bytes; a word is at most 75 */
+		word = 78 - col - 1 < 75 ? 78 - col - 1 : 75;
+		if (word < 12 + 8) {	/* no room for one 4-byte character */
+			if (buf_adds(out, "\r\n"))
+				return -1;
+			col = 0;
+			continue;
+		}
+		take = utf8_prefix(v + pos, n - pos, (word - 12) / 4 * 3);
+		if (add_encoded_word(out, v + pos, take))
+			return -1;
+		pos += take;
+		col = 0;
+		if (pos < n && buf_adds(out, "\r\n"))
+			return -1;
+	}
+	return buf_adds(out, "\r\n");
+}
+
+int mime_header_encode(struct buf *out, const char *name, const char *value,
+		       size_t cap)
+{
+	struct buf v = BUF_INIT(cap + 8);
+	int ret = -1;
+
+	if (!header_name_ok(name)) {
+		buf_release(out);
+		goto out;
+	}
+	if (mime_clean(&v, value, cap)) {
+		buf_release(out);
+		goto out;
+	}
+	if (buf_adds(out, name) || buf_adds(out, ":"))
+		goto out;
+	ret = encode_words(out, v.data ? v.data : "", v.len, strlen(name) + 1);
+out:
+	buf_release(&v);
+	return ret ? -1 : 0;
+}
+
+/* ---- HTML and quoted-printable ------------------------------------------- */
+
+int mime_html_escape(struct buf *out, const char *s)
+{
+	const char *run = s;
+	const char *ent;
+	int ret = 0;
+
+	for (; *s && !ret; s++) {
+		switch (*s) {
+		case '&': ent = "&amp;"; break;
+		case '<': ent = "&lt;"; break;
+		case '>': ent = "&gt;"; break;
+		case '"': ent = "&quot;"; break;
+		case '\'': ent = "&#39;"; break;
+		default: continue;
+		}
+		ret = buf_add(out, run, (size_t)(s - run));
+		if (!ret)
+			ret = buf_adds(out, ent);
+		run = s + 1;
+	}
+	if (!ret)
+		ret = buf_add(out, run, (size_t)(s - run));
+	return ret;
+}
+
+static int qp_literal(const unsigned char *line, size_t n, size_t i)
+{
+	unsigned char c = line[i];
+
+	if (i == 0 && (c == '.' || (n >= 5 && !memcmp(line, "From ", 5))))
+		return 0;
+	if (c == ' ')
+		return i + 1 < n;	/* trailing space must be encoded */
+	return c >= 33 && c <= 126 && c != '=';
+}
+
+static int qp_line(struct buf *out, const unsigned char *line, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char esc[3] = { '=', 0, 0 };
+	size_t i, col = 0, w;
+	int lit, ret = 0;
+
+	for (i = 0; i < n && !ret; i++) {
+		lit = qp_literal(line, n, i);
+		w = lit ? 1 : 3;
+		/* 76 per line: 75 + "=" soft break, or 76 on the last chunk */
+		if (col + w > 75 && !(i + 1 == n && col + w <= 76)) {
+			ret = buf_add(out, "=\r\n", 3);
+			col = 0;
+		}
+		esc[1] = hex[line[i] >> 4];
+		esc[2] = hex[line[i] & 15];
+		if (!ret)
+			ret = lit ? buf_add(out, &line[i], 1) : buf_add(out, esc, 3);
+		col += w;
+	}
+	return ret ? ret : buf_add(out, "\r\n", 2);
+}
+
+int mime_qp_encode(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *nl;
+	size_t len;
+	int ret = 0;
+
+	while (n && !ret) {
+		nl = memchr(p, '\n', n);
+		len = nl ? (size_t)(nl - p) : n;
+		ret = qp_line(out, p, len && nl && p[len - 1] == '\r' ? len - 1 : len);
+		if (!nl)
+			break;
+		n -= len + 1;
+		p += len + 1;
+	}
+	return ret;
+}
+
+/* ---- validators ---------------------------------------------------------- */
+
+static int is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+static int dot_atom_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (!n || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.' ? s[i + 1] == '.' : !is_atext((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+static int domain_ok(const char *s)
+{
+	size_t label = 0;
+
+	if (!*s || *s == '.' || strlen(s) > 253)
+		return 0;
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (!label || s[-1] == '-' || !s[1])
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || (*s == '-' && label)))
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return s[-1] != '-';
+}
+
+int mime_addr_ok(const char *s)
+{
+	const char *at;
+	size_t n;
+
+	if (!s)
+		return 0;
+	n = strlen(s);
+	at = strchr(s, '@');
+	if (n < 3 || n > 254 || !at || strchr(at + 1, '@') || at - s > 64)
+		return 0;
+	return dot_atom_ok(s, (size_t)(at - s)) && domain_ok(at + 1);
+}
+
+static int printable_run(const char *s, size_t from, size_t to, const char *ban)
+{
+	for (size_t i = from; i < to; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 33 || c > 126 || strchr(ban, c))
+			return 0;
+	}
+	return 1;
+}
+
+/* Whether s starts with the lowercase ASCII prefix p, ignoring case. */
+static int has_prefix_ci(const char *s, const char *p)
+{
+	for (; *p; s++, p++) {
+		char c = *s >= 'A' && *s <= 'Z' ? (char)(*s - 'A' + 'a') : *s;
+
+		if (c != *p)
+			return 0;
+	}
+	return 1;
+}
+
+int mime_url_ok(const char *s)
+{
+	size_t skip, n;
+
+	if (!s)
+		return 0;
+	n = strlen(s);
+	if (has_prefix_ci(s, "http://"))
+		skip = 7;
+	else if (has_prefix_ci(s, "https://"))
+		skip = 8;
+	else
+		return 0;
+	return n > skip && n <= MIME_CAP_URL &&
+	       printable_run(s, skip, n, "<>\"\\`");
+}
+
+/* A display name we accept: printable ASCII and spaces, no '"' or '\\'. */
+static int printable_run_sp(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 32 || s[i] > 126 || s[i] == '"' || s[i] == '\\')
+			return 0;
+	return 1;
+}
+
+static int msgid_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	const char *at;
+
+	if (n < 5 || n > 250 || s[0] != '<' || s[n - 1] != '>')
+		return 0;
+	at = strchr(s, '@');
+	if (!at || at == s + 1 || at == s + n - 2 || strchr(at + 1, '@'))
+		return 0;
+	return printable_run(s, 1, n - 1, "<> ");
+}
+
+static int date_text_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (!n || n > MIME_CAP_DATE || s[0] == ' ')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 32 || s[i] > 126)
+			return 0;
+	return 1;
+}
+
+static int boundary_ok(const char *s)
+{
+	static const char extra[] = "'()+_,-./:=?";
+	size_t n = s ? strlen(s) : 0;
+
+	if (!n || n > 70)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || (c && strchr(extra, c))))
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- ids and dates ------------------------------------------------------- */
+
+int mime_message_id(char out[MIME_MSGID_SIZE], const char *request_id,
+		    const char *recipient)
+{
+	struct buf b = BUF_INIT(1 << 20);
+	char hex[TOKEN_HEX_SIZE];
+	int ret = -1;
+
+	out[0] = '\0';
+	if (buf_adds(&b, request_id) || buf_adds(&b, "/") ||
+	    buf_adds(&b, recipient))
+		goto out;
+	if (token_sha256_hex(hex, b.data, b.len))
+		goto out;
+	snprintf(out, MIME_MSGID_SIZE, "<%.32s@greenlight>", hex);
+	ret = 0;
+out:
+	buf_release(&b);
+	return ret;
+}
+
+int mime_date(char out[MIME_DATE_SIZE], time_t t)
+{
+	static const char days[7][4] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char months[12][4] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm tm;
+
+	out[0] = '\0';
+	if (!gmtime_r(&t, &tm) || tm.tm_year < 0 || tm.tm_year > 9999 - 1900)
+		return -1;
+	snprintf(out, MIME_DATE_SIZE, "%s, %02u %s %04u %02u:%02u:%02u +0000",
+		 days[tm.tm_wday % 7], (unsigned)tm.tm_mday % 100u,
+		 months[tm.tm_mon % 12], (unsigned)(tm.tm_year + 1900) % 10000u,
+		 (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
+		 (unsigned)tm.tm_sec % 100u);
+	return 0;
+}
+
+/* ---- composition --------------------------------------------------------- */
+
+/* A writer: appends until the first failure, then does nothing. */
+struct w {
+	struct buf *b;
+	int err;
+};
+
+static void put(struct w *w, const char *s)
+{
+	if (!w->err && s)
+		w->err = buf_adds(w->b, s);
+}
+
+static void put_html(struct w *w, const char *s)
+{
+	if (!w->err && s)
+		w->err = mime_html_escape(w->b, s);
+}
+
+static void put_clean(struct w *w, const char *s, size_t cap)
+{
+	if (!w->err && s)
+		w->err = mime_clean(w->b, s, cap);
+}
+
+/* The first n bytes (whole characters) of s, cleaned. */
+static void put_prefix(struct w *w, const char *s, size_t n)
+{
+	struct buf t = BUF_INIT(MIME_CAP_SHA + 8);
+
+	if (w->err || !s)
+		return;
+	if (mime_clean(&t, s, MIME_CAP_SHA)) {
+		w->err = -1;
+		return;
+	}
+	if (t.len)
+		w->err = buf_add(w->b, t.data, utf8_prefix(t.data, t.len, n));
+	buf_release(&t);
+}
+
+struct clean_rule {
+	char *metric, *value, *op, *threshold;
+};
+
+/* Every data-derived string, cleaned and capped once. */
+struct clean {
+	char *gate, *team, *reason;
+	char *sha, *author, *email, *csubject, *branch;
+	char *run_url, *deadline;
+	struct clean_rule *rules;
+	size_t nrules;	/* listed in the body */
+	size_t more;	/* fired but not listed */
+};
+
+static void clean_release(struct clean *c)
+{
+	for (size_t i = 0; c->rules && i < c->nrules; i++) {
+		free(c->rules[i].metric);
+		free(c->rules[i].value);
+		free(c->rules[i].op);
+		free(c->rules[i].threshold);
+	}
+	free(c->rules);
+	free(c->gate), free(c->team), free(c->reason);
+	free(c->sha), free(c->author), free(c->email);
+	free(c->csubject), free(c->branch);
+	free(c->run_url), free(c->deadline);
+	memset(c, 0, sizeof(*c));
+}
+
+static int clean_rules(struct clean *c, const struct mime_facts *f, int *failed)
+{
+	size_t n = f->nrules < MIME_MAX_RULES ? f->nrules : MIME_MAX_RULES;
+
+	c->more = f->nrules - n;
+	if (!n)
+		return 0;
+	c->rules = calloc(n, sizeof(*c->rules));
+	if (!c->rules)
+		return -1;
+	c->nrules = n;
+	for (size_t i = 0; i < n; i++) {
+		const struct mime_rule *r = &f->rules[i];
+
+		c->rules[i].metric = clean_dup(r->metric ? r->metric : "", MIME_CAP_METRIC, failed);
+		c->rules[i].value = clean_dup(r->value ? r->value : "", MIME_CAP_VALUE, failed);
+		c->rules[i].op = clean_dup(r->op ? r->op : "", MIME_CAP_OP, failed);
+		c->rules[i].threshold = clean_dup(r->threshold ? r->threshold : "",
+						  MIME_CAP_VALUE, failed);
+	}
+	return *failed ? -1 : 0;
+}
+
+static int clean_facts(struct clean *c, const struct mime_facts *f)
+{
+	int failed = 0;
+
+	c->gate = clean_dup(f->gate, MIME_CAP_GATE, &failed);
+	c->team = clean_dup(f->team, MIME_CAP_TEAM, &failed);
+	c->reason = clean_dup(f->team_reason, MIME_CAP_REASON, &failed);
+	c->sha = clean_dup(f->commit_sha, MIME_CAP_SHA, &failed);
+	c->author = clean_dup(f->author_name, MIME_CAP_AUTHOR, &failed);
+	c->email = clean_dup(f->author_email, MIME_CAP_EMAIL, &failed);
+	c->csubject = clean_dup(f->commit_subject, MIME_CAP_COMMIT_SUBJECT, &failed);
+	c->branch = clean_dup(f->branch, MIME_CAP_BRANCH, &failed);
+	c->run_url = clean_dup(f->run_url, MIME_CAP_URL, &failed);
+	c->deadline = clean_dup(f->deadline, MIME_CAP_DATE, &failed);
+	if (failed || clean_rules(c, f, &failed))
+		return -1;
+	return 0;
+}
+
+static const char note_text[] =
+	"This link is personal: it identifies you as the reviewer, so please\n"
+	"do not forward it. Opening it does not decide anything - the page\n"
+	"shows the details and asks you to approve or reject.\n";
+
+static void text_line(struct w *w, const char *label, const char *value)
+{
+	if (!value)
+		return;
+	put(w, label);
+	put(w, value);
+	put(w, "\n");
+}
+
+static void text_rules(struct w *w, const struct clean *c)
+{
+	char more[64];
+
+	if (!c->nrules)
+		return;
+	put(w, "These rules fired:\n");
+	for (size_t i = 0; i < c->nrules; i++) {
+		put(w, "  - ");
+		put(w, c->rules[i].metric);
+		put(w, ": ");
+		put(w, c->rules[i].value);
+		put(w, " ");
+		put(w, c->rules[i].op);
+		put(w, " ");
+		put(w, c->rules[i].threshold);
+		put(w, "\n");
+	}
+	if (c->more) {
+		snprintf(more, sizeof(more), "  ... and %zu more\n", c->more);
+		put(w, more);
+	}
+	put(w, "\n");
+}
+
+static void text_commit(struct w *w, const struct clean *c)
+{
+	if (!c->sha && !c->author && !c->email && !c->csubject && !c->branch)
+		return;
+	text_line(w, "Commit:  ", c->sha);
+	if (c->author || c->email) {
+		put(w, "Author:  ");
+		put(w, c->author);
+		put(w, c->author && c->email ? " <" : c->email ? "<" : "");
+		put(w, c->email);
+		put(w, c->email ? ">\n" : "\n");
+	}
+	text_line(w, "Subject: ", c->csubject);
+	text_line(w, "Branch:  ", c->branch);
+	put(w, "\n");
+}
+
+static int write_text(struct buf *b, const struct clean *c, const char *review)
+{
+	struct w w = { b, 0 };
+
+	put(&w, "Review needed for gate \"");
+	put(&w, c->gate);
+	put(&w, "\".\n\n");
+	text_rules(&w, c);
+	text_line(&w, "Team asked:    ", c->team);
+	text_line(&w, "Why this team: ", c->reason);
+	put(&w, "\n");
+	text_commit(&w, c);
+	text_line(&w, "CI run: ", c->run_url);
+	text_line(&w, "Decide before: ", c->deadline);
+	put(&w, "\nYour personal review link:\n  ");
+	put(&w, review);
+	put(&w, "\n\n");
+	put(&w, note_text);
+	put(&w, "\n-- \ngreenlight\n");
+	return w.err;
+}
+
+static const char html_head[] =
+	"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	"<title>Review needed: ";
+static const char html_body[] =
+	"</title>\n</head>\n"
+	"<body style=\"margin:0;padding:0;background:#f6f8fa;color:#1f2328;"
+	"font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;"
+	"font-size:16px;line-height:1.5\">\n"
+	"<div style=\"max-width:600px;margin:0 auto;padding:16px;background:#ffffff\">\n"
+	"<h1 style=\"font-size:20px;line-height:1.3;margin:0 0 16px\">Review needed: ";
+static const char html_th[] =
+	"<tr><th style=\"text-align:left;vertical-align:top;padding:4px 12px 4px 0;"
+	"white-space:nowrap;color:#57606a;font-weight:normal\">";
+static const char html_td[] =
+	"</th><td style=\"padding:4px 0;word-break:break-word\">";
+static const char html_button[] =
+	"<p style=\"margin:24px 0\"><a style=\"display:inline-block;padding:12px 20px;"
+	"background:#1f883d;color:#ffffff;text-decoration:none;border-radius:6px;"
+	"font-weight:600\" href=\"";
+static const char html_small[] =
+	"<p style=\"font-size:13px;color:#57606a;word-break:break-all\">";
+
+static void html_row(struct w *w, const char *label, const char *value)
+{
+	if (!value)
+		return;
+	put(w, html_th);
+	put(w, label);
+	put(w, html_td);
+	put_html(w, value);
+	put(w, "</td></tr>\n");
+}
+
+static void html_rules(struct w *w, const struct clean *c)
+{
+	char more[64];
+
+	if (!c->nrules)
+		return;
+	put(w, "<p style=\"margin:0 0 4px;font-weight:600\">These rules fired:</p>\n"
+	       "<ul style=\"margin:0 0 16px;padding-left:20px\">\n");
+	for (size_t i = 0; i < c->nrules; i++) {
+		put(w, "<li style=\"word-break:break-word\"><code>");
+		put_html(w, c->rules[i].metric);
+		put(w, "</code>: <b>");
+		put_html(w, c->rules[i].value);
+		put(w, "</b> ");
+		put_html(w, c->rules[i].op);
+		put(w, " ");
+		put_html(w, c->rules[i].threshold);
+		put(w, "</li>\n");
+	}
+	if (c->more) {
+		snprintf(more, sizeof(more), "<li>and %zu more</li>\n", c->more);
+		put(w, more);
+	}
+	put(w, "</ul>\n");
+}
+
+static void html_author(struct w *w, const struct clean *c)
+{
+	if (!c->author && !c->email)
+		return;
+	put(w, html_th);
+	put(w, "Author");
+	put(w, html_td);
+	put_html(w, c->author);
+	put(w, c->author && c->email ? " &lt;" : c->email ? "&lt;" : "");
+	put_html(w, c->email);
+	put(w, c->email ? "&gt;" : "");
+	put(w, "</td></tr>\n");
+}
+
+static void html_run(struct w *w, const char *url)
+{
+	if (!url)
+		return;
+	if (!mime_url_ok(url)) {
+		html_row(w, "CI run", url);
+		return;
+	}
+	put(w, html_th);
+	put(w, "CI run");
+	put(w, html_td);
+	put(w, "<a href=\"");
+	put_html(w, url);
+	put(w, "\">");
+	put_html(w, url);
+	put(w, "</a></td></tr>\n");
+}
+
+static void html_facts(struct w *w, const struct clean *c)
+{
+	put(w, "<table role=\"presentation\" style=\"border-collapse:collapse;"
+	       "width:100%;margin:0 0 16px;font-size:14px\">\n");
+	html_row(w, "Team asked", c->team);
+	html_row(w, "Why this team", c->reason);
+	html_row(w, "Commit", c->sha);
+	html_author(w, c);
+	html_row(w, "Subject", c->csubject);
+	html_row(w, "Branch", c->branch);
+	html_run(w, c->run_url);
+	html_row(w, "Decide before", c->deadline);
+	put(w, "</table>\n");
+}
+
+static int write_html(struct buf *b, const struct clean *c, const char *review)
+{
+	struct w w = { b, 0 };
+
+	put(&w, html_head);
+	put_html(&w, c->gate);
+	put(&w, html_body);
+	put_html(&w, c->gate);
+	put(&w, "</h1>\n");
+	html_rules(&w, c);
+	html_facts(&w, c);
+	put(&w, html_button);
+	put_html(&w, review);
+	put(&w, "\">Open the review page</a></p>\n");
+	put(&w, html_small);
+	put(&w, "If the button does not work, open this link:<br>\n");
+	put_html(&w, review);
+	put(&w, "</p>\n<p style=\"font-size:13px;color:#57606a\">");
+	put_html(&w, note_text);
+	put(&w, "</p>\n</div>\n</body>\n</html>\n");
+	return w.err;
+}
+
+/* Subject text before encoding: [greenlight] gate: review needed — rule (sha) */
+static int add_subject(struct buf *out, const struct mime_facts *f)
+{
+	struct buf s = BUF_INIT(2 * MIME_CAP_SUBJECT + 64);
+	struct w w = { &s, 0 };
+	char more[40];
+	int ret;
+
+	put(&w, "[greenlight] ");
+	put_clean(&w, f->gate, 60);
+	put(&w, ": review needed");
+	if (f->nrules) {
+		put(&w, " \xe2\x80\x94 ");
+		put_clean(&w, f->rules[0].metric ? f->rules[0].metric : "", 60);
+		put(&w, " ");
+		put_clean(&w, f->rules[0].value ? f->rules[0].value : "", 30);
+		put(&w, " ");
+		put_clean(&w, f->rules[0].op ? f->rules[0].op : "", 8);
+		put(&w, " ");
+		put_clean(&w, f->rules[0].threshold ? f->rules[0].threshold : "", 30);
+	}
+	if (f->nrules > 1) {
+		snprintf(more, sizeof(more), " (+%zu more)", f->nrules - 1);
+		put(&w, more);
+	}
+	if (f->commit_sha && *f->commit_sha) {
+		put(&w, " (");
+		put_prefix(&w, f->commit_sha, 7);
+		put(&w, ")");
+	}
+	ret = w.err ? -1 : mime_header_encode(out, "Subject", s.data, MIME_CAP_SUBJECT);
+	buf_release(&s);
+	return ret;
+}
+
+/* From as given ("a@b") or as "\"Name\" <a@b>"; -1 if invalid. */
+static int add_from(struct buf *out, const char *from)
+{
+	const char *lt = strchr(from, '<');
+	size_t n = strlen(from), dn;
+	char addr[256];
+
+	if (!lt)
+		return mime_addr_ok(from) ? buf_adds(out, from) : -1;
+	if (from[n - 1] != '>' || n - (size_t)(lt - from) - 2 >= sizeof(addr))
+		return -1;
+	memcpy(addr, lt + 1, n - (size_t)(lt - from) - 2);
+	addr[n - (size_t)(lt - from) - 2] = '\0';
+	for (dn = (size_t)(lt - from); dn && from[dn - 1] == ' '; dn--)
+		;
+	if (!mime_addr_ok(addr) || dn > 64 || !printable_run_sp(from, dn))
+		return -1;
+	if (!dn)
+		return buf_adds(out, addr);
+	if (buf_adds(out, "\"") || buf_add(out, from, dn) ||
+	    buf_adds(out, "\" <") || buf_adds(out, addr))
+		return -1;
+	return buf_adds(out, ">");
+}
+
+static int fail(char *err, size_t errlen, const char *msg)
+{
+	if (errlen)
+		snprintf(err, errlen, "%s", msg);
+	return -1;
+}
+
+static int check_facts(const struct mime_facts *f, const char *boundary,
+		       char *err, size_t errlen)
+{
+	if (!f->gate || !f->team || !f->deadline)
+		return fail(err, errlen, "gate, team and deadline are required");
+	if (f->nrules && !f->rules)
+		return fail(err, errlen, "rules missing");
+	if (!mime_url_ok(f->review_url))
+		return fail(err, errlen, "review URL must be an http:// or https:// URL");
+	if (!f->from || !strchr(f->from, '@'))
+		return fail(err, errlen, "From address missing");
+	if (!mime_addr_ok(f->to))
+		return fail(err, errlen, "To is not a plain address (local@domain)");
+	if (!msgid_ok(f->message_id))
+		return fail(err, errlen, "Message-ID must look like <id@host>");
+	if (!date_text_ok(f->date))
+		return fail(err, errlen, "Date must be printable ASCII text");
+	if (!boundary_ok(boundary))
+		return fail(err, errlen, "MIME boundary must be 1-70 bchars");
+	return 0;
+}
+
+static int add_headers(struct buf *out, const struct mime_facts *f,
+		       const char *boundary, char *err, size_t errlen)
+{
+	struct w w = { out, 0 };
+
+	put(&w, "From: ");
+	if (!w.err && add_from(out, f->from))
+		return fail(err, errlen, "From must be \"a@b\" or \"Name <a@b>\"");
+	put(&w, "\r\nTo: ");
+	put(&w, f->to);
+	put(&w, "\r\n");
+	if (!w.err && add_subject(out, f))
+		w.err = -1;
+	put(&w, "Date: ");
+	put(&w, f->date);
+	put(&w, "\r\nMessage-ID: ");
+	put(&w, f->message_id);
+	put(&w, "\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: multipart/alternative;\r\n boundary=\"");
+	put(&w, boundary);
+	put(&w, "\"\r\nAuto-Submitted: auto-generated\r\n"
+		"X-Auto-Response-Suppress: All\r\n"
+		"\r\nThis is a multi-part message in MIME format.\r\n");
+	return w.err ? fail(err, errlen, "message too large") : 0;
+}
+
+/* Whether needle occurs in hay[0..n). */
+static int contains(const char *hay, size_t n, const char *needle)
+{
+	size_t k = strlen(needle);
+
+	for (size_t i = 0; k && i + k <= n; i++)
+		if (hay[i] == needle[0] && !memcmp(hay + i, needle, k))
+			return 1;
+	return 0;
+}
+
+static int add_part(struct buf *out, const char *boundary, const char *type,
+		    const struct buf *body, char *err, size_t errlen)
+{
+	struct w w = { out, 0 };
+	size_t start;
+
+	put(&w, "\r\n--");
+	put(&w, boundary);
+	put(&w, "\r\nContent-Type: ");
+	put(&w, type);
+	put(&w, "; charset=UTF-8\r\n"
+		"Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+	if (w.err)
+		return fail(err, errlen, "message too large");
+	start = out->len;
+	if (mime_qp_encode(out, body->data, body->len))
+		return fail(err, errlen, "message too large");
+	/* the part ends in CRLF, which the next delimiter line claims */
+	out->len -= 2;
+	out->data[out->len] = '\0';
+	if (contains(out->data + start, out->len - start, boundary))
+		return fail(err, errlen, "MIME boundary occurs in the body");
+	return 0;
+}
+
+int mime_compose(struct buf *out, const struct mime_facts *f,
+		 const char *boundary, char *err, size_t errlen)
+{
+	struct buf text = BUF_INIT(PART_MAX);
+	struct buf html = BUF_INIT(PART_MAX);
+	struct clean c;
+	int ret = -1;
+
+	memset(&c, 0, sizeof(c));
+	if (errlen)
+		err[0] = '\0';
+	if (check_facts(f, boundary, err, errlen))
+		goto out;
+	if (clean_facts(&c, f)) {
+		fail(err, errlen, "out of memory");
+		goto out;
+	}
+	if (write_text(&text, &c, f->review_url) ||
+	    write_html(&html, &c, f->review_url)) {
+		fail(err, errlen, "message too large");
+		goto out;
+	}
+	if (add_headers(out, f, boundary, err, errlen) ||
+	    add_part(out, boundary, "text/plain", &text, err, errlen) ||
+	    add_part(out, boundary, "text/html", &html, err, errlen))
+		goto out;
+	if (buf_adds(out, "\r\n--") || buf_adds(out, boundary) ||
+	    buf_adds(out, "--\r\n")) {
+		fail(err, errlen, "message too large");
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret)
+		buf_release(out);
+	clean_release(&c);
+	buf_release(&text);
+	buf_release(&html);
+	return ret;
+}
