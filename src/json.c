@@ -690,7 +690,9 @@ static void trie_free(struct trie *t)
 	free(t->child);
 }
 
-static struct trie *trie_step(struct trie *t, const struct jseg *seg)
+/* The child of t for seg; created when `create` (else NULL if absent).
+ * Creating may move t's children: pointers to them are then stale. */
+static struct trie *trie_step(struct trie *t, const struct jseg *seg, int create)
 {
 	struct trie *c;
 
@@ -700,6 +702,8 @@ static struct trie *trie_step(struct trie *t, const struct jseg *seg)
 		    (seg->kind == JSEG_INDEX ? c->index == seg->index : !strcmp(c->key, seg->key)))
 			return c;
 	}
+	if (!create)
+		return NULL;
 	if (t->nchild == t->achild) {
 		t->achild = t->achild ? t->achild * 2 : 4;
 		t->child = xrealloc(t->child, t->achild * sizeof(*t->child));
@@ -717,24 +721,32 @@ static struct trie *trie_step(struct trie *t, const struct jseg *seg)
 	return c;
 }
 
-/* Build the trie; term[i] is the node where paths[i] ends (NULL: context). */
-static void trie_build(struct trie *root, const struct jpath *paths, size_t n,
-		       struct trie **term)
+static struct trie *trie_walk(struct trie *t, const struct jpath *p, int create)
 {
+	for (size_t k = 0; t && k < p->nseg; k++)
+		t = trie_step(t, &p->seg[k], create);
+	return t;
+}
+
+/* Build the trie of the input paths, then record for each path the id of
+ * the first path that ends at the same node (ids[i], -1 for $$ paths). */
+static void trie_build(struct trie *root, const struct jpath *paths, size_t n,
+		       long *ids)
+{
+	struct trie *t;
+
 	memset(root, 0, sizeof(*root));
 	root->path_id = -1;
 	for (size_t i = 0; i < n; i++) {
-		struct trie *t = root;
-
-		term[i] = NULL;
 		if (paths[i].root != JPATH_INPUT)
 			continue;
-		for (size_t k = 0; k < paths[i].nseg; k++)
-			t = trie_step(t, &paths[i].seg[k]);
+		t = trie_walk(root, &paths[i], 1);
 		if (t->path_id < 0)
 			t->path_id = (long)i;
-		term[i] = t;
 	}
+	for (size_t i = 0; i < n; i++)
+		ids[i] = paths[i].root == JPATH_INPUT
+			? trie_walk(root, &paths[i], 0)->path_id : -1;
 }
 
 static cJSON *parse_span(const char *text, size_t from, size_t to,
@@ -764,12 +776,12 @@ int json_project(const char *text, size_t len, const struct jpath *paths,
 {
 	struct scan s = { 0 };
 	struct trie root;
-	struct trie **term = xcalloc(npaths, sizeof(*term));
+	long *ids = xcalloc(npaths, sizeof(*ids));
 	int ret = -1;
 
 	for (size_t i = 0; i < npaths; i++)
 		out[i] = NULL;
-	trie_build(&root, paths, npaths, term);
+	trie_build(&root, paths, npaths, ids);
 	s.span_from = xcalloc(npaths, sizeof(size_t));
 	s.span_to = xcalloc(npaths, sizeof(size_t));
 	for (size_t i = 0; i < npaths; i++)
@@ -777,7 +789,7 @@ int json_project(const char *text, size_t len, const struct jpath *paths,
 	if (scan_document(&s, text, len, &root, err))
 		goto out;
 	for (size_t i = 0; i < npaths; i++) {
-		long id = term[i] ? term[i]->path_id : -1;
+		long id = ids[i];
 
 		if (id < 0 || s.span_from[id] == (size_t)-1)
 			continue;
@@ -793,7 +805,7 @@ out:
 			out[i] = NULL;
 		}
 	trie_free(&root);
-	free(term);
+	free(ids);
 	free(s.span_from);
 	free(s.span_to);
 	free(s.scratch);

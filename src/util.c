@@ -7,6 +7,7 @@
 
 #include "util.h"
 
+__attribute__((format(printf, 2, 0)))
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
 	char line[4096];
