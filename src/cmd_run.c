@@ -1,0 +1,581 @@
+/* cmd_run.c - `greenlight run`: evaluate, notify, wait for a decision.
+ *
+ * pass and fail finish at once (0, 1).  A review creates (or re-attaches
+ * to) a durable request keyed by (repository, commit, gate), serves the
+ * review page (listen mode), emails each reviewer a personal link, and
+ * waits until the request is approved (0), rejected (1) or expires (3).
+ * Mail that cannot be delivered after retries ends the run with 4.  SIGINT
+ * or SIGTERM end the wait cleanly; the request stays pending (5) and a
+ * re-run re-attaches without mailing again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+
+#include "cmd.h"
+#include "evaluate.h"
+#include "gitinfo.h"
+#include "notify.h"
+#include "report.h"
+#include "settings.h"
+#include "store.h"
+#include "token.h"
+#include "util.h"
+#include "web.h"
+
+struct run {
+	struct settings set;
+	struct eval_opts eo;
+	const char *output;
+	int resend;
+	struct evaluation e;
+	struct gitinfo git;
+	struct store *store;
+	struct web *web;
+	struct store_request req;
+	struct notify_recipient *rcpt;
+	size_t nrcpt;
+	char *public_url;
+};
+
+static int wake_fd[2] = { -1, -1 };
+static volatile sig_atomic_t interrupted;
+
+static void wake(void)
+{
+	int saved = errno;
+	ssize_t n = write(wake_fd[1], "x", 1);
+
+	(void)n;
+	errno = saved;
+}
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+	wake();
+}
+
+static void on_decision(void *ud, const char *request_id)
+{
+	(void)ud;
+	(void)request_id;
+	wake();
+}
+
+void usage_run(FILE *out)
+{
+	fputs("usage: greenlight run [-g GATE] [-r RESULTS|-] [-o FILE] [options]\n"
+	      "\n"
+	      "Evaluate the gate.  If rules route the release to teams, email each\n"
+	      "member a personal review link, serve the review page and wait for the\n"
+	      "decision.\n"
+	      "\n"
+	      "  -g, --gate FILE             gate file (default greenlight.json)\n"
+	      "  -r, --results FILE|-        results JSON (default: the gate's \"results\")\n"
+	      "  -o, --output FILE           write the decision record (decision.json)\n"
+	      "      --max-results-bytes N   refuse larger results (default 64M)\n"
+	      "      --resend                mail new links even if the request exists\n"
+	      "Settings (flag > GREENLIGHT_* variable > gate file > default):\n"
+	      "      --smtp URL              notify.smtp       smtp://localhost:587\n"
+	      "      --smtp-tls MODE         notify.tls        starttls (or none)\n"
+	      "      --from ADDR             notify.from       greenlight@localhost\n"
+	      "      --smtp-user-env NAME    notify.username_env  GREENLIGHT_SMTP_USER\n"
+	      "      --smtp-password-env NAME notify.password_env GREENLIGHT_SMTP_PASSWORD\n"
+	      "      --smtp-ca-file FILE     notify.ca_file    system store\n"
+	      "      --send-timeout DUR      notify.send_timeout 2m\n"
+	      "      --listen ADDR           decision.listen   127.0.0.1:8080\n"
+	      "      --public-url URL        decision.public_url http://<listen>\n"
+	      "      --timeout DUR           decision.timeout  24h\n"
+	      "      --progress DUR          decision.progress 60s\n"
+	      "      --state FILE            decision.state    .greenlight/state.db\n"
+	      "      --allow-self-approval B decision.allow_self_approval false\n"
+	      "      --run-url URL           link to the CI run, shown to reviewers\n"
+	      "Variables: GREENLIGHT_SMTP, GREENLIGHT_SMTP_TLS, GREENLIGHT_FROM, ...\n"
+	      "(see docs/run.md for the full table).\n"
+	      "\n"
+	      "Exit: 0 passed or approved, 1 failed or rejected, 2 bad input,\n"
+	      "      3 timed out, 4 mail or storage failed, 5 interrupted while\n"
+	      "      waiting (the request stays pending).\n", out);
+}
+
+static int parse_args(struct run *r, int argc, char **argv)
+{
+	enum { OPT_JSON = 256, OPT_MAX, OPT_RESEND, OPT_SETTING };
+	struct option longopts[8 + SET_COUNT + 1];
+	int n = 0, c, idx;
+
+	longopts[n++] = (struct option){ "gate", required_argument, NULL, 'g' };
+	longopts[n++] = (struct option){ "results", required_argument, NULL, 'r' };
+	longopts[n++] = (struct option){ "output", required_argument, NULL, 'o' };
+	longopts[n++] = (struct option){ "max-results-bytes", required_argument, NULL, OPT_MAX };
+	longopts[n++] = (struct option){ "resend", no_argument, NULL, OPT_RESEND };
+	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	for (int i = 0; i < SET_COUNT; i++)
+		longopts[n++] = (struct option){ setting_option(i), required_argument, NULL, OPT_SETTING + i };
+	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
+	r->output = getenv("GREENLIGHT_OUTPUT");
+	while ((c = getopt_long(argc, argv, "g:r:o:h", longopts, &idx)) != -1) {
+		if (c >= OPT_SETTING && c < OPT_SETTING + SET_COUNT) {
+			settings_set_flag(&r->set, (enum setting_id)(c - OPT_SETTING), optarg);
+			continue;
+		}
+		switch (c) {
+		case 'g': r->eo.gate = optarg; break;
+		case 'r': r->eo.results = optarg; break;
+		case 'o': r->output = optarg; break;
+		case OPT_RESEND: r->resend = 1; break;
+		case OPT_MAX:
+			if (parse_size(optarg, &r->eo.max_results) || !r->eo.max_results)
+				return error("--max-results-bytes \"%s\" is not a size; write e.g. 64M", optarg);
+			break;
+		case 'h': usage_run(stdout); return 1;
+		default: usage_run(stderr); return -1;
+		}
+	}
+	if (optind < argc)
+		return error("run: unexpected argument '%s'; see 'greenlight help run'", argv[optind]);
+	return 0;
+}
+
+/* The request key: SHA-256 over repository, commit and gate name. */
+static void request_key(const struct run *r, char out[TOKEN_HEX_SIZE])
+{
+	struct buf b = BUF_INIT(64 * 1024);
+	char cwd[4096];
+	const char *repo = r->git.repo;
+
+	if (!repo)
+		repo = getcwd(cwd, sizeof(cwd)) ? cwd : ".";
+	buf_adds(&b, repo);
+	buf_add(&b, "\n", 1);
+	buf_adds(&b, r->git.sha ? r->git.sha : "");
+	buf_add(&b, "\n", 1);
+	buf_adds(&b, r->e.gate.name);
+	token_sha256_hex(out, b.data ? b.data : "", b.len);
+	buf_release(&b);
+}
+
+static void rfc3339(time_t t, char *out, size_t n)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The facts the review page shows (schema: docs/review-page.md). */
+static char *facts_json(const struct run *r, time_t deadline)
+{
+	const struct verdict *v = &r->e.verdict;
+	cJSON *o = cJSON_CreateObject(), *rules, *teams, *commit;
+	char text[256], when[32];
+	char *json;
+
+	cJSON_AddStringToObject(o, "gate", r->e.gate.name);
+	teams = cJSON_AddArrayToObject(o, "teams");
+	for (size_t i = 0; i < v->nteams; i++)
+		cJSON_AddItemToArray(teams, cJSON_CreateString(v->teams[i]));
+	rules = cJSON_AddArrayToObject(o, "rules");
+	for (size_t i = 0; i < v->nrules; i++) {
+		const struct rule_result *rr = &v->rules[i];
+
+		for (size_t k = 0; rr->fired && k < rr->nleaves; k++) {
+			const struct choice_leaf *l = &rr->leaves[k];
+			cJSON *x = cJSON_CreateObject();
+			const char *sym = choice_op_symbol(l->op);
+
+			cJSON_AddStringToObject(x, "metric", l->variable);
+			cJSON_AddStringToObject(x, "value", choice_format_value(text, sizeof(text), l->value));
+			cJSON_AddStringToObject(x, "op", sym ? sym : l->op);
+			if (l->operand_path)
+				snprintf(text, sizeof(text), "%s", l->operand_path);
+			else
+				choice_format_value(text, sizeof(text), l->operand);
+			cJSON_AddStringToObject(x, "threshold", text);
+			cJSON_AddStringToObject(x, "why", rr->condition);
+			cJSON_AddStringToObject(x, "next", rr->next);
+			cJSON_AddItemToArray(rules, x);
+		}
+	}
+	if (r->git.found) {
+		commit = cJSON_AddObjectToObject(o, "commit");
+		cJSON_AddStringToObject(commit, "sha", r->git.sha);
+		if (r->git.author_name)
+			cJSON_AddStringToObject(commit, "author", r->git.author_name);
+		if (r->git.author_email)
+			cJSON_AddStringToObject(commit, "email", r->git.author_email);
+		if (r->git.subject)
+			cJSON_AddStringToObject(commit, "subject", r->git.subject);
+		if (r->git.branch)
+			cJSON_AddStringToObject(commit, "branch", r->git.branch);
+	}
+	if (*r->set.value[SET_RUN_URL])
+		cJSON_AddStringToObject(o, "run_url", r->set.value[SET_RUN_URL]);
+	rfc3339(deadline, when, sizeof(when));
+	cJSON_AddStringToObject(o, "deadline", when);
+	json = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return json;
+}
+
+/* One recipient per (team, address), each with a fresh token. */
+static int make_recipients(struct run *r)
+{
+	const struct verdict *v = &r->e.verdict;
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->nteams; i++)
+		n += gate_team(&r->e.gate, v->teams[i])->nemail;
+	r->rcpt = xcalloc(n, sizeof(*r->rcpt));
+	for (size_t i = 0; i < v->nteams; i++) {
+		const struct team *t = gate_team(&r->e.gate, v->teams[i]);
+
+		for (size_t k = 0; k < t->nemail; k++) {
+			struct notify_recipient *x = &r->rcpt[r->nrcpt++];
+
+			x->team = t->name;
+			x->email = t->email[k];
+			if (token_new(x->token) || token_hash(x->token_hash, x->token))
+				return error("cannot generate a review token: the system random generator failed");
+		}
+	}
+	return 0;
+}
+
+static struct store_recipient *store_recipients(const struct run *r)
+{
+	struct store_recipient *sr = xcalloc(r->nrcpt, sizeof(*sr));
+
+	for (size_t i = 0; i < r->nrcpt; i++) {
+		sr[i].email = r->rcpt[i].email;
+		sr[i].team = r->rcpt[i].team;
+		memcpy(sr[i].token_hash, r->rcpt[i].token_hash, sizeof(sr[i].token_hash));
+	}
+	return sr;
+}
+
+/* Create the request or find the one this commit already has.  *mail says
+ * whether reviewers must be mailed (new request, or --resend). */
+static int open_request(struct run *r, int *mail)
+{
+	const struct verdict *v = &r->e.verdict;
+	struct store_team *teams = xcalloc(v->nteams, sizeof(*teams));
+	struct store_recipient *sr = NULL;
+	struct store_new_request nr = { 0 };
+	char key[TOKEN_HEX_SIZE];
+	time_t now = time(NULL);
+	int created = 0, ret = -1;
+
+	if (make_recipients(r))
+		goto out;
+	for (size_t i = 0; i < v->nteams; i++) {
+		teams[i].name = v->teams[i];
+		teams[i].approvals = gate_team(&r->e.gate, v->teams[i])->approvals;
+	}
+	sr = store_recipients(r);
+	request_key(r, key);
+	nr.key = key;
+	nr.gate = r->e.gate.name;
+	nr.author_email = r->git.author_email;
+	nr.allow_self_approval = r->set.allow_self;
+	nr.created = now;
+	nr.deadline = now + (time_t)r->set.timeout;
+	nr.facts_json = facts_json(r, nr.deadline);
+	nr.teams = teams;
+	nr.nteams = v->nteams;
+	nr.recipients = sr;
+	nr.nrecipients = r->nrcpt;
+	if (store_request_put(r->store, &nr, &r->req, &created))
+		goto out;
+	*mail = created;
+	if (!created && r->resend && r->req.state == REQ_PENDING) {
+		if (store_request_rekey(r->store, r->req.id, sr, r->nrcpt))
+			goto out;
+		*mail = 1;
+	}
+	ret = 0;
+out:
+	free((char *)nr.facts_json);
+	free(teams);
+	free(sr);
+	return ret;
+}
+
+static int start_server(struct run *r)
+{
+	struct web_config wc = { 0 };
+	const char *listen = r->set.value[SET_LISTEN];
+	const char *colon = strrchr(listen, ':');
+	size_t n;
+
+	wc.listen = listen;
+	wc.public_url = *r->set.value[SET_PUBLIC_URL] ? r->set.value[SET_PUBLIC_URL] : NULL;
+	wc.store_path = r->set.value[SET_STATE];
+	wc.on_decision = on_decision;
+	r->web = web_start(&wc);
+	if (!r->web)
+		return -1;
+	if (wc.public_url) {
+		r->public_url = xstrdup(wc.public_url);
+		n = strlen(r->public_url);
+		while (n && r->public_url[n - 1] == '/')
+			r->public_url[--n] = '\0';
+		return 0;
+	}
+	/* no public URL: links point at the address we bound (real port) */
+	n = (colon ? (size_t)(colon - listen) : strlen(listen)) + 32;
+	r->public_url = xmalloc(n);
+	snprintf(r->public_url, n, "http://%.*s:%u",
+		 (int)(colon ? colon - listen : (long)strlen(listen)), listen, web_port(r->web));
+	return 0;
+}
+
+static int install_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe(wake_fd))
+		return error("cannot create a pipe: %s", strerror(errno));
+	for (int i = 0; i < 2; i++)
+		fcntl(wake_fd[i], F_SETFL, fcntl(wake_fd[i], F_GETFL) | O_NONBLOCK);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* Distinct approvers of `team` so far. */
+static int approvals_of(const struct store_request *req, const char *team)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < req->ndecisions; i++)
+		if (req->decisions[i].approve && !strcmp(req->decisions[i].team, team))
+			n++;
+	return n;
+}
+
+static void progress(const struct run *r, time_t now)
+{
+	const struct verdict *v = &r->e.verdict;
+	long left = (long)(r->req.deadline - now);
+
+	fprintf(stderr, "greenlight: waiting for a decision on request %s:", r->req.id);
+	for (size_t i = 0; i < v->nteams; i++) {
+		const struct team *t = gate_team(&r->e.gate, v->teams[i]);
+
+		fprintf(stderr, "%s %s %d/%d approvals (asked", i ? ";" : "", t->name,
+			approvals_of(&r->req, t->name), t->approvals);
+		for (size_t k = 0; k < t->nemail; k++)
+			fprintf(stderr, " %s", t->email[k]);
+		fputc(')', stderr);
+	}
+	fprintf(stderr, "; %ldh%02ldm%02lds left\n", left / 3600, left / 60 % 60, left % 60);
+}
+
+static int refresh(struct run *r)
+{
+	char id[sizeof(r->req.id)];
+
+	memcpy(id, r->req.id, sizeof(id));
+	store_request_release(&r->req);
+	return store_request_get(r->store, id, time(NULL), &r->req) ? -1 : 0;
+}
+
+/* Wait until the request is decided or expires, or a signal arrives. */
+static int wait_decision(struct run *r)
+{
+	time_t now = time(NULL), next_progress = now;
+	char drain[64];
+
+	while (r->req.state == REQ_PENDING && !interrupted) {
+		struct pollfd p = { wake_fd[0], POLLIN, 0 };
+		time_t wake_at;
+
+		now = time(NULL);
+		if (now >= next_progress) {
+			progress(r, now);
+			next_progress = now + (time_t)r->set.progress;
+		}
+		wake_at = next_progress < r->req.deadline ? next_progress : r->req.deadline;
+		if (poll(&p, 1, wake_at > now ? (int)(wake_at - now) * 1000 : 0) > 0)
+			while (read(wake_fd[0], drain, sizeof(drain)) > 0)
+				;
+		if (refresh(r))
+			return -1;
+	}
+	return 0;
+}
+
+static const char *run_outcome(const struct run *r, int *code)
+{
+	switch (r->req.state) {
+	case REQ_APPROVED: *code = GL_EXIT_PASS; return "approved";
+	case REQ_REJECTED: *code = GL_EXIT_FAIL; return "rejected";
+	case REQ_EXPIRED: *code = GL_EXIT_TIMEOUT; return "timed_out";
+	default: *code = GL_EXIT_REVIEW; return "pending";
+	}
+}
+
+static cJSON *request_json(const struct store_request *req)
+{
+	cJSON *o = cJSON_CreateObject(), *list, *approvers;
+	char when[32];
+
+	cJSON_AddStringToObject(o, "id", req->id);
+	cJSON_AddStringToObject(o, "state", req_state_name(req->state));
+	rfc3339(req->created, when, sizeof(when));
+	cJSON_AddStringToObject(o, "created", when);
+	rfc3339(req->deadline, when, sizeof(when));
+	cJSON_AddStringToObject(o, "deadline", when);
+	if (req->decided_at) {
+		rfc3339(req->decided_at, when, sizeof(when));
+		cJSON_AddStringToObject(o, "decided_at", when);
+	}
+	list = cJSON_AddArrayToObject(o, "decisions");
+	approvers = cJSON_CreateArray();
+	for (size_t i = 0; i < req->ndecisions; i++) {
+		const struct store_decision *d = &req->decisions[i];
+		cJSON *x = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(x, "email", d->email);
+		cJSON_AddStringToObject(x, "team", d->team);
+		cJSON_AddStringToObject(x, "decision", d->approve ? "approve" : "reject");
+		cJSON_AddStringToObject(x, "reason", d->reason);
+		rfc3339(d->at, when, sizeof(when));
+		cJSON_AddStringToObject(x, "at", when);
+		cJSON_AddStringToObject(x, "remote_addr", d->remote_addr);
+		cJSON_AddStringToObject(x, "user_agent", d->user_agent);
+		cJSON_AddItemToArray(list, x);
+		if (d->approve)
+			cJSON_AddItemToArray(approvers, cJSON_CreateString(d->email));
+	}
+	cJSON_AddItemToObject(o, "approvers", approvers);
+	return o;
+}
+
+/* Print the table, the final line, and write the decision record. */
+static int finish(struct run *r, int reviewed)
+{
+	cJSON *rec = report_json(&r->e.gate, r->e.results_file, &r->e.verdict, time(NULL));
+	int code = outcome_exit_code(r->e.verdict.outcome);
+	char *text;
+
+	report_text(stdout, &r->e.gate, r->e.results_file, &r->e.verdict);
+	if (reviewed) {
+		const char *what = run_outcome(r, &code);
+
+		cJSON_ReplaceItemInObjectCaseSensitive(rec, "outcome", cJSON_CreateString(what));
+		cJSON_ReplaceItemInObjectCaseSensitive(rec, "exit_code", cJSON_CreateNumber(code));
+		cJSON_AddItemToObject(rec, "request", request_json(&r->req));
+		printf("decision: %s (request %s)\n", what, r->req.id);
+		for (size_t i = 0; i < r->req.ndecisions; i++)
+			printf("  %s %s for %s%s%s\n", r->req.decisions[i].email,
+			       r->req.decisions[i].approve ? "approved" : "rejected",
+			       r->req.decisions[i].team, *r->req.decisions[i].reason ? ": " : "",
+			       r->req.decisions[i].reason);
+	}
+	text = cJSON_Print(rec);
+	if (r->output && *r->output && write_record(r->output, text))
+		code = GL_EXIT_INFRA;
+	free(text);
+	cJSON_Delete(rec);
+	return code;
+}
+
+/* The review half: request, server, mail, wait. */
+static int review(struct run *r)
+{
+	struct notify_request nr = { 0 };
+	int mail = 0;
+
+	if (settings_resolve(&r->set, &r->e.gate))
+		return GL_EXIT_USAGE;
+	if (!strcmp(r->set.value[SET_VIA], "relay")) {
+		error("decision.via \"relay\" is not available in this version; use \"listen\"");
+		return GL_EXIT_USAGE;
+	}
+	gitinfo_discover(&r->git, ".");
+	r->store = store_open(r->set.value[SET_STATE]);
+	if (!r->store)
+		return GL_EXIT_INFRA;
+	if (install_signals() || open_request(r, &mail))
+		return GL_EXIT_INFRA;
+	if (r->req.state != REQ_PENDING)
+		return finish(r, 1);
+	if (start_server(r))
+		return GL_EXIT_INFRA;
+	if (mail) {
+		nr.e = &r->e;
+		nr.git = &r->git;
+		nr.set = &r->set;
+		nr.request_id = r->req.id;
+		nr.public_url = r->public_url;
+		nr.deadline = r->req.deadline;
+		if (notify_send(&nr, r->rcpt, r->nrcpt)) {
+			error("request %s is pending but not every team could be notified; fix mail and re-run with --resend",
+			      r->req.id);
+			return GL_EXIT_INFRA;
+		}
+	} else {
+		fprintf(stderr, "greenlight: re-attached to pending request %s; no mail sent (use --resend to mail new links)\n",
+			r->req.id);
+	}
+	fprintf(stderr, "greenlight: review page at %s/r/<token> (links were mailed)\n", r->public_url);
+	if (wait_decision(r))
+		return GL_EXIT_INFRA;
+	if (interrupted)
+		fprintf(stderr, "greenlight: interrupted by signal %d; request %s stays pending, re-run to re-attach\n",
+			(int)interrupted, r->req.id);
+	return finish(r, 1);
+}
+
+static void run_release(struct run *r)
+{
+	if (r->web)
+		web_stop(r->web);
+	store_request_release(&r->req);
+	if (r->store)
+		store_close(r->store);
+	for (size_t i = 0; i < r->nrcpt; i++)
+		OPENSSL_cleanse(r->rcpt[i].token, sizeof(r->rcpt[i].token));
+	free(r->rcpt);
+	free(r->public_url);
+	gitinfo_release(&r->git);
+	evaluation_release(&r->e);
+	for (int i = 0; i < 2; i++)
+		if (wake_fd[i] >= 0) {
+			close(wake_fd[i]);
+			wake_fd[i] = -1;
+		}
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run r;
+	int code, rc;
+
+	memset(&r, 0, sizeof(r));
+	rc = parse_args(&r, argc, argv);
+	if (rc)
+		return rc > 0 ? GL_EXIT_PASS : GL_EXIT_USAGE;
+	if (evaluate(&r.e, &r.eo))
+		return GL_EXIT_USAGE;
+	if (r.e.verdict.outcome == OUTCOME_REVIEW)
+		code = review(&r);
+	else
+		code = finish(&r, 0);
+	run_release(&r);
+	return code;
+}

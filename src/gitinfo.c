@@ -1,0 +1,122 @@
+/* gitinfo.c - commit facts through libgit2 (see gitinfo.h).
+ *
+ * libgit2 is initialised on first use and never shut down (a CLI exits).
+ * Every libgit2 object is freed before returning.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <git2.h>
+
+#include "gitinfo.h"
+#include "util.h"
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static char *first_line(const char *msg)
+{
+	size_t n;
+
+	if (!msg)
+		return NULL;
+	n = strcspn(msg, "\r\n");
+	return xstrndup(msg, n);
+}
+
+static void read_identity(struct gitinfo *gi, git_repository *repo)
+{
+	git_remote *origin = NULL;
+	const char *wd;
+
+	if (!git_remote_lookup(&origin, repo, "origin") && git_remote_url(origin)) {
+		gi->repo = xstrdup(git_remote_url(origin));
+	} else {
+		wd = git_repository_workdir(repo);
+		gi->repo = xstrdup(wd ? wd : git_repository_path(repo));
+	}
+	git_remote_free(origin);
+}
+
+static int read_head(struct gitinfo *gi, git_repository *repo)
+{
+	git_reference *head = NULL;
+	git_commit *commit = NULL;
+	const git_signature *author;
+	char hex[GIT_OID_HEXSZ + 1];
+	int ret = -1;
+
+	if (git_repository_head(&head, repo) ||
+	    git_commit_lookup(&commit, repo, git_reference_target(head)))
+		goto out;
+	git_oid_tostr(hex, sizeof(hex), git_commit_id(commit));
+	gi->sha = xstrdup(hex);
+	author = git_commit_author(commit);
+	gi->author_name = dup_or_null(author ? author->name : NULL);
+	gi->author_email = dup_or_null(author ? author->email : NULL);
+	gi->subject = first_line(git_commit_message(commit));
+	gi->time = (time_t)git_commit_time(commit);
+	if (!git_repository_head_detached(repo))
+		gi->branch = dup_or_null(git_reference_shorthand(head));
+	ret = 0;
+out:
+	git_commit_free(commit);
+	git_reference_free(head);
+	return ret;
+}
+
+int gitinfo_discover(struct gitinfo *gi, const char *dir)
+{
+	git_buf path = { 0 };
+	git_repository *repo = NULL;
+	const git_error *e;
+
+	memset(gi, 0, sizeof(*gi));
+	git_libgit2_init();
+	if (git_repository_discover(&path, dir, 0, NULL))
+		return 0;
+	if (git_repository_open(&repo, path.ptr) || read_head(gi, repo)) {
+		e = git_error_last();
+		warning("cannot read the git repository at '%s': %s; commit facts are left out",
+			path.ptr, e && e->message ? e->message : "unknown error");
+		gitinfo_release(gi);
+		goto out;
+	}
+	read_identity(gi, repo);
+	gi->found = 1;
+out:
+	git_repository_free(repo);
+	git_buf_dispose(&path);
+	return 0;
+}
+
+void gitinfo_release(struct gitinfo *gi)
+{
+	free(gi->repo);
+	free(gi->sha);
+	free(gi->author_name);
+	free(gi->author_email);
+	free(gi->subject);
+	free(gi->branch);
+	memset(gi, 0, sizeof(*gi));
+}
+
+static void add(cJSON *o, const char *key, const char *value)
+{
+	if (value)
+		cJSON_AddStringToObject(o, key, value);
+}
+
+cJSON *gitinfo_json(const struct gitinfo *gi)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	add(o, "Commit", gi->sha);
+	add(o, "Branch", gi->branch);
+	add(o, "Author", gi->author_name);
+	add(o, "AuthorEmail", gi->author_email);
+	add(o, "Subject", gi->subject);
+	add(o, "Repository", gi->repo);
+	return o;
+}

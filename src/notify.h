@@ -1,0 +1,41 @@
+/* notify.h - email each reviewer their personal review link.
+ *
+ * Glue between the verdict, the commit facts, mime.c (composition) and
+ * mailer.c (SMTP).  Each recipient gets one message with a link carrying
+ * their own token; per-recipient results are reported so that one bad
+ * address never hides the others.
+ */
+#ifndef GREENLIGHT_NOTIFY_H
+#define GREENLIGHT_NOTIFY_H
+
+#include <time.h>
+#include "evaluate.h"
+#include "gitinfo.h"
+#include "settings.h"
+#include "token.h"
+
+struct notify_recipient {
+	const char *team;
+	const char *email;
+	char token[TOKEN_SIZE];		/* plaintext, only in memory */
+	char token_hash[TOKEN_HEX_SIZE];
+	int sent;			/* 1 once the server accepted it */
+	char error[256];		/* why not, when not */
+};
+
+struct notify_request {
+	const struct evaluation *e;
+	const struct gitinfo *git;
+	const struct settings *set;
+	const char *request_id;
+	const char *public_url;		/* links are <public_url>/r/<token> */
+	time_t deadline;
+};
+
+/* Send every message.  Returns 0 when every team has at least one
+ * recipient who was reached, or -1 (each failure reported on stderr, with
+ * the server's reply where there was one). */
+int notify_send(const struct notify_request *nr, struct notify_recipient *r,
+		size_t n);
+
+#endif

@@ -1,0 +1,136 @@
+/* settings.c - resolve `run` settings (see settings.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "settings.h"
+#include "util.h"
+
+struct setting_def {
+	const char *option;	/* --option */
+	const char *env;	/* GREENLIGHT_* */
+	const char *section;	/* gate file section, or NULL */
+	const char *key;
+	const char *def;
+};
+
+static const struct setting_def defs[SET_COUNT] = {
+	[SET_SMTP] = { "smtp", "GREENLIGHT_SMTP", "notify", "smtp", "smtp://localhost:587" },
+	[SET_TLS] = { "smtp-tls", "GREENLIGHT_SMTP_TLS", "notify", "tls", "starttls" },
+	[SET_FROM] = { "from", "GREENLIGHT_FROM", "notify", "from", "greenlight@localhost" },
+	[SET_USER_ENV] = { "smtp-user-env", "GREENLIGHT_SMTP_USER_ENV", "notify", "username_env", "GREENLIGHT_SMTP_USER" },
+	[SET_PASSWORD_ENV] = { "smtp-password-env", "GREENLIGHT_SMTP_PASSWORD_ENV", "notify", "password_env", "GREENLIGHT_SMTP_PASSWORD" },
+	[SET_CA_FILE] = { "smtp-ca-file", "GREENLIGHT_SMTP_CA_FILE", "notify", "ca_file", "" },
+	[SET_SEND_TIMEOUT] = { "send-timeout", "GREENLIGHT_SEND_TIMEOUT", "notify", "send_timeout", "2m" },
+	[SET_VIA] = { "via", "GREENLIGHT_VIA", "decision", "via", "listen" },
+	[SET_LISTEN] = { "listen", "GREENLIGHT_LISTEN", "decision", "listen", "127.0.0.1:8080" },
+	[SET_PUBLIC_URL] = { "public-url", "GREENLIGHT_PUBLIC_URL", "decision", "public_url", "" },
+	[SET_TIMEOUT] = { "timeout", "GREENLIGHT_TIMEOUT", "decision", "timeout", "24h" },
+	[SET_ON_TIMEOUT] = { "on-timeout", "GREENLIGHT_ON_TIMEOUT", "decision", "on_timeout", "fail" },
+	[SET_STATE] = { "state", "GREENLIGHT_STATE", "decision", "state", ".greenlight/state.db" },
+	[SET_PROGRESS] = { "progress", "GREENLIGHT_PROGRESS", "decision", "progress", "60s" },
+	[SET_ALLOW_SELF] = { "allow-self-approval", "GREENLIGHT_ALLOW_SELF_APPROVAL", "decision", "allow_self_approval", "false" },
+	[SET_RUN_URL] = { "run-url", "GREENLIGHT_RUN_URL", NULL, NULL, "" },
+	[SET_RELAY] = { "relay", "GREENLIGHT_RELAY", "decision", "relay", "" },
+	[SET_RELAY_TOKEN_ENV] = { "relay-token-env", "GREENLIGHT_RELAY_TOKEN_ENV", "decision", "relay_token_env", "GREENLIGHT_RELAY_TOKEN" },
+};
+
+const char *setting_option(enum setting_id id)
+{
+	return defs[id].option;
+}
+
+void settings_set_flag(struct settings *s, enum setting_id id, const char *value)
+{
+	s->value[id] = value;
+	s->origin[id] = defs[id].option;
+}
+
+/* The gate file's value as text (booleans as "true"/"false"), or NULL. */
+static const char *from_gate(const struct gate *g, const struct setting_def *d)
+{
+	const cJSON *sec = NULL, *v;
+
+	if (!d->section)
+		return NULL;
+	sec = !strcmp(d->section, "notify") ? g->notify : g->decision;
+	v = sec ? cJSON_GetObjectItemCaseSensitive(sec, d->key) : NULL;
+	if (cJSON_IsString(v))
+		return v->valuestring;
+	if (cJSON_IsBool(v))
+		return cJSON_IsTrue(v) ? "true" : "false";
+	return NULL;
+}
+
+static int bad(const struct settings *s, enum setting_id id, const char *what)
+{
+	const char *o = s->origin[id];
+
+	if (!strcmp(o, defs[id].option))
+		return error("--%s \"%s\": %s", o, s->value[id], what);
+	if (!strcmp(o, "gate"))
+		return error("%s.%s \"%s\" in the gate file: %s", defs[id].section,
+			     defs[id].key, s->value[id], what);
+	return error("%s \"%s\" (from %s): %s", defs[id].option, s->value[id], o, what);
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes")) {
+		*out = 1;
+		return 0;
+	}
+	if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !*v) {
+		*out = 0;
+		return 0;
+	}
+	return -1;
+}
+
+static int check(struct settings *s)
+{
+	const char *tls = s->value[SET_TLS];
+	const char *via = s->value[SET_VIA];
+
+	if (strcmp(tls, "starttls") && strcmp(tls, "none"))
+		return bad(s, SET_TLS, "valid values: starttls, none");
+	s->tls_none = !strcmp(tls, "none");
+	if (strcmp(via, "listen") && strcmp(via, "relay"))
+		return bad(s, SET_VIA, "valid values: listen, relay");
+	if (strcmp(s->value[SET_ON_TIMEOUT], "fail"))
+		return bad(s, SET_ON_TIMEOUT, "the only valid value is fail (a gate fails closed)");
+	if (parse_duration(s->value[SET_TIMEOUT], &s->timeout))
+		return bad(s, SET_TIMEOUT, "write a duration like 90s, 15m, 2h or 7d");
+	if (parse_duration(s->value[SET_PROGRESS], &s->progress))
+		return bad(s, SET_PROGRESS, "write a duration like 30s or 5m");
+	if (parse_duration(s->value[SET_SEND_TIMEOUT], &s->send_timeout))
+		return bad(s, SET_SEND_TIMEOUT, "write a duration like 30s or 2m");
+	if (parse_bool(s->value[SET_ALLOW_SELF], &s->allow_self))
+		return bad(s, SET_ALLOW_SELF, "write true or false");
+	if (!*s->value[SET_STATE])
+		return bad(s, SET_STATE, "name a database file, like .greenlight/state.db");
+	return 0;
+}
+
+int settings_resolve(struct settings *s, const struct gate *g)
+{
+	for (int i = 0; i < SET_COUNT; i++) {
+		const char *env, *file;
+
+		if (s->value[i])
+			continue;
+		env = getenv(defs[i].env);
+		file = from_gate(g, &defs[i]);
+		if (env && *env) {
+			s->value[i] = env;
+			s->origin[i] = defs[i].env;
+		} else if (file) {
+			s->value[i] = file;
+			s->origin[i] = "gate";
+		} else {
+			s->value[i] = defs[i].def;
+			s->origin[i] = "default";
+		}
+	}
+	return check(s);
+}

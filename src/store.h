@@ -1,0 +1,179 @@
+/* store.h - durable review requests and decisions (SQLite).
+ *
+ * One database file holds every request a gate (listen mode) or a relay has
+ * made.  Writes use BEGIN IMMEDIATE in WAL mode with synchronous=FULL, so a
+ * decision is on disk before any caller is told it was recorded.  Only
+ * SHA-256 hashes of review tokens are stored, never the tokens.
+ *
+ * A request is keyed by (repository, commit, gate name): creating it again
+ * returns the existing one.  Quorum is evaluated inside the transaction that
+ * records a decision: each team needs `approvals` distinct approvers; the
+ * first reject rejects the whole request.
+ */
+#ifndef GREENLIGHT_STORE_H
+#define GREENLIGHT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct store;	/* opaque: one SQLite connection */
+
+/* Limits checked by store_request_put() (over them: STORE_ERROR, nothing
+ * written) and caps applied by store_decide() (longer text is cut). */
+#define STORE_MAX_KEY 64		/* bytes of a request key */
+#define STORE_MAX_GATE 128		/* bytes of a gate name */
+#define STORE_MAX_FACTS (64 * 1024)	/* bytes of facts_json */
+#define STORE_MAX_EMAIL 254		/* bytes of an email address */
+#define STORE_MAX_TEAM 71		/* bytes of a team name */
+#define STORE_MAX_TEAMS 32		/* teams per request */
+#define STORE_MAX_RECIPIENTS 256	/* recipients per request */
+#define STORE_MAX_APPROVALS 100		/* approvals a team may need */
+#define STORE_REASON_MAX 1000		/* reason bytes kept (cleaned) */
+#define STORE_ADDR_MAX 63		/* remote address bytes kept */
+#define STORE_UA_MAX 255		/* user agent bytes kept (cleaned) */
+
+enum req_state {
+	REQ_PENDING,
+	REQ_APPROVED,
+	REQ_REJECTED,
+	REQ_EXPIRED,
+};
+
+struct store_team {
+	const char *name;
+	int approvals;			/* distinct approvers needed */
+};
+
+struct store_recipient {
+	const char *email;
+	const char *team;		/* the team this address was asked for */
+	char token_hash[65];		/* hex SHA-256 of the review token */
+};
+
+struct store_new_request {
+	const char *key;		/* idempotency key (hex SHA-256) */
+	const char *gate;		/* gate name */
+	const char *facts_json;		/* what the review page shows (JSON text) */
+	const char *author_email;	/* commit author, or NULL */
+	int allow_self_approval;
+	time_t created, deadline;
+	const struct store_team *teams;
+	size_t nteams;
+	const struct store_recipient *recipients;
+	size_t nrecipients;
+};
+
+/* A decision as recorded (audit trail). */
+struct store_decision {
+	char email[256];
+	char team[72];
+	int approve;			/* 1 approve, 0 reject */
+	char reason[1024];
+	time_t at;
+	char remote_addr[64];
+	char user_agent[256];
+};
+
+/* A team's progress as read back. */
+struct store_team_state {
+	char name[72];
+	int approvals;			/* distinct approvers needed */
+	int approved;			/* distinct approvers so far */
+};
+
+/* Someone asked to review (one per recipient row). */
+struct store_asked {
+	char email[256];
+	char team[72];
+};
+
+/* A request as read back. */
+struct store_request {
+	char id[33];			/* random hex id */
+	char key[65];
+	char gate[129];
+	enum req_state state;
+	time_t created, deadline, decided_at;
+	char *facts_json;		/* owned */
+	struct store_decision *decisions;	/* owned, in order */
+	size_t ndecisions;
+	struct store_team_state *teams;	/* owned, in creation order */
+	size_t nteams;
+	struct store_asked *asked;	/* owned, in creation order */
+	size_t nasked;
+};
+
+/* What a reviewer's token resolves to. */
+struct store_review {
+	struct store_request req;
+	char email[256];
+	char team[72];
+	int already;			/* this reviewer decided already: */
+	int already_approve;		/*   1 approve, 0 reject */
+	int self;			/* reviewer is the commit author */
+	int allow_self_approval;
+	char nonce[65];			/* the form nonce for this token */
+};
+
+enum store_result {
+	STORE_OK = 0,
+	STORE_ERROR = -1,		/* database error, reported */
+	STORE_NOT_FOUND = -2,		/* unknown id or token */
+	STORE_GONE = -3,		/* decided or expired: 410 */
+	STORE_CONFLICT = -4,		/* reviewer already decided otherwise: 409 */
+	STORE_FORBIDDEN = -5,		/* self-approval, bad nonce: 403 */
+};
+
+/* Open (creating if needed, with parent directory) the database at path.
+ * Returns NULL after reporting an error. */
+struct store *store_open(const char *path);
+void store_close(struct store *s);
+
+/* Create a request, or find the existing one with the same key.
+ * *created says which.  Returns STORE_OK and fills *out (release with
+ * store_request_release), or STORE_ERROR. */
+int store_request_put(struct store *s, const struct store_new_request *nr,
+		      struct store_request *out, int *created);
+
+/* Replace the recipients' token hashes of an existing pending request (for
+ * --resend: new tokens, old links stop working). */
+int store_request_rekey(struct store *s, const char *id,
+			const struct store_recipient *recipients, size_t n);
+
+/* Read a request by id; expired pending requests are settled as REQ_EXPIRED
+ * first (now >= deadline).  STORE_OK, STORE_NOT_FOUND or STORE_ERROR. */
+int store_request_get(struct store *s, const char *id, time_t now,
+		      struct store_request *out);
+
+void store_request_release(struct store_request *r);
+
+/* Resolve a presented token (plaintext; hashed here) for the review page.
+ * STORE_OK (pending: the page can decide), STORE_GONE (decided or expired;
+ * *out still filled so the page can say what happened), STORE_NOT_FOUND. */
+int store_review_get(struct store *s, const char *token, time_t now,
+		     struct store_review *out);
+
+void store_review_release(struct store_review *r);
+
+/* Record a reviewer's decision and settle the request if quorum is met or
+ * it was a reject.  Committed (fsync) before returning STORE_OK.
+ * Idempotent: the same reviewer repeating the same decision is STORE_OK;
+ * the opposite one is STORE_CONFLICT.  STORE_GONE when the request is no
+ * longer pending, STORE_FORBIDDEN for self-approval or a wrong nonce,
+ * STORE_NOT_FOUND for an unknown token. */
+int store_decide(struct store *s, const char *token, const char *nonce,
+		 int approve, const char *reason, const char *remote_addr,
+		 const char *user_agent, time_t now);
+
+/* As store_decide(); also sets *recorded to 1 when this call added a
+ * decision (and so may have changed the request's state), 0 otherwise (an
+ * idempotent repeat, or any error).  recorded may be NULL. */
+int store_decide_ex(struct store *s, const char *token, const char *nonce,
+		    int approve, const char *reason, const char *remote_addr,
+		    const char *user_agent, time_t now, int *recorded);
+
+/* Name of a state: "pending", "approved", "rejected", "expired". */
+const char *req_state_name(enum req_state st);
+
+#endif
