@@ -8,9 +8,11 @@
  * code from enum gl_exit.  Only commands decide exit codes. */
 int cmd_check(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 void usage_check(FILE *out);
 void usage_validate(FILE *out);
+void usage_run(FILE *out);
 
 /* Write a decision record (JSON) to `path` atomically; -1 on error. */
 int write_record(const char *path, const char *json);
