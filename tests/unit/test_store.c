@@ -1,0 +1,578 @@
+/* test_store.c - unit tests for src/store.c against real SQLite files.
+ *
+ * Each test gets a fresh database in its own temporary directory (created
+ * by store_open, so the 0700/0600 modes are checked too).  Tokens are real
+ * ones from token.h; the store only ever sees their hashes.  Covered:
+ * idempotent requests, quorum (distinct approvers, several teams, first
+ * reject), self-approval, nonces, expiry, conflicts, the audit trail and
+ * durability across a reopen.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "store.h"
+#include "token.h"
+
+#define T0 1700000000
+#define DAY 86400
+#define MAXR 4
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct store *s;
+	char tokens[MAXR][TOKEN_SIZE];
+	struct store_recipient rcpt[MAXR];
+	struct store_team teams[2];
+	struct store_new_request nr;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/gl-test-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/sub/state.db", f->dir);
+	f->s = store_open(f->path);
+	assert_non_null(f->s);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[160];
+
+	store_close(f->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* A request for one team "eng" needing `approvals` of a@, b@, c@. */
+static void one_team(struct fixture *f, const char *key, int approvals)
+{
+	static const char *const who[] = {
+		"a@example.com", "b@example.com", "c@example.com",
+	};
+
+	f->teams[0].name = "eng";
+	f->teams[0].approvals = approvals;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(token_new(f->tokens[i]), 0);
+		f->rcpt[i].email = who[i];
+		f->rcpt[i].team = "eng";
+		assert_int_equal(token_hash(f->rcpt[i].token_hash, f->tokens[i]), 0);
+	}
+	memset(&f->nr, 0, sizeof(f->nr));
+	f->nr.key = key;
+	f->nr.gate = "model-release";
+	f->nr.facts_json = "{\"gate\":\"model-release\"}";
+	f->nr.author_email = "Author@Example.com";
+	f->nr.created = T0;
+	f->nr.deadline = T0 + DAY;
+	f->nr.teams = f->teams;
+	f->nr.nteams = 1;
+	f->nr.recipients = f->rcpt;
+	f->nr.nrecipients = 3;
+}
+
+static void put(struct fixture *f, char id[33])
+{
+	struct store_request r;
+	int created = -1;
+
+	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_OK);
+	assert_int_equal(created, 1);
+	assert_int_equal(r.state, REQ_PENDING);
+	strcpy(id, r.id);
+	store_request_release(&r);
+}
+
+/* The nonce the review page would carry for token i. */
+static void nonce_of(struct fixture *f, int i, char out[65])
+{
+	struct store_review rv;
+	int rc = store_review_get(f->s, f->tokens[i], T0 + 1, &rv);
+
+	assert_true(rc == STORE_OK || rc == STORE_GONE);
+	strcpy(out, rv.nonce);
+	store_review_release(&rv);
+}
+
+static int decide(struct fixture *f, int i, int approve)
+{
+	char nonce[65];
+
+	nonce_of(f, i, nonce);
+	return store_decide(f->s, f->tokens[i], nonce, approve, "because",
+			    "127.0.0.1", "test-agent", T0 + 2);
+}
+
+static enum req_state state_of(struct fixture *f, const char *id,
+			       size_t *ndecisions)
+{
+	struct store_request r;
+	enum req_state st;
+
+	assert_int_equal(store_request_get(f->s, id, T0 + 3, &r), STORE_OK);
+	st = r.state;
+	if (ndecisions)
+		*ndecisions = r.ndecisions;
+	store_request_release(&r);
+	return st;
+}
+
+static void test_open_modes(void **state)
+{
+	struct fixture *f = *state;
+	char sub[80];
+	struct stat st;
+
+	snprintf(sub, sizeof(sub), "%s/sub", f->dir);
+	assert_int_equal(stat(sub, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* a second connection on the same file works (WAL, schema exists) */
+	struct store *s2 = store_open(f->path);
+	assert_non_null(s2);
+	store_close(s2);
+}
+
+static void test_put_idempotent(void **state)
+{
+	struct fixture *f = *state;
+	struct store_request r;
+	char id[33], id2[33];
+	int created = -1;
+
+	one_team(f, "key-1", 1);
+	put(f, id);
+	assert_int_equal(strlen(id), 32);
+	/* same key again: the existing request, nothing new */
+	f->nr.created = T0 + 60;
+	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_OK);
+	assert_int_equal(created, 0);
+	assert_string_equal(r.id, id);
+	assert_string_equal(r.key, "key-1");
+	assert_string_equal(r.gate, "model-release");
+	assert_string_equal(r.facts_json, "{\"gate\":\"model-release\"}");
+	assert_int_equal(r.created, T0);
+	assert_int_equal(r.nteams, 1);
+	assert_string_equal(r.teams[0].name, "eng");
+	assert_int_equal(r.teams[0].approvals, 1);
+	assert_int_equal(r.teams[0].approved, 0);
+	assert_int_equal(r.nasked, 3);
+	assert_string_equal(r.asked[2].email, "c@example.com");
+	store_request_release(&r);
+	/* another key: another request */
+	one_team(f, "key-2", 1);
+	put(f, id2);
+	assert_string_not_equal(id2, id);
+}
+
+static void test_put_rejects_bad_input(void **state)
+{
+	struct fixture *f = *state;
+	struct store_request r;
+	int created;
+
+	one_team(f, "k", 4);	/* 4 approvals, 3 people */
+	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_ERROR);
+	one_team(f, "k", 1);
+	f->rcpt[1].token_hash[5] = 'X';
+	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_ERROR);
+	one_team(f, "k", 1);
+	f->rcpt[2].team = "nope";
+	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_ERROR);
+	one_team(f, "k", 1);
+	f->nr.deadline = T0;
+	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_ERROR);
+	one_team(f, "k", 1);
+	f->rcpt[1].email = "a@EXAMPLE.com";	/* same person twice in a team */
+	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_ERROR);
+	/* nothing half-written: the good request still goes in fresh */
+	one_team(f, "k", 1);
+	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_OK);
+	assert_int_equal(created, 1);
+	store_request_release(&r);
+}
+
+static void test_quorum_two_distinct(void **state)
+{
+	struct fixture *f = *state;
+	char id[33];
+	size_t n;
+	int recorded = -1;
+	char nonce[65];
+
+	one_team(f, "q2", 2);
+	put(f, id);
+	nonce_of(f, 0, nonce);
+	assert_int_equal(store_decide_ex(f->s, f->tokens[0], nonce, 1, "", "::1",
+					 "ua", T0 + 2, &recorded), STORE_OK);
+	assert_int_equal(recorded, 1);
+	assert_int_equal(state_of(f, id, &n), REQ_PENDING);
+	assert_int_equal(n, 1);
+	/* the same approver again counts once and adds no row */
+	assert_int_equal(store_decide_ex(f->s, f->tokens[0], nonce, 1, "", "::1",
+					 "ua", T0 + 2, &recorded), STORE_OK);
+	assert_int_equal(recorded, 0);
+	assert_int_equal(state_of(f, id, &n), REQ_PENDING);
+	assert_int_equal(n, 1);
+	assert_int_equal(decide(f, 1, 1), STORE_OK);
+	assert_int_equal(state_of(f, id, &n), REQ_APPROVED);
+	assert_int_equal(n, 2);
+	/* decided: the third reviewer is too late */
+	assert_int_equal(decide(f, 2, 1), STORE_GONE);
+	assert_int_equal(decide(f, 2, 0), STORE_GONE);
+}
+
+static void test_multi_team(void **state)
+{
+	struct fixture *f = *state;
+	struct store_request r;
+	char id[33];
+
+	one_team(f, "multi", 1);
+	f->teams[1].name = "research";
+	f->teams[1].approvals = 1;
+	f->rcpt[2].team = "research";
+	f->nr.nteams = 2;
+	put(f, id);
+	assert_int_equal(decide(f, 0, 1), STORE_OK);
+	assert_int_equal(decide(f, 1, 1), STORE_OK);	/* eng again */
+	assert_int_equal(state_of(f, id, NULL), REQ_PENDING);
+	assert_int_equal(decide(f, 2, 1), STORE_OK);	/* research */
+	assert_int_equal(store_request_get(f->s, id, T0 + 3, &r), STORE_OK);
+	assert_int_equal(r.state, REQ_APPROVED);
+	assert_int_equal(r.decided_at, T0 + 2);
+	assert_int_equal(r.teams[0].approved, 2);
+	assert_int_equal(r.teams[1].approved, 1);
+	store_request_release(&r);
+}
+
+static void test_first_reject_rejects(void **state)
+{
+	struct fixture *f = *state;
+	char id[33];
+
+	one_team(f, "rej", 2);
+	put(f, id);
+	assert_int_equal(decide(f, 0, 1), STORE_OK);
+	assert_int_equal(decide(f, 1, 0), STORE_OK);
+	assert_int_equal(state_of(f, id, NULL), REQ_REJECTED);
+	assert_int_equal(decide(f, 2, 1), STORE_GONE);
+}
+
+static void test_self_approval(void **state)
+{
+	struct fixture *f = *state;
+	struct store_review rv;
+	char id[33];
+
+	one_team(f, "self", 1);
+	f->rcpt[0].email = "author@example.COM";
+	put(f, id);
+	assert_int_equal(store_review_get(f->s, f->tokens[0], T0, &rv), STORE_OK);
+	assert_int_equal(rv.self, 1);
+	assert_int_equal(rv.allow_self_approval, 0);
+	store_review_release(&rv);
+	assert_int_equal(decide(f, 0, 1), STORE_FORBIDDEN);
+	assert_int_equal(state_of(f, id, NULL), REQ_PENDING);
+	assert_int_equal(decide(f, 0, 0), STORE_OK);	/* may reject */
+	assert_int_equal(state_of(f, id, NULL), REQ_REJECTED);
+
+	one_team(f, "self-allowed", 1);
+	f->rcpt[0].email = "author@example.com";
+	f->nr.allow_self_approval = 1;
+	put(f, id);
+	assert_int_equal(decide(f, 0, 1), STORE_OK);
+	assert_int_equal(state_of(f, id, NULL), REQ_APPROVED);
+}
+
+static void test_bad_nonce(void **state)
+{
+	struct fixture *f = *state;
+	char id[33], nonce[65];
+	size_t n;
+
+	one_team(f, "nonce", 1);
+	put(f, id);
+	nonce_of(f, 0, nonce);
+	assert_int_equal(strlen(nonce), 64);
+	assert_int_equal(store_decide(f->s, f->tokens[0], NULL, 1, NULL, NULL,
+				      NULL, T0 + 2), STORE_FORBIDDEN);
+	assert_int_equal(store_decide(f->s, f->tokens[0], "", 1, NULL, NULL,
+				      NULL, T0 + 2), STORE_FORBIDDEN);
+	/* another reviewer's nonce does not fit this token */
+	nonce_of(f, 1, nonce);
+	assert_int_equal(store_decide(f->s, f->tokens[0], nonce, 1, NULL, NULL,
+				      NULL, T0 + 2), STORE_FORBIDDEN);
+	nonce_of(f, 0, nonce);
+	nonce[63] = nonce[63] == '0' ? '1' : '0';
+	assert_int_equal(store_decide(f->s, f->tokens[0], nonce, 1, NULL, NULL,
+				      NULL, T0 + 2), STORE_FORBIDDEN);
+	assert_int_equal(state_of(f, id, &n), REQ_PENDING);
+	assert_int_equal(n, 0);
+}
+
+static void test_unknown_token(void **state)
+{
+	struct fixture *f = *state;
+	struct store_review rv;
+	char id[33], other[TOKEN_SIZE];
+
+	one_team(f, "unknown", 1);
+	put(f, id);
+	assert_int_equal(token_new(other), 0);
+	assert_int_equal(store_review_get(f->s, other, T0, &rv), STORE_NOT_FOUND);
+	assert_int_equal(store_review_get(f->s, "short", T0, &rv), STORE_NOT_FOUND);
+	assert_int_equal(store_decide(f->s, other, "x", 1, NULL, NULL, NULL, T0),
+			 STORE_NOT_FOUND);
+	assert_int_equal(store_request_get(f->s, "0123", T0,
+					   &rv.req), STORE_NOT_FOUND);
+}
+
+static void test_expiry_settles(void **state)
+{
+	struct fixture *f = *state;
+	struct store_request r;
+	struct store_review rv;
+	char id[33], nonce[65];
+
+	one_team(f, "exp", 1);
+	put(f, id);
+	nonce_of(f, 0, nonce);
+	assert_int_equal(store_request_get(f->s, id, T0 + DAY - 1, &r), STORE_OK);
+	assert_int_equal(r.state, REQ_PENDING);
+	store_request_release(&r);
+	assert_int_equal(store_request_get(f->s, id, T0 + DAY, &r), STORE_OK);
+	assert_int_equal(r.state, REQ_EXPIRED);
+	assert_int_equal(r.decided_at, T0 + DAY);
+	store_request_release(&r);
+	/* persisted: reading "earlier" does not revive it */
+	assert_int_equal(store_request_get(f->s, id, T0, &r), STORE_OK);
+	assert_int_equal(r.state, REQ_EXPIRED);
+	store_request_release(&r);
+	assert_int_equal(store_review_get(f->s, f->tokens[1], T0, &rv), STORE_GONE);
+	assert_int_equal(rv.req.state, REQ_EXPIRED);
+	store_review_release(&rv);
+	assert_int_equal(store_decide(f->s, f->tokens[0], nonce, 1, NULL, NULL,
+				      NULL, T0 + 5), STORE_GONE);
+}
+
+static void test_expiry_on_decide(void **state)
+{
+	struct fixture *f = *state;
+	char id[33], nonce[65];
+
+	one_team(f, "exp2", 1);
+	put(f, id);
+	nonce_of(f, 0, nonce);
+	assert_int_equal(store_decide(f->s, f->tokens[0], nonce, 1, NULL, NULL,
+				      NULL, T0 + DAY + 1), STORE_GONE);
+	assert_int_equal(state_of(f, id, NULL), REQ_EXPIRED);
+}
+
+static void test_conflict_and_repeat(void **state)
+{
+	struct fixture *f = *state;
+	struct store_review rv;
+	char id[33];
+	size_t n;
+
+	one_team(f, "conflict", 2);
+	put(f, id);
+	assert_int_equal(decide(f, 0, 1), STORE_OK);
+	assert_int_equal(decide(f, 0, 1), STORE_OK);
+	assert_int_equal(decide(f, 0, 0), STORE_CONFLICT);
+	assert_int_equal(state_of(f, id, &n), REQ_PENDING);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_review_get(f->s, f->tokens[0], T0, &rv), STORE_OK);
+	assert_int_equal(rv.already, 1);
+	assert_int_equal(rv.already_approve, 1);
+	store_review_release(&rv);
+	/* after a reject decided it, the rejecter's repeat is still OK */
+	assert_int_equal(decide(f, 1, 0), STORE_OK);
+	assert_int_equal(decide(f, 1, 0), STORE_OK);
+	assert_int_equal(decide(f, 1, 1), STORE_CONFLICT);
+	assert_int_equal(state_of(f, id, &n), REQ_REJECTED);
+	assert_int_equal(n, 2);
+}
+
+static void test_audit_cleaned(void **state)
+{
+	struct fixture *f = *state;
+	struct store_request r;
+	char id[33], nonce[65], reason[5000], ua[600];
+
+	one_team(f, "audit", 1);
+	put(f, id);
+	nonce_of(f, 0, nonce);
+	memset(reason, 'r', sizeof(reason) - 1);
+	reason[sizeof(reason) - 1] = '\0';
+	memcpy(reason, "ok\r\nBcc: x@evil\x01\x7f", 18);
+	memset(ua, 'u', sizeof(ua) - 1);
+	ua[sizeof(ua) - 1] = '\0';
+	assert_int_equal(store_decide(f->s, f->tokens[0], nonce, 0, reason,
+				      "203.0.113.9", ua, T0 + 7), STORE_OK);
+	assert_int_equal(store_request_get(f->s, id, T0 + 8, &r), STORE_OK);
+	assert_int_equal(r.ndecisions, 1);
+	assert_string_equal(r.decisions[0].email, "a@example.com");
+	assert_string_equal(r.decisions[0].team, "eng");
+	assert_int_equal(r.decisions[0].approve, 0);
+	assert_int_equal(r.decisions[0].at, T0 + 7);
+	assert_string_equal(r.decisions[0].remote_addr, "203.0.113.9");
+	assert_true(strlen(r.decisions[0].reason) <= STORE_REASON_MAX);
+	assert_memory_equal(r.decisions[0].reason, "ok Bcc: x@evil", 14);
+	assert_null(strpbrk(r.decisions[0].reason, "\r\n\x01\x7f"));
+	assert_true(strlen(r.decisions[0].user_agent) <= STORE_UA_MAX);
+	store_request_release(&r);
+}
+
+static void test_durable_reopen(void **state)
+{
+	struct fixture *f = *state;
+	struct store_request r;
+	char id[33];
+
+	one_team(f, "durable", 1);
+	put(f, id);
+	assert_int_equal(decide(f, 1, 1), STORE_OK);
+	store_close(f->s);
+	f->s = store_open(f->path);
+	assert_non_null(f->s);
+	assert_int_equal(store_request_get(f->s, id, T0 + 9, &r), STORE_OK);
+	assert_int_equal(r.state, REQ_APPROVED);
+	assert_int_equal(r.ndecisions, 1);
+	assert_string_equal(r.decisions[0].email, "b@example.com");
+	assert_string_equal(r.decisions[0].reason, "because");
+	assert_string_equal(r.decisions[0].user_agent, "test-agent");
+	assert_string_equal(r.decisions[0].remote_addr, "127.0.0.1");
+	store_request_release(&r);
+}
+
+/* A process that dies right after store_decide() returned (no close, no
+ * checkpoint) must not lose the decision. */
+static void test_durable_after_crash(void **state)
+{
+	struct fixture *f = *state;
+	struct store_request r;
+	char id[33], nonce[65];
+	int status;
+	pid_t pid;
+
+	one_team(f, "crash", 1);
+	put(f, id);
+	nonce_of(f, 2, nonce);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *child = store_open(f->path);
+
+		_exit(child && store_decide(child, f->tokens[2], nonce, 0, "no",
+					    NULL, NULL, T0 + 5) == STORE_OK ?
+		      0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	store_close(f->s);
+	f->s = store_open(f->path);
+	assert_non_null(f->s);
+	assert_int_equal(store_request_get(f->s, id, T0 + 9, &r), STORE_OK);
+	assert_int_equal(r.state, REQ_REJECTED);
+	assert_int_equal(r.ndecisions, 1);
+	assert_string_equal(r.decisions[0].reason, "no");
+	store_request_release(&r);
+}
+
+static void test_two_connections(void **state)
+{
+	struct fixture *f = *state;
+	struct store *other = store_open(f->path);
+	char id[33], nonce[65];
+
+	assert_non_null(other);
+	one_team(f, "two", 1);
+	put(f, id);
+	nonce_of(f, 2, nonce);
+	assert_int_equal(store_decide(other, f->tokens[2], nonce, 1, NULL, NULL,
+				      NULL, T0 + 4), STORE_OK);
+	assert_int_equal(state_of(f, id, NULL), REQ_APPROVED);
+	store_close(other);
+}
+
+static void test_rekey(void **state)
+{
+	struct fixture *f = *state;
+	struct store_review rv;
+	char id[33], old[TOKEN_SIZE];
+
+	one_team(f, "rekey", 1);
+	put(f, id);
+	strcpy(old, f->tokens[0]);
+	assert_int_equal(token_new(f->tokens[0]), 0);
+	assert_int_equal(token_hash(f->rcpt[0].token_hash, f->tokens[0]), 0);
+	assert_int_equal(store_request_rekey(f->s, id, f->rcpt, 3), STORE_OK);
+	assert_int_equal(store_review_get(f->s, old, T0, &rv), STORE_NOT_FOUND);
+	assert_int_equal(store_review_get(f->s, f->tokens[0], T0, &rv), STORE_OK);
+	assert_string_equal(rv.email, "a@example.com");
+	assert_string_equal(rv.req.id, id);
+	store_review_release(&rv);
+	assert_int_equal(decide(f, 0, 0), STORE_OK);
+	assert_int_equal(store_request_rekey(f->s, id, f->rcpt, 3), STORE_GONE);
+	assert_int_equal(store_request_rekey(f->s, "feedfeedfeedfeedfeedfeedfeedfeed",
+					     f->rcpt, 3), STORE_NOT_FOUND);
+}
+
+static void test_state_names(void **state)
+{
+	(void)state;
+	assert_string_equal(req_state_name(REQ_PENDING), "pending");
+	assert_string_equal(req_state_name(REQ_APPROVED), "approved");
+	assert_string_equal(req_state_name(REQ_REJECTED), "rejected");
+	assert_string_equal(req_state_name(REQ_EXPIRED), "expired");
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_open_modes),
+		T(test_put_idempotent),
+		T(test_put_rejects_bad_input),
+		T(test_quorum_two_distinct),
+		T(test_multi_team),
+		T(test_first_reject_rejects),
+		T(test_self_approval),
+		T(test_bad_nonce),
+		T(test_unknown_token),
+		T(test_expiry_settles),
+		T(test_expiry_on_decide),
+		T(test_conflict_and_repeat),
+		T(test_audit_cleaned),
+		T(test_durable_reopen),
+		T(test_durable_after_crash),
+		T(test_two_connections),
+		T(test_rekey),
+		T(test_state_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
