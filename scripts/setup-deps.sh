@@ -11,7 +11,7 @@ build-essential cmake pkg-config git ca-certificates
 libcjson-dev libgit2-dev libcurl4-openssl-dev libesmtp-dev libmicrohttpd-dev
 libsqlite3-dev libssl-dev libcmocka-dev
 clang-14 libclang-rt-14-dev
-jq python3 python3-aiosmtpd openssl curl
+jq time python3 python3-aiosmtpd openssl curl
 "
 
 missing=""
