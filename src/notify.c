@@ -1,0 +1,198 @@
+/* notify.c - compose and send the review emails (see notify.h).
+ *
+ * One message per recipient (each link carries that reviewer's token), all
+ * sent in one SMTP session by the mailer.  The SMTP credentials are read
+ * here from the environment variables the settings name, handed to the
+ * mailer, and never printed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mailer.h"
+#include "mime.h"
+#include "notify.h"
+#include "util.h"
+
+struct fired {
+	struct mime_rule *rules;
+	char (*text)[2][128];	/* value and threshold text per rule */
+	size_t n;
+};
+
+/* "latencyMs" for "$.latencyMs"; other paths are shown as written. */
+static const char *metric_name(const char *path)
+{
+	if (path[0] == '$' && path[1] == '.' && !strpbrk(path + 2, ".[") && path[2])
+		return path + 2;
+	return path;
+}
+
+/* The fired rules that routed the release to `team`. */
+static void fired_rules(const struct verdict *v, const char *team, struct fired *f)
+{
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 0; i < v->nrules; i++) {
+		const struct rule_result *rr = &v->rules[i];
+
+		if (!rr->fired || strcmp(rr->next, team))
+			continue;
+		for (size_t k = 0; k < rr->nleaves; k++) {
+			const struct choice_leaf *l = &rr->leaves[k];
+			const char *sym = choice_op_symbol(l->op);
+
+			f->rules = xrealloc(f->rules, (f->n + 1) * sizeof(*f->rules));
+			f->text = xrealloc(f->text, (f->n + 1) * sizeof(*f->text));
+			choice_format_value(f->text[f->n][0], sizeof(f->text[f->n][0]), l->value);
+			if (l->operand_path)
+				snprintf(f->text[f->n][1], sizeof(f->text[f->n][1]), "%s", l->operand_path);
+			else
+				choice_format_value(f->text[f->n][1], sizeof(f->text[f->n][1]), l->operand);
+			f->rules[f->n].metric = metric_name(l->variable);
+			f->rules[f->n].op = sym ? sym : l->op;
+			f->n++;
+		}
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		f->rules[i].value = f->text[i][0];
+		f->rules[i].threshold = f->text[i][1];
+	}
+}
+
+static void fired_release(struct fired *f)
+{
+	free(f->rules);
+	free(f->text);
+}
+
+static char *compose(const struct notify_request *nr, const struct notify_recipient *r,
+		     char *err, size_t errlen)
+{
+	struct buf msg = BUF_INIT(MIME_MAX_MESSAGE);
+	struct mime_facts mf = { 0 };
+	struct fired f;
+	char url[2304], msgid[MIME_MSGID_SIZE], date[MIME_DATE_SIZE];
+	char deadline[32], boundary[TOKEN_BOUNDARY_SIZE];
+	struct tm tm;
+	int rc;
+
+	gmtime_r(&nr->deadline, &tm);
+	strftime(deadline, sizeof(deadline), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(url, sizeof(url), "%s/r/%s", nr->public_url, r->token);
+	fired_rules(&nr->e->verdict, r->team, &f);
+	mf.gate = nr->e->gate.name;
+	mf.team = r->team;
+	mf.team_reason = f.n ? "a rule routed the release to this team" : "the gate's default names this team";
+	mf.rules = f.rules;
+	mf.nrules = f.n;
+	if (nr->git->found) {
+		mf.commit_sha = nr->git->sha;
+		mf.author_name = nr->git->author_name;
+		mf.author_email = nr->git->author_email;
+		mf.commit_subject = nr->git->subject;
+		mf.branch = nr->git->branch;
+	}
+	mf.run_url = *nr->set->value[SET_RUN_URL] ? nr->set->value[SET_RUN_URL] : NULL;
+	mf.deadline = deadline;
+	mf.review_url = url;
+	mf.from = nr->set->value[SET_FROM];
+	mf.to = r->email;
+	rc = mime_message_id(msgid, nr->request_id, r->email) ||
+	     mime_date(date, time(NULL)) || token_boundary(boundary);
+	mf.message_id = msgid;
+	mf.date = date;
+	if (rc)
+		snprintf(err, errlen, "cannot prepare the message headers");
+	else
+		rc = mime_compose(&msg, &mf, boundary, err, errlen);
+	fired_release(&f);
+	return rc ? NULL : buf_detach(&msg, NULL);
+}
+
+static struct mailer *make_mailer(const struct settings *set)
+{
+	struct mailer_config mc = { 0 };
+	const char *user = getenv(set->value[SET_USER_ENV]);
+	const char *pass = getenv(set->value[SET_PASSWORD_ENV]);
+	struct mailer *m;
+	char err[256];
+
+	mc.server = set->value[SET_SMTP];
+	mc.tls = set->tls_none ? MAILER_TLS_NONE : MAILER_TLS_STARTTLS;
+	mc.ca_file = *set->value[SET_CA_FILE] ? set->value[SET_CA_FILE] : NULL;
+	mc.from = set->value[SET_FROM];
+	mc.budget_ms = (long)set->send_timeout * 1000;
+	mc.timeout_ms = mc.budget_ms < MAILER_DEFAULT_TIMEOUT_MS ? mc.budget_ms : MAILER_DEFAULT_TIMEOUT_MS;
+	if (user && *user) {
+		if (!pass || !*pass) {
+			error("%s is set but %s is not; set both to log in to the SMTP server, or neither",
+			      set->value[SET_USER_ENV], set->value[SET_PASSWORD_ENV]);
+			return NULL;
+		}
+		mc.username = user;
+		mc.password = pass;
+	}
+	m = mailer_new(&mc, err, sizeof(err));
+	if (!m)
+		error("mail: %s", err);
+	return m;
+}
+
+/* Every team must have at least `approvals` reachable members. */
+static int check_teams(const struct notify_request *nr, const struct notify_recipient *r,
+		       size_t n)
+{
+	const struct verdict *v = &nr->e->verdict;
+	int ret = 0;
+
+	for (size_t t = 0; t < v->nteams; t++) {
+		const struct team *team = gate_team(&nr->e->gate, v->teams[t]);
+		int reached = 0;
+
+		for (size_t i = 0; i < n; i++)
+			reached += r[i].sent && !strcmp(r[i].team, team->name);
+		if (reached < team->approvals)
+			ret = error("team %s: %d of %zu members reached, %d approval%s needed",
+				    team->name, reached, team->nemail, team->approvals,
+				    team->approvals == 1 ? "" : "s");
+	}
+	return ret;
+}
+
+int notify_send(const struct notify_request *nr, struct notify_recipient *r,
+		size_t n)
+{
+	struct mail_item *items = xcalloc(n, sizeof(*items));
+	struct mail_result *res = xcalloc(n, sizeof(*res));
+	struct mailer *m = make_mailer(nr->set);
+	char err[256];
+	int ret = -1;
+
+	if (!m)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		items[i].to = r[i].email;
+		items[i].data = compose(nr, &r[i], err, sizeof(err));
+		if (!items[i].data) {
+			error("cannot compose the message to %s: %s", r[i].email, err);
+			goto out;
+		}
+		items[i].len = strlen(items[i].data);
+	}
+	mailer_send(m, items, n, res, err, sizeof(err));
+	for (size_t i = 0; i < n; i++) {
+		r[i].sent = res[i].status == MAIL_SENT;
+		if (r[i].sent)
+			fprintf(stderr, "greenlight: mailed %s (team %s)\n", r[i].email, r[i].team);
+		else
+			error("mail to %s (team %s) failed: %s%s%s", r[i].email, r[i].team,
+			      mail_status_name(res[i].status), *res[i].text ? ": " : "", res[i].text);
+	}
+	ret = check_teams(nr, r, n);
+out:
+	for (size_t i = 0; i < n; i++)
+		free((char *)items[i].data);
+	free(items);
+	free(res);
+	mailer_free(m);
+	return ret;
+}
