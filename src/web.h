@@ -13,9 +13,22 @@
 #ifndef GREENLIGHT_WEB_H
 #define GREENLIGHT_WEB_H
 
+#include <stddef.h>
+
 #include "store.h"
 
 struct web;
+struct MHD_Connection;
+struct MHD_Response;
+
+/* Limits; a 0 in the matching web_config field picks the default. */
+#define WEB_DEFAULT_LISTEN "127.0.0.1:8080"
+#define WEB_MAX_BODY 8192		/* bytes of a POSTed form (else 413) */
+#define WEB_MAX_PAIRS 16		/* name=value pairs in a form */
+#define WEB_MAX_CONNECTIONS 64		/* open connections in all */
+#define WEB_PER_IP_CONNECTIONS 16	/* open connections per client address */
+#define WEB_TIMEOUT_S 30		/* idle connection timeout */
+#define WEB_MEMORY_LIMIT (32 * 1024)	/* per connection: request line + headers */
 
 struct web_config {
 	const char *listen;		/* "127.0.0.1:8080"; port 0 picks one */
@@ -25,10 +38,31 @@ struct web_config {
 	/* Called (from the server's thread) after a decision was committed. */
 	void (*on_decision)(void *ud, const char *request_id);
 	void *ud;
+
+	/* Optional limits (0: the WEB_* default). */
+	unsigned max_connections;
+	unsigned per_ip_connections;
+	unsigned timeout_s;
+	unsigned threads;		/* worker threads; default 1 */
+
+	/* Optional extension (the relay's API): a request for a path other
+	 * than /r/... and /healthz is handed to api() with libmicrohttpd's
+	 * access-handler arguments; it returns MHD_YES or MHD_NO.  *cls is
+	 * the handler's own per-request pointer; api_done(ud, *cls) is called
+	 * when the request ends.  Suspending connections is allowed; resume
+	 * them all before web_stop().  NULL: such paths get 404. */
+	int (*api)(void *ud, struct MHD_Connection *c, const char *url,
+		   const char *method, const char *upload_data,
+		   size_t *upload_data_size, void **cls);
+	void (*api_done)(void *ud, void *cls);
 };
 
-/* Start serving.  Returns NULL after reporting an error (bad address, port
- * in use). */
+/* Start serving.  listen is "HOST:PORT" or "[IPv6]:PORT" (NULL:
+ * WEB_DEFAULT_LISTEN), bound exactly as given.  The Origin check compares
+ * against public_url's scheme://host[:port]; without public_url, against
+ * http://HOST:PORT of the bound address.  cfg's strings are not kept.
+ * Returns NULL after reporting an error (bad address, port in use, store
+ * cannot be opened); nothing is left running then. */
 struct web *web_start(const struct web_config *cfg);
 
 /* The port actually bound (useful with port 0). */
@@ -37,10 +71,20 @@ unsigned web_port(const struct web *w);
 /* Stop serving and free everything. */
 void web_stop(struct web *w);
 
+/* Add the headers every response carries (Content-Type: content_type,
+ * Cache-Control: no-store, Referrer-Policy: no-referrer, nosniff, a CSP
+ * that allows nothing, frame-ancestors 'none') to a response made by an
+ * api() handler.  Returns 0, or -1 if libmicrohttpd refused one (the
+ * response may then hold some of them). */
+int web_response_headers(struct MHD_Response *r, const char *content_type);
+
 /* Parse application/x-www-form-urlencoded text (pure; exposed for tests and
  * fuzzing).  Calls fn for each name=value pair after percent-decoding;
  * returns 0, or -1 on malformed input (bad %XX escape, NUL byte, more than
- * `max_pairs` pairs). */
+ * `max_pairs` pairs) or when fn returns non-zero (parsing stops there).
+ * '+' decodes to a space; empty pairs ("a=1&&b=2") are skipped; a name
+ * without '=' has the empty value.  Names and values passed to fn live
+ * only until fn returns. */
 int form_parse(const char *body, size_t len, size_t max_pairs,
 	       int (*fn)(void *ud, const char *name, const char *value),
 	       void *ud);

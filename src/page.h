@@ -1,0 +1,42 @@
+/* page.h - the review page and the short pages around it, as HTML (pure).
+ *
+ * Every page is one self-contained HTML document: a single inline
+ * stylesheet (page_style(), hashed into the CSP by web.c), no scripts, no
+ * external assets, readable on a 375 px wide phone.  Every interpolated
+ * value is cleaned (mime_clean: valid UTF-8, no controls), capped and
+ * HTML-escaped; only http(s) URLs become links.  The facts shown come from
+ * the request's facts_json (schema: docs/review-page.md); malformed facts
+ * leave those sections out instead of failing.  No I/O, no clocks: `now`
+ * is passed in.  On failure (the output buffer's cap) every function
+ * returns -1 with out released, as buf.h does.
+ */
+#ifndef GREENLIGHT_PAGE_H
+#define GREENLIGHT_PAGE_H
+
+#include <time.h>
+
+#include "buf.h"
+#include "store.h"
+
+#define PAGE_MAX (1024 * 1024)	/* a good struct buf max for any page */
+
+/* The review page for a pending request: facts, progress and, unless this
+ * reviewer decided already, the form (hidden nonce, optional reason, two
+ * submit buttons name=decision value=approve|reject). */
+int page_review(struct buf *out, const struct store_review *rv, time_t now);
+
+/* After a POST that was recorded (or repeated): "Recorded: approved" and
+ * where the request stands now.  repeat says it had been recorded before. */
+int page_recorded(struct buf *out, const struct store_review *rv,
+		  int approve, int repeat);
+
+/* A decided or expired request (410): what happened, and when. */
+int page_closed(struct buf *out, const struct store_review *rv);
+
+/* A short page with a title and one paragraph (both plain text). */
+int page_message(struct buf *out, const char *title, const char *text);
+
+/* The stylesheet every page embeds, byte for byte (for a CSP hash). */
+const char *page_style(void);
+
+#endif
