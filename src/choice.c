@@ -188,8 +188,8 @@ static int unknown_key(struct compiler *cc, const cJSON *m, const char *where)
 	return cerr(cc, m, where, key, "unknown key \"%.64s\"; a rule has "
 		    "\"Variable\" and one operator (such as \"NumericLessThan\" "
 		    "or \"StringEquals\"), or one of \"And\", \"Or\", \"Not\"; "
-		    "top-level rules add \"Next\"; any rule may have \"Comment\"",
-		    key);
+		    "top-level rules add \"Next\"; any rule may have \"Comment\" "
+		    "(docs/rules.md lists the 39 operators)", key);
 }
 
 static int mixed(struct compiler *cc, const cJSON *m, const char *where,
@@ -390,14 +390,34 @@ static const char *wanted(enum op_family fam)
 	return "a value";
 }
 
+static const char *skip_digits(const char *s)
+{
+	while (isdigit((unsigned char)*s))
+		s++;
+	return s;
+}
+
+/* 1 when s is a JSON number written as a string, e.g. "96" or "-1.5e3". */
 static int looks_numeric(const char *s)
 {
-	char *end;
+	const char *p = s + (*s == '-');
 
-	if (!isdigit((unsigned char)*s) && *s != '-')
+	if (!isdigit((unsigned char)*p) ||
+	    (*p == '0' && isdigit((unsigned char)p[1])))
 		return 0;
-	strtod(s, &end);
-	return end != s && !*end;
+	p = skip_digits(p);
+	if (*p == '.') {
+		if (!isdigit((unsigned char)p[1]))
+			return 0;
+		p = skip_digits(p + 1);
+	}
+	if (*p == 'e' || *p == 'E') {
+		p += p[1] == '+' || p[1] == '-' ? 2 : 1;
+		if (!isdigit((unsigned char)*p))
+			return 0;
+		p = skip_digits(p);
+	}
+	return *p == '\0';
 }
 
 /* Literal operand of the wrong JSON type: say what to write instead. */

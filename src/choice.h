@@ -31,7 +31,8 @@ struct choice_set {
 };
 
 struct choice_error {
-	const cJSON *node;	/* compile errors: the gate node at fault, or NULL */
+	const cJSON *node;	/* the gate node at fault (compile) or the
+				 * rule (runtime), or NULL */
 	char where[256];	/* "choices[1].And[0]" (compile: may name a key) */
 	char path[256];		/* runtime errors: the reference path involved */
 	char msg[512];		/* "what is wrong; what would be valid" */
@@ -56,6 +57,9 @@ typedef void (*choice_leaf_fn)(void *ud, const struct choice_leaf *leaf);
  * "Next"; nested rules must not.  Literal operands of the wrong JSON type,
  * unknown keys, unknown operators, two operators in one rule, invalid paths,
  * bad StringMatches patterns and bad timestamps are compile errors.
+ * The set borrows `rules`: choice_node() and error nodes point into it, so
+ * keep it alive while the set is used; literal operands are copied (a
+ * choice_leaf's operand lives as long as the set).
  * Returns 0, or -1 with *err filled and *set left empty. */
 int choice_compile(struct choice_set *set, const cJSON *rules,
 		   const char *prefix, struct choice_error *err);

@@ -929,6 +929,11 @@ static const struct bad bad_cases[] = {
 	{ "[{\"Variable\": \"$.a\", \"NumericEquals\": \"many\", \"Next\": "
 	  "\"x\"}]", "choices[0].NumericEquals", "needs a number, got string "
 	  "\"many\"" },
+	{ "[{\"Variable\": \"$.a\", \"NumericEquals\": \"-1.5e3\", \"Next\": "
+	  "\"x\"}]", "choices[0].NumericEquals", "got string \"-1.5e3\"; write "
+	  "-1.5e3 without quotes" },
+	{ "[{\"Variable\": \"$.a\", \"NumericEquals\": \"0x10\", \"Next\": "
+	  "\"x\"}]", "choices[0].NumericEquals", "got string \"0x10\"" },
 	{ "[{\"Variable\": \"$.a\", \"NumericEquals\": null, \"Next\": "
 	  "\"x\"}]", "choices[0].NumericEquals", "needs a number, got null" },
 	{ "[{\"Variable\": \"$.a\", \"StringEquals\": 5, \"Next\": \"x\"}]",
@@ -1003,6 +1008,26 @@ static void test_compile_errors(void **state)
 				 bad_cases[i].rules, err.msg, bad_cases[i].msg);
 		assert_non_null(err.node);
 		assert_string_equal(err.path, "");
+	}
+}
+
+/* Hints only suggest what is valid JSON. */
+static void test_error_hints(void **state)
+{
+	static const char *const nohint[] = { "0x10", "01", "1.", ".5", "1e",
+					      "--1", "1e5x", "" };
+	char rules[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(nohint) / sizeof(nohint[0]); i++) {
+		snprintf(rules, sizeof(rules), "[{\"Variable\": \"$.a\", "
+			 "\"NumericEquals\": \"%s\", \"Next\": \"x\"}]",
+			 nohint[i]);
+		compile_bad(rules);
+		if (strstr(err.msg, "without quotes"))
+			fail_msg("\"%s\": unexpected hint in %s", nohint[i],
+				 err.msg);
 	}
 }
 
@@ -1106,6 +1131,7 @@ int main(void)
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_symbols_and_values),
 		cmocka_unit_test(test_compile_errors),
+		cmocka_unit_test(test_error_hints),
 		cmocka_unit_test(test_error_nodes),
 		cmocka_unit_test(test_comment),
 		cmocka_unit_test(test_depth_limit),
