@@ -35,8 +35,8 @@ static void usage(FILE *out)
 	      "Commands:\n", out);
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fputs("\nExit codes: 0 pass, 1 fail, 2 bad usage or input, 4 output could not be\n"
-	      "written, 5 review needed.  See docs/exit-codes.md.\n", out);
+	fputs("\nExit codes: 0 pass or approved, 1 fail or rejected, 2 bad usage or input,\n"
+	      "3 timed out, 4 infrastructure failure, 5 review needed.  See docs/exit-codes.md.\n", out);
 }
 
 static const struct cmd_struct *find_cmd(const char *name)
