@@ -1,14 +1,12 @@
 /* page.h - the review page and the short pages around it, as HTML (pure).
  *
- * Every page is one self-contained HTML document: a single inline
- * stylesheet (page_style(), hashed into the CSP by web.c), no scripts, no
- * external assets, readable on a 375 px wide phone.  Every interpolated
- * value is cleaned (mime_clean: valid UTF-8, no controls), capped and
- * HTML-escaped; only http(s) URLs become links.  The facts shown come from
- * the request's facts_json (schema: docs/review-page.md); malformed facts
- * leave those sections out instead of failing.  No I/O, no clocks: `now`
- * is passed in.  On failure (the output buffer's cap) every function
- * returns -1 with out released, as buf.h does.
+ * Every page is one self-contained document: a single inline stylesheet
+ * (page_style(), hashed into the CSP by web.c), no scripts or external
+ * assets, readable on a 375 px wide phone.  Every interpolated value is
+ * cleaned (mime_clean), capped and HTML-escaped; only http(s) URLs become
+ * links.  Facts come from facts_json (docs/review-page.md); malformed facts
+ * leave their sections out.  No I/O, no clocks (`now` is passed in).  On
+ * failure every function returns -1 with out released, as buf.h does.
  */
 #ifndef GREENLIGHT_PAGE_H
 #define GREENLIGHT_PAGE_H

@@ -1,13 +1,12 @@
 /* web.c - review pages over HTTP with libmicrohttpd (see web.h).
  *
- * One MHD daemon with its own polling thread (or pool) and its own store
- * connection, which a mutex guards: SQLite connections are not shared
- * between threads unguarded.  GET and HEAD only read (reading may settle an
- * expired request, which records a fact, never a choice).  A POST decides
- * through store_decide_ex(), whose commit returns before any response is
- * queued.  A POST's body lives in a struct conn until MHD reports the
- * request complete.  Nothing here logs a URL or a token, and MHD's own
- * messages pass through a logger that masks anything token-like.
+ * One MHD daemon (internal polling thread or pool) with its own store
+ * connection behind a mutex: SQLite connections are not shared between
+ * threads unguarded.  GET and HEAD only read (a read may settle an expired
+ * request: a fact of time, never a choice).  A POST decides through
+ * store_decide_ex(), whose commit returns before any response is queued;
+ * its body lives in a struct conn until MHD reports the request complete.
+ * No URL or token is logged; MHD's messages are masked (mhd_log).
  */
 #include <errno.h>
 #include <netdb.h>
