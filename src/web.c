@@ -309,10 +309,11 @@ static int form_field(void *ud, const char *name, const char *value)
 }
 
 /* Decide under the lock.  *rv describes the request for the response page:
- * as it was before (for refusals) or after (when recorded). */
+ * as it was before (for refusals) or after (when recorded); id receives
+ * the request's id. */
 static int decide(struct web *w, const char *token, const struct form *f,
 		  struct MHD_Connection *c, struct store_review *rv,
-		  int *recorded)
+		  int *recorded, char id[33])
 {
 	char addr[ADDR_MAX];
 	time_t now = time(NULL);
@@ -321,6 +322,7 @@ static int decide(struct web *w, const char *token, const struct form *f,
 	remote_addr(c, addr);
 	pthread_mutex_lock(&w->lock);
 	rc = store_review_get(w->store, token, now, rv);
+	strlcpy_gl(id, rv->req.id, 33);
 	if (rc == STORE_OK || rc == STORE_GONE)
 		rc = store_decide_ex(w->store, token, f->nonce, f->decision,
 				     f->reason, addr,
@@ -390,6 +392,7 @@ static enum MHD_Result post_finish(struct web *w, struct MHD_Connection *c,
 	struct store_review rv;
 	enum MHD_Result ret;
 	int rc, recorded = 0;
+	char id[33];
 
 	memset(&rv, 0, sizeof(rv));
 	if (form_parse(k->body.data ? k->body.data : "", k->body.len,
@@ -399,9 +402,9 @@ static enum MHD_Result post_finish(struct web *w, struct MHD_Connection *c,
 				   " recorded.", NULL);
 		goto out;
 	}
-	rc = decide(w, k->token, &f, c, &rv, &recorded);
+	rc = decide(w, k->token, &f, c, &rv, &recorded, id);
 	if (recorded && w->cfg.on_decision)
-		w->cfg.on_decision(w->cfg.ud, rv.req.id);
+		w->cfg.on_decision(w->cfg.ud, id);
 	ret = decided(w, c, rc, &rv, &f, recorded);
 out:
 	store_review_release(&rv);
