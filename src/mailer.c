@@ -620,12 +620,12 @@ static void session_verdict(struct sess *s, int started, struct wire *w)
 		ERR_error_string_n(ERR_peek_last_error(), buf, sizeof(buf));
 		snprintf(w->text, sizeof(w->text), "TLS handshake with %.100s failed: %.120s",
 			 m->host, buf);
-	} else if (!started) {
-		connect_error(m, e, w);
-	} else if (s->fail_code) {
+	} else if (s->fail_code) {	/* e.g. 421 or 554 in the greeting */
 		w->fatal = s->fail_code >= 500;
 		w->code = s->fail_code;
 		snprintf(w->text, sizeof(w->text), "%s", s->fail_text);
+	} else if (!started) {
+		connect_error(m, e, w);
 	} else {
 		w->fatal = 0;
 		snprintf(w->text, sizeof(w->text), "session with %.120s ended early: %.100s",
