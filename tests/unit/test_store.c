@@ -501,6 +501,43 @@ static void test_durable_after_crash(void **state)
 	store_request_release(&r);
 }
 
+/* Three processes approve at once, each on its own connection: BEGIN
+ * IMMEDIATE serialises them, every decision lands, quorum settles once. */
+static void test_concurrent_deciders(void **state)
+{
+	struct fixture *f = *state;
+	struct store_request r;
+	char id[33], nonce[3][65];
+	pid_t pid[3];
+	int status;
+
+	one_team(f, "concurrent", 3);
+	f->nr.author_email = NULL;
+	put(f, id);
+	for (int i = 0; i < 3; i++)
+		nonce_of(f, i, nonce[i]);
+	for (int i = 0; i < 3; i++) {
+		pid[i] = fork();
+		assert_true(pid[i] >= 0);
+		if (pid[i] == 0) {
+			struct store *child = store_open(f->path);
+
+			_exit(child && store_decide(child, f->tokens[i], nonce[i],
+						    1, NULL, NULL, NULL,
+						    T0 + 5) == STORE_OK ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(waitpid(pid[i], &status, 0), pid[i]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	assert_int_equal(store_request_get(f->s, id, T0 + 9, &r), STORE_OK);
+	assert_int_equal(r.state, REQ_APPROVED);
+	assert_int_equal(r.ndecisions, 3);
+	assert_int_equal(r.teams[0].approved, 3);
+	store_request_release(&r);
+}
+
 static void test_two_connections(void **state)
 {
 	struct fixture *f = *state;
@@ -569,6 +606,7 @@ int main(void)
 		T(test_audit_cleaned),
 		T(test_durable_reopen),
 		T(test_durable_after_crash),
+		T(test_concurrent_deciders),
 		T(test_two_connections),
 		T(test_rekey),
 		T(test_state_names),
