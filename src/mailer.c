@@ -259,19 +259,20 @@ static char *dup_or_null(const char *s)
 struct mailer *mailer_new(const struct mailer_config *c, char *err, size_t errlen)
 {
 	struct mailer *m = xcalloc(1, sizeof(*m));
+	int ok = 0;
 
 	if (mailer_parse_server(c->server, m->host, sizeof(m->host), &m->port,
 				err, errlen) ||
 	    check_credentials(c, err, errlen))
-		goto fail;
+		goto out;
 	if (!mime_addr_ok(c->from)) {
 		fail(err, errlen, "SMTP sender (from) is not a plain address (local@domain)");
-		goto fail;
+		goto out;
 	}
 	snprintf(m->hostport, sizeof(m->hostport), "%s:%d", m->host, m->port);
 	m->tls = c->tls;
 	if (m->tls == MAILER_TLS_STARTTLS && make_ctx(m, c->ca_file, err, errlen))
-		goto fail;
+		goto out;
 	m->from = xstrdup(c->from);
 	m->username = dup_or_null(c->username);
 	m->password = dup_or_null(c->password);
@@ -281,10 +282,13 @@ struct mailer *mailer_new(const struct mailer_config *c, char *err, size_t errle
 	m->max_attempts = c->max_attempts > 0 ? c->max_attempts : MAILER_DEFAULT_ATTEMPTS;
 	if (m->tls == MAILER_TLS_NONE && m->username)
 		warning("tls is 'none': the SMTP password will cross the network unencrypted");
+	ok = 1;
+out:
+	if (!ok) {
+		mailer_free(m);
+		m = NULL;
+	}
 	return m;
-fail:
-	mailer_free(m);
-	return NULL;
 }
 
 void mailer_free(struct mailer *m)
@@ -749,7 +753,8 @@ static void apply(const struct wire *w, size_t n, struct mail_result *results,
 		a->got_session = 1;
 		return;
 	}
-	if (w->kind != WIRE_ITEM || w->item >= n)
+	if (w->kind != WIRE_ITEM || w->item >= n || w->status <= MAIL_PENDING ||
+	    w->status > MAIL_PERMFAIL)
 		return;
 	r = &results[w->item];
 	r->status = (enum mail_status)w->status;

@@ -88,11 +88,13 @@ int mailer_parse_tls(const char *s, enum mailer_tls *out);
 struct mailer *mailer_new(const struct mailer_config *cfg, char *err,
 			  size_t errlen);
 
-/* Send n messages; results[i] receives the outcome of items[i].  Returns 0
- * when every message was accepted, else -1 with a one-line summary in err
- * (results say which failed and why).  Blocks for at most the configured
- * budget plus one attempt's timeout.  Forks one child per attempt; the
- * child never returns into the caller's code.  The mailer is unchanged. */
+/* Send n messages; results[i] receives the outcome of items[i] (always
+ * filled, also on error).  Returns 0 when every message was accepted, else
+ * -1 with a one-line summary in err (results say which failed and why).
+ * Blocks for at most the budget (each attempt gets what is left of it, and
+ * no retry starts whose backoff would pass it).  Forks one child per
+ * attempt; the child never returns into the caller's code.  Prints one
+ * warning per retry.  The mailer itself is unchanged. */
 int mailer_send(struct mailer *m, const struct mail_item *items, size_t n,
 		struct mail_result *results, char *err, size_t errlen);
 
