@@ -776,6 +776,51 @@ static void test_hard_deadline(void **state)
 	release_msgs(msgs, 1);
 }
 
+/* connect() to a listener whose accept queue is full hangs in SYN retries
+ * for minutes; libESMTP has no connect timeout, so only the kill ends it */
+static void test_connect_hang_killed(void **state)
+{
+	static const char *to[] = { "eng@example.com" };
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	struct mailer_config c;
+	struct mail_result res[1];
+	struct msg msgs[1];
+	char server[64], ca[128], err[512];
+	int fd, filler[3];
+	long t0, took;
+	(void)state;
+
+	if (!have_rig)
+		skip();
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 0), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	for (int i = 0; i < 3; i++) {	/* fill the accept queue */
+		filler[i] = socket(AF_INET, SOCK_STREAM, 0);
+		fcntl(filler[i], F_SETFL, O_NONBLOCK);
+		connect(filler[i], (struct sockaddr *)&sa, sizeof(sa));
+	}
+	nanosleep(&(struct timespec){ 0, 200000000L }, NULL);
+	base_config(&c, server, sizeof(server), ca, sizeof(ca), ntohs(sa.sin_port));
+	c.timeout_ms = 1500;
+	c.max_attempts = 1;
+	t0 = now_ms();
+	assert_int_equal(send_to(&c, to, 1, msgs, res, err, sizeof(err)), -1);
+	took = now_ms() - t0;
+	for (int i = 0; i < 3; i++)
+		close(filler[i]);
+	close(fd);
+	assert_true(took >= 1400 && took < 2800);
+	assert_int_equal(res[0].status, MAIL_TEMPFAIL);
+	assert_non_null(strstr(res[0].text, "stopped at its deadline"));
+	release_msgs(msgs, 1);
+}
+
 static void test_bad_items(void **state)
 {
 	struct mailer_config c;
@@ -820,6 +865,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_tls_none_is_explicit_plain, stop_live),
 		cmocka_unit_test_teardown(test_tls13_tickets_server, stop_live),
 		cmocka_unit_test(test_hard_deadline),
+		cmocka_unit_test(test_connect_hang_killed),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
