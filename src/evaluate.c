@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "evaluate.h"
+#include "gitinfo.h"
 #include "util.h"
 
 const char *default_gate_path(void)
@@ -13,13 +14,33 @@ const char *default_gate_path(void)
 	return env && *env ? env : "greenlight.json";
 }
 
+/* Whether a rule reads $$.Git (then, and only then, git is consulted). */
+static int reads_git(const struct gate *g)
+{
+	for (size_t i = 0; i < g->choices.npaths; i++) {
+		const struct jpath *p = &g->choices.paths[i];
+
+		if (p->root == JPATH_CONTEXT && p->nseg && p->seg[0].kind == JSEG_KEY &&
+		    !strcmp(p->seg[0].key, "Git"))
+			return 1;
+	}
+	return 0;
+}
+
 cJSON *context_build(const struct gate *g)
 {
 	cJSON *ctx = cJSON_CreateObject();
 	cJSON *gate = cJSON_AddObjectToObject(ctx, "Gate");
+	struct gitinfo gi;
 
 	cJSON_AddStringToObject(gate, "Name", g->name);
-	cJSON_AddObjectToObject(ctx, "Git");
+	if (reads_git(g)) {
+		gitinfo_discover(&gi, ".");
+		cJSON_AddItemToObject(ctx, "Git", gitinfo_json(&gi));
+		gitinfo_release(&gi);
+	} else {
+		cJSON_AddObjectToObject(ctx, "Git");
+	}
 	return ctx;
 }
 
