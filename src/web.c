@@ -217,12 +217,19 @@ static int origin_of(const char *url, char *out, size_t size)
 	return 0;
 }
 
-/* A request's Origin, if it sent one, must be ours. */
-static int origin_ok(const struct web *w, const char *origin)
+/* Whether a POST may come from our own page.  Browsers send Origin: null
+ * on a same-origin form post when the page's referrer policy is
+ * no-referrer (as ours is), so "null" counts as absent; Sec-Fetch-Site,
+ * when sent, must then say same-origin.  The nonce binds the rest. */
+static int origin_ok(const struct web *w, struct MHD_Connection *c)
 {
+	const char *origin = header(c, "Origin");
+	const char *site = header(c, "Sec-Fetch-Site");
 	char got[ORIGIN_MAX];
 
-	if (!origin)
+	if (site && strcmp(site, "same-origin") && strcmp(site, "none"))
+		return 0;
+	if (!origin || !strcmp(origin, "null"))
 		return 1;
 	if (origin_of(origin, got, sizeof(got)))
 		return 0;
@@ -426,7 +433,7 @@ static enum MHD_Result post_start(struct web *w, struct MHD_Connection *c,
 		return send_message(w, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 				    "Unsupported form", "Decisions are sent as"
 				    " application/x-www-form-urlencoded.", NULL);
-	if (!origin_ok(w, header(c, "Origin")))
+	if (!origin_ok(w, c))
 		return send_message(w, c, MHD_HTTP_FORBIDDEN, "Wrong origin",
 				    "This form was sent from another site."
 				    " Nothing was recorded.", NULL);

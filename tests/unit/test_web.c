@@ -154,6 +154,7 @@ struct req {
 	size_t body_len;		/* 0: strlen(body) */
 	const char *type;		/* Content-Type; NULL: urlencoded */
 	const char *origin;		/* Origin header, or NULL */
+	const char *fetch_site;		/* Sec-Fetch-Site header, or NULL */
 	int chunked;
 };
 
@@ -189,6 +190,10 @@ static void http_at(unsigned port, const char *host, const struct req *q,
 	}
 	if (q->origin) {
 		snprintf(line, sizeof(line), "Origin: %s", q->origin);
+		h = curl_slist_append(h, line);
+	}
+	if (q->fetch_site) {
+		snprintf(line, sizeof(line), "Sec-Fetch-Site: %s", q->fetch_site);
 		h = curl_slist_append(h, line);
 	}
 	if (q->chunked)
@@ -646,17 +651,51 @@ static void test_origin_check(void **state)
 	http(f, &q, &r);
 	assert_int_equal(r.status, 403);
 	resp_release(&r);
+	q.origin = "https://127.0.0.1";
+	http(f, &q, &r);
+	assert_int_equal(r.status, 403);
+	resp_release(&r);
+	/* Origin: null (what a no-referrer page sends) from another site */
 	q.origin = "null";
+	q.fetch_site = "cross-site";
+	http(f, &q, &r);
+	assert_int_equal(r.status, 403);
+	resp_release(&r);
+	q.fetch_site = "same-site";
 	http(f, &q, &r);
 	assert_int_equal(r.status, 403);
 	resp_release(&r);
 	stored(f, REQ_PENDING, 0);
 	snprintf(mine, sizeof(mine), "HTTP://127.0.0.1:%u", web_port(f->w));
 	q.origin = mine;
+	q.fetch_site = "same-origin";
 	http(f, &q, &r);
 	assert_int_equal(r.status, 200);
 	resp_release(&r);
 	stored(f, REQ_REJECTED, 1);
+}
+
+/* What Chromium sends from our own page: Origin: null (the page's
+ * referrer policy is no-referrer) and Sec-Fetch-Site: same-origin. */
+static void test_origin_null_same_origin(void **state)
+{
+	struct fixture *f = *state;
+	char path[80], nonce[65], body[200];
+	struct req q = { 0 };
+	struct resp r;
+
+	make_request(f, "k-null", 1, NULL, 0, 0);
+	page_nonce(f, 1, nonce);
+	snprintf(body, sizeof(body), "decision=approve&nonce=%s", nonce);
+	snprintf(path, sizeof(path), "/r/%s", f->tokens[1]);
+	q.path = path;
+	q.body = body;
+	q.origin = "null";
+	q.fetch_site = "same-origin";
+	http(f, &q, &r);
+	assert_int_equal(r.status, 200);
+	resp_release(&r);
+	stored(f, REQ_APPROVED, 1);
 }
 
 static void test_public_url_origin(void **state)
@@ -935,6 +974,7 @@ int main(void)
 		T(test_oversized_413),
 		T(test_content_type_415),
 		T(test_origin_check),
+		T(test_origin_null_same_origin),
 		T(test_public_url_origin),
 		T(test_html_escaping),
 		T(test_self_approval_403),
