@@ -4,6 +4,12 @@
 # Idempotent and non-interactive: packages already present are skipped, and
 # `apt-get update` runs at most once per invocation (only when something is
 # missing).  Run as root, or with sudo available.
+#
+# The browser test also needs npm's playwright-core (pinned in package.json /
+# package-lock.json at the repository root, test-only): `npm ci` runs there
+# when node_modules/playwright-core is missing.  playwright-core downloads no
+# browser; the test drives Debian's chromium.  Node itself is installed from
+# Debian only when no `node` is on PATH.
 set -eu
 
 PKGS="
@@ -12,7 +18,25 @@ libcjson-dev libgit2-dev libcurl4-openssl-dev libesmtp-dev libmicrohttpd-dev
 libsqlite3-dev libssl-dev libcmocka-dev
 clang-14 libclang-rt-14-dev
 jq time python3 python3-aiosmtpd openssl curl
+chromium
 "
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO="sudo"
+fi
+updated=""
+
+apt_install() {
+	export DEBIAN_FRONTEND=noninteractive
+	if [ -z "$updated" ]; then
+		$SUDO apt-get update -qq
+		updated=1
+	fi
+	$SUDO apt-get install -y -qq --no-install-recommends "$@"
+}
 
 missing=""
 for p in $PKGS; do
@@ -23,16 +47,28 @@ done
 
 if [ -z "$missing" ]; then
 	echo "setup-deps: all packages present"
-	exit 0
+else
+	echo "setup-deps: installing:$missing"
+	# shellcheck disable=SC2086
+	apt_install $missing
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-	SUDO="sudo"
+# npm test dependencies (playwright-core for tests/integration/i0110-browser.sh)
+if [ ! -f "$ROOT/node_modules/playwright-core/package.json" ]; then
+	if ! command -v node >/dev/null 2>&1; then
+		echo "setup-deps: installing: nodejs"
+		apt_install nodejs
+	fi
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "setup-deps: installing: npm"
+		apt_install npm
+	fi
+	major=$(node -p 'process.versions.node.split(".")[0]')
+	if [ "$major" -lt 20 ]; then
+		echo "setup-deps: warning: node $(node --version) is older than 20, which the" \
+			"pinned playwright-core needs; the browser test will fail until a newer" \
+			"Node is on PATH" >&2
+	fi
+	echo "setup-deps: npm ci (playwright-core, test only)"
+	(cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
 fi
-
-echo "setup-deps: installing:$missing"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing
