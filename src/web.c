@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,6 +48,7 @@ struct web {
 	unsigned port;
 	char origin[ORIGIN_MAX];	/* "http://host:port", normalised */
 	char csp[320];			/* for HTML pages (style hash) */
+	atomic_int inflight;		/* requests between handler and completion */
 };
 
 /* Per-request state, for POSTs and api() requests only. */
@@ -57,6 +59,7 @@ struct conn {
 	size_t seen;			/* body bytes received */
 	int too_big;
 	char token[TOKEN_SIZE];
+	char decided_id[33];		/* request whose decision this POST recorded */
 };
 
 /* The decision form as posted. */
@@ -410,8 +413,8 @@ static enum MHD_Result post_finish(struct web *w, struct MHD_Connection *c,
 		goto out;
 	}
 	rc = decide(w, k->token, &f, c, &rv, &recorded, id);
-	if (recorded && w->cfg.on_decision)
-		w->cfg.on_decision(w->cfg.ud, id);
+	if (recorded)	/* announced in completed(), once the reviewer has the answer */
+		strlcpy_gl(k->decided_id, id, sizeof(k->decided_id));
 	ret = decided(w, c, rc, &rv, &f, recorded);
 out:
 	store_review_release(&rv);
@@ -514,6 +517,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	struct conn *k = *con_cls;
 
 	(void)version;
+	if (!k)		/* first call for this request; completed() balances it */
+		atomic_fetch_add(&w->inflight, 1);
 	if (k && k->api)
 		return api(w, c, url, method, data, size, con_cls);
 	if (k)
@@ -540,8 +545,11 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	(void)c;
 	(void)toe;
+	atomic_fetch_sub(&w->inflight, 1);
 	if (!k)
 		return;
+	if (k->decided_id[0] && w->cfg.on_decision)
+		w->cfg.on_decision(w->cfg.ud, k->decided_id);
 	if (k->api && w->cfg.api_done)
 		w->cfg.api_done(w->cfg.ud, k->api_cls);
 	buf_release(&k->body);
@@ -778,12 +786,24 @@ unsigned web_port(const struct web *w)
 	return w->port;
 }
 
+/* Let requests already being answered finish (a reviewer whose decision
+ * ended the wait still gets the "recorded" page), for at most 2 s. */
+static void drain(struct web *w)
+{
+	struct timespec tick = { 0, 5 * 1000 * 1000 };
+
+	for (int i = 0; i < 400 && atomic_load(&w->inflight) > 0; i++)
+		nanosleep(&tick, NULL);
+}
+
 void web_stop(struct web *w)
 {
 	if (!w)
 		return;
-	if (w->d)
+	if (w->d) {
+		drain(w);
 		MHD_stop_daemon(w->d);
+	}
 	store_close(w->store);
 	pthread_mutex_destroy(&w->lock);
 	free(w);

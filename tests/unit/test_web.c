@@ -308,6 +308,17 @@ static void stored(struct fixture *f, enum req_state want, size_t ndecisions)
 
 /* ---- tests ---------------------------------------------------------------- */
 
+/* on_decision runs once the response has been sent (completed()), which
+ * can be a moment after the client has read it: wait up to 2 s. */
+static int seen_decisions(struct fixture *f, int want)
+{
+	struct timespec tick = { 0, 2 * 1000 * 1000 };
+
+	for (int i = 0; i < 1000 && atomic_load(&f->decisions_seen) < want; i++)
+		nanosleep(&tick, NULL);
+	return atomic_load(&f->decisions_seen);
+}
+
 static void test_get_and_head_do_not_decide(void **state)
 {
 	struct fixture *f = *state;
@@ -345,7 +356,7 @@ static void test_get_and_head_do_not_decide(void **state)
 	resp_release(&g);
 	resp_release(&h);
 	stored(f, REQ_PENDING, 0);
-	assert_int_equal(atomic_load(&f->decisions_seen), 0);
+	assert_int_equal(seen_decisions(f, 0), 0);
 }
 
 static void check_security_headers(const struct resp *r)
@@ -403,7 +414,7 @@ static void test_post_without_nonce(void **state)
 	assert_int_equal(post(f, 0, "decision=approve&nonce=00", &r), 403);
 	resp_release(&r);
 	stored(f, REQ_PENDING, 0);
-	assert_int_equal(atomic_load(&f->decisions_seen), 0);
+	assert_int_equal(seen_decisions(f, 0), 0);
 }
 
 static void test_post_with_nonce_records(void **state)
@@ -421,7 +432,7 @@ static void test_post_with_nonce_records(void **state)
 	assert_non_null(strstr(r.body.data, "Recorded: approved"));
 	check_security_headers(&r);
 	resp_release(&r);
-	assert_int_equal(atomic_load(&f->decisions_seen), 1);
+	assert_int_equal(seen_decisions(f, 1), 1);
 	assert_string_equal(f->last_id, f->id);
 	assert_int_equal(store_request_get(f->s, f->id, time(NULL), &sr), STORE_OK);
 	assert_int_equal(sr.state, REQ_APPROVED);
@@ -449,7 +460,7 @@ static void test_double_post_idempotent(void **state)
 	assert_non_null(strstr(r.body.data, "already been recorded"));
 	resp_release(&r);
 	stored(f, REQ_REJECTED, 1);
-	assert_int_equal(atomic_load(&f->decisions_seen), 1);
+	assert_int_equal(seen_decisions(f, 1), 1);
 }
 
 static void test_conflict_409(void **state)
