@@ -262,6 +262,39 @@ static struct store_recipient *store_recipients(const struct run *r)
 	return sr;
 }
 
+static int refresh(struct run *r)
+{
+	char id[sizeof(r->req.id)];
+
+	memcpy(id, r->req.id, sizeof(id));
+	store_request_release(&r->req);
+	return store_request_get(r->store, id, time(NULL), &r->req) ? -1 : 0;
+}
+
+/* Decide what an existing request needs: a pending one whose reviewers
+ * were never all mailed (or --resend) gets new links; an expired one is
+ * reopened with a new deadline only on --resend.  *mail says whether to
+ * send; r->req is re-read after any change. */
+static int renew(struct run *r, int created, const struct store_recipient *sr,
+		 time_t deadline, int *mail)
+{
+	int rc = STORE_OK;
+
+	*mail = created;
+	if (created)
+		return 0;
+	if (r->req.state == REQ_PENDING && (r->resend || !r->req.notified)) {
+		rc = store_request_rekey(r->store, r->req.id, sr, r->nrcpt);
+		*mail = 1;
+	} else if (r->req.state == REQ_EXPIRED && r->resend) {
+		rc = store_request_reopen(r->store, r->req.id, deadline, sr, r->nrcpt);
+		*mail = 1;
+	}
+	if (rc)
+		return -1;
+	return *mail ? refresh(r) : 0;
+}
+
 /* Create the request or find the one this commit already has.  *mail says
  * whether reviewers must be mailed (new request, or --resend). */
 static int open_request(struct run *r, int *mail)
@@ -295,13 +328,7 @@ static int open_request(struct run *r, int *mail)
 	nr.nrecipients = r->nrcpt;
 	if (store_request_put(r->store, &nr, &r->req, &created))
 		goto out;
-	*mail = created;
-	if (!created && r->resend && r->req.state == REQ_PENDING) {
-		if (store_request_rekey(r->store, r->req.id, sr, r->nrcpt))
-			goto out;
-		*mail = 1;
-	}
-	ret = 0;
+	ret = renew(r, created, sr, nr.deadline, mail);
 out:
 	free((char *)nr.facts_json);
 	free(teams);
@@ -382,15 +409,6 @@ static void progress(const struct run *r, time_t now)
 		fputc(')', stderr);
 	}
 	fprintf(stderr, "; %ldh%02ldm%02lds left\n", left / 3600, left / 60 % 60, left % 60);
-}
-
-static int refresh(struct run *r)
-{
-	char id[sizeof(r->req.id)];
-
-	memcpy(id, r->req.id, sizeof(id));
-	store_request_release(&r->req);
-	return store_request_get(r->store, id, time(NULL), &r->req) ? -1 : 0;
 }
 
 /* Wait until the request is decided or expires, or a signal arrives. */
@@ -524,10 +542,12 @@ static int review(struct run *r)
 		nr.public_url = r->public_url;
 		nr.deadline = r->req.deadline;
 		if (notify_send(&nr, r->rcpt, r->nrcpt)) {
-			error("request %s is pending but not every team could be notified; fix mail and re-run with --resend",
+			error("request %s is pending but not every team could be notified; fix mail and re-run: it mails again",
 			      r->req.id);
 			return GL_EXIT_INFRA;
 		}
+		if (store_request_set_notified(r->store, r->req.id, 1))
+			return GL_EXIT_INFRA;
 	} else {
 		fprintf(stderr, "greenlight: re-attached to pending request %s; no mail sent (use --resend to mail new links)\n",
 			r->req.id);

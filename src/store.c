@@ -22,7 +22,7 @@
 #include "token.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define BUSY_TIMEOUT_MS 5000
 #define ID_BYTES 16		/* request id: 32 hex characters */
 #define SECRET_BYTES 32		/* per-request form secret: 64 hex */
@@ -69,6 +69,12 @@ static const char schema_v1[] =
 	" UNIQUE (request_id, email, team)) STRICT;"
 	"PRAGMA user_version = 1;";
 
+/* v2: whether every reviewer was mailed (a re-run mails again if not). */
+static const char schema_v2[] =
+	"ALTER TABLE requests ADD COLUMN notified INTEGER NOT NULL DEFAULT 0"
+	" CHECK (notified IN (0, 1));"
+	"PRAGMA user_version = 2;";
+
 /* Distinct approvers of team t (correlated subquery used twice below). */
 #define APPROVED_SQL \
 	"(SELECT COUNT(DISTINCT d.email) FROM decisions d" \
@@ -91,6 +97,8 @@ enum query {
 	Q_INS_DECISION,
 	Q_UNMET,
 	Q_SET_STATE,
+	Q_SET_NOTIFIED,
+	Q_REOPEN,
 	Q_COUNT
 };
 
@@ -105,7 +113,7 @@ static const char *const query_sql[Q_COUNT] = {
 		" token_hash) VALUES (?1, ?2, ?3, ?4)",
 	[Q_DEL_RCPT] = "DELETE FROM recipients WHERE request_id = ?1",
 	[Q_GET_REQ] = "SELECT id, key, gate, state, created, deadline,"
-		" decided_at, facts_json FROM requests WHERE id = ?1",
+		" decided_at, facts_json, notified FROM requests WHERE id = ?1",
 	[Q_GET_POLICY] = "SELECT state, deadline, author_email,"
 		" allow_self_approval, secret FROM requests WHERE id = ?1",
 	[Q_GET_DECISIONS] = "SELECT email, team, approve, reason, at,"
@@ -124,6 +132,9 @@ static const char *const query_sql[Q_COUNT] = {
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[Q_UNMET] = "SELECT COUNT(*) FROM teams t WHERE t.request_id = ?1"
 		" AND " APPROVED_SQL " < t.approvals",
+	[Q_SET_NOTIFIED] = "UPDATE requests SET notified = ?2 WHERE id = ?1",
+	[Q_REOPEN] = "UPDATE requests SET state = 'pending', decided_at = NULL,"
+		" deadline = ?2, notified = 0 WHERE id = ?1 AND state = 'expired'",
 	[Q_SET_STATE] = "UPDATE requests SET state = ?2, decided_at = ?3"
 		" WHERE id = ?1 AND state = 'pending'",
 };
@@ -388,7 +399,9 @@ static int migrate(struct store *s, const char *path)
 		      path, v, SCHEMA_VERSION);
 		goto out;
 	}
-	if (v == 0 && exec(s, schema_v1))
+	if (v < 1 && exec(s, schema_v1))
+		goto out;
+	if (v < 2 && exec(s, schema_v2))
 		goto out;
 	ret = 0;
 out:
@@ -719,6 +732,7 @@ static int read_row(struct store *s, const char *id, struct store_request *r)
 		r->decided_at = (time_t)sqlite3_column_int64(st, 6);
 		facts = sqlite3_column_text(st, 7);
 		r->facts_json = xstrdup(facts ? (const char *)facts : "{}");
+		r->notified = sqlite3_column_int(st, 8);
 	}
 	done(st);
 	if (rc == SQLITE_ROW)
@@ -878,6 +892,56 @@ int store_request_rekey(struct store *s, const char *id,
 	if (begin(s, 1))
 		return STORE_ERROR;
 	return finish(s, rekey_txn(s, id, recipients, n));
+}
+
+int store_request_set_notified(struct store *s, const char *id, int notified)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (begin(s, 1))
+		return STORE_ERROR;
+	st = stmt(s, Q_SET_NOTIFIED);
+	if (!st || bind_text(st, 1, id) || sqlite3_bind_int(st, 2, notified ? 1 : 0)) {
+		done(st);
+		rc = db_error(s, "mark notified");
+	} else {
+		rc = run(s, st, "mark notified");
+	}
+	return finish(s, rc);
+}
+
+static int reopen_txn(struct store *s, const char *id, time_t deadline,
+		      const struct store_recipient *recipients, size_t n)
+{
+	sqlite3_stmt *st = stmt(s, Q_REOPEN);
+	int rc;
+
+	if (!st || bind_text(st, 1, id) ||
+	    sqlite3_bind_int64(st, 2, (sqlite3_int64)deadline)) {
+		done(st);
+		return db_error(s, "reopen request");
+	}
+	rc = run(s, st, "reopen request");
+	if (rc)
+		return rc;
+	if (sqlite3_changes(s->db) != 1)
+		return STORE_GONE;
+	return rekey_txn(s, id, recipients, n);
+}
+
+int store_request_reopen(struct store *s, const char *id, time_t deadline,
+			 const struct store_recipient *recipients, size_t n)
+{
+	if (!n || n > STORE_MAX_RECIPIENTS)
+		return error("store: a request needs 1..%d recipients",
+			     STORE_MAX_RECIPIENTS);
+	for (size_t i = 0; i < n; i++)
+		if (check_recipient(&recipients[i]))
+			return STORE_ERROR;
+	if (begin(s, 1))
+		return STORE_ERROR;
+	return finish(s, reopen_txn(s, id, deadline, recipients, n));
 }
 
 /* ---- reviewers -------------------------------------------------------------- */

@@ -95,6 +95,7 @@ struct store_request {
 	char gate[129];
 	enum req_state state;
 	time_t created, deadline, decided_at;
+	int notified;			/* every reviewer was mailed */
 	char *facts_json;		/* owned */
 	struct store_decision *decisions;	/* owned, in order */
 	size_t ndecisions;
@@ -140,6 +141,16 @@ int store_request_put(struct store *s, const struct store_new_request *nr,
  * --resend: new tokens, old links stop working). */
 int store_request_rekey(struct store *s, const char *id,
 			const struct store_recipient *recipients, size_t n);
+
+/* Record whether every reviewer of a request was mailed (a re-run that
+ * finds notified == 0 mails again).  STORE_OK or STORE_ERROR. */
+int store_request_set_notified(struct store *s, const char *id, int notified);
+
+/* Give an expired request a new deadline and new recipients' token hashes
+ * (old links stop working); decisions already made stay.  STORE_OK,
+ * STORE_GONE (not expired) or STORE_ERROR. */
+int store_request_reopen(struct store *s, const char *id, time_t deadline,
+			 const struct store_recipient *recipients, size_t n);
 
 /* Read a request by id; expired pending requests are settled as REQ_EXPIRED
  * first (now >= deadline).  STORE_OK, STORE_NOT_FOUND or STORE_ERROR. */

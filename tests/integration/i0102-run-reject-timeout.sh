@@ -22,4 +22,10 @@ check "outcome timed_out" test "$(json_get "$WORK/decision.json" 'd["outcome"]')
 (cd "$WORK" && "$GREENLIGHT" run >/dev/null 2>&1)
 check "re-run of an expired request exits 3 at once" test $? -eq 3
 check "no mail on re-run" test "$(mail_count)" -eq 2
+gl_run_bg --timeout 60s --resend
+wait_mail 3
+check "--resend reopens an expired request" test "$(mail_count)" -eq 3
+check "reopened: approve (200)" test "$(decide "$(mail_link 3)" approve)" = 200
+wait_gl
+check "reopened request approved" test "$RC" -eq 0
 finish

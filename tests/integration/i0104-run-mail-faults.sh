@@ -15,7 +15,16 @@ GREENLIGHT_SMTP=smtp://127.0.0.1:$port run_fg --timeout 60s --send-timeout 6s
 check "server down: exit 4" test "$RC" -eq 4
 check "server down: retried within the budget" test $(( $(date +%s) - start )) -ge 2
 check "server down: says which address failed" grep -q "mail to engineering@example.com (team engineering) failed" "$WORK/gl.err"
-check "server down: says to --resend" grep -q "re-run with --resend" "$WORK/gl.err"
+check "server down: says a re-run mails again" grep -q "re-run: it mails again" "$WORK/gl.err"
+# the mail server comes back: a plain re-run (no --resend) mails this time
+start_smtp
+gl_run_bg --timeout 60s
+wait_mail 1
+check "re-run after failed mail sends it" test "$(mail_count)" -eq 1
+decide "$(mail_link 1)" approve >/dev/null
+wait_gl
+check "re-run after failed mail completes" test "$RC" -eq 0
+stop_smtp
 
 # 451 on the first transaction, then success
 start_smtp --code 451 --fail-first 1

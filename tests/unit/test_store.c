@@ -577,6 +577,53 @@ static void test_rekey(void **state)
 					     f->rcpt, 3), STORE_NOT_FOUND);
 }
 
+static void test_notified_flag(void **state)
+{
+	struct fixture *f = *state;
+	struct store_request r;
+	char id[33];
+
+	one_team(f, "notified", 1);
+	put(f, id);
+	assert_int_equal(store_request_get(f->s, id, T0, &r), STORE_OK);
+	assert_int_equal(r.notified, 0);
+	store_request_release(&r);
+	assert_int_equal(store_request_set_notified(f->s, id, 1), STORE_OK);
+	store_close(f->s);
+	f->s = store_open(f->path);	/* durable */
+	assert_non_null(f->s);
+	assert_int_equal(store_request_get(f->s, id, T0, &r), STORE_OK);
+	assert_int_equal(r.notified, 1);
+	store_request_release(&r);
+}
+
+static void test_reopen_expired(void **state)
+{
+	struct fixture *f = *state;
+	struct store_request r;
+	char id[33], old[TOKEN_SIZE];
+
+	one_team(f, "reopen", 2);
+	put(f, id);
+	assert_int_equal(decide(f, 1, 1), STORE_OK);	/* one approval of two */
+	assert_int_equal(store_request_reopen(f->s, id, T0 + 2 * DAY, f->rcpt, 3), STORE_GONE);
+	assert_int_equal(store_request_get(f->s, id, T0 + DAY, &r), STORE_OK);
+	assert_int_equal(r.state, REQ_EXPIRED);
+	store_request_release(&r);
+	strcpy(old, f->tokens[0]);
+	assert_int_equal(token_new(f->tokens[0]), 0);
+	assert_int_equal(token_hash(f->rcpt[0].token_hash, f->tokens[0]), 0);
+	assert_int_equal(store_request_reopen(f->s, id, T0 + 2 * DAY, f->rcpt, 3), STORE_OK);
+	assert_int_equal(store_request_get(f->s, id, T0 + DAY + 1, &r), STORE_OK);
+	assert_int_equal(r.state, REQ_PENDING);
+	assert_int_equal(r.deadline, T0 + 2 * DAY);
+	assert_int_equal(r.notified, 0);
+	assert_int_equal(r.ndecisions, 1);	/* the earlier approval stays */
+	store_request_release(&r);
+	assert_int_equal(decide(f, 0, 1), STORE_OK);	/* the second approver */
+	assert_int_equal(state_of(f, id, NULL), REQ_APPROVED);
+}
+
 static void test_state_names(void **state)
 {
 	(void)state;
@@ -592,6 +639,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_open_modes),
+		T(test_notified_flag),
+		T(test_reopen_expired),
 		T(test_put_idempotent),
 		T(test_put_rejects_bad_input),
 		T(test_quorum_two_distinct),
