@@ -107,6 +107,10 @@ static int check(struct settings *s)
 		return bad(s, SET_SEND_TIMEOUT, "write a duration like 30s or 2m");
 	if (parse_bool(s->value[SET_ALLOW_SELF], &s->allow_self))
 		return bad(s, SET_ALLOW_SELF, "write true or false");
+	if (!strcmp(via, "relay") && !*s->value[SET_RELAY])
+		return bad(s, SET_VIA, "relay mode needs the relay's URL: set decision.relay, --relay or GREENLIGHT_RELAY");
+	if (!strcmp(via, "relay") && !getenv(s->value[SET_RELAY_TOKEN_ENV]))
+		return bad(s, SET_RELAY_TOKEN_ENV, "this variable holds the relay's bearer token and is not set");
 	if (!*s->value[SET_STATE])
 		return bad(s, SET_STATE, "name a database file, like .greenlight/state.db");
 	return 0;

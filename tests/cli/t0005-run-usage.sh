@@ -27,7 +27,10 @@ bad_setting "bad timeout" 'timeout "1day": write a duration' --timeout 1day
 bad_setting "bad tls" 'smtp-tls "ssl": valid values: starttls, none' --smtp-tls ssl
 bad_setting "bad progress" 'progress "0s"' --progress 0s
 bad_setting "on_timeout pass refused" 'fails closed' --on-timeout pass
-bad_setting "relay not available" 'relay" is not available' --via relay
+bad_setting "relay mode without a relay URL" 'relay mode needs the relay' --via relay
+expect 2 "relay mode without the token variable" -- env -u GREENLIGHT_RELAY_TOKEN "$GREENLIGHT" run -g "$G" -r "$SEED/slow.json" --via relay --relay https://relay.example.com
+grep_err 'relay-token-env "GREENLIGHT_RELAY_TOKEN" (from default): this variable holds'
+one_line_err
 expect 2 "bad setting from the environment names the variable" -- env GREENLIGHT_TIMEOUT=forever "$GREENLIGHT" run -g "$G" -r "$SEED/slow.json" --state "$TMP/s.db"
 grep_err "from GREENLIGHT_TIMEOUT"
 expect 2 "run: stray argument" -- "$GREENLIGHT" run extra

@@ -1,0 +1,61 @@
+/* backend.h - where `greenlight run` keeps its request and hears decisions.
+ *
+ * Two backends, one ops-struct each:
+ *   listen  the gate's own SQLite store and review server (web.c): links
+ *           point at the gate; a decision wakes the wait at once.
+ *   relay   a `greenlight relay` reached over HTTPS (relay_client.c): links
+ *           point at the relay; the gate long-polls it.  Outbound only.
+ * Every operation leaves the request as last read in *out (release with
+ * store_request_release) and returns 0, or -1 after reporting an error.
+ */
+#ifndef GREENLIGHT_BACKEND_H
+#define GREENLIGHT_BACKEND_H
+
+#include <signal.h>
+#include <time.h>
+#include "settings.h"
+#include "store.h"
+
+struct backend;
+
+struct backend_ops {
+	const char *name;
+	/* Create or find the request by key (*created says which). */
+	int (*put)(struct backend *b, const struct store_new_request *nr,
+		   struct store_request *out, int *created);
+	/* New links for a pending request. */
+	int (*rekey)(struct backend *b, const char *id,
+		     const struct store_recipient *sr, size_t n,
+		     struct store_request *out);
+	/* Reopen an expired request with a new deadline and new links. */
+	int (*reopen)(struct backend *b, const char *id, time_t deadline,
+		      const struct store_recipient *sr, size_t n,
+		      struct store_request *out);
+	/* Every reviewer was mailed. */
+	int (*notified)(struct backend *b, const char *id);
+	/* Start serving review pages if this backend does; *public_url gets
+	 * the base URL the links use (malloc'd). */
+	int (*serve)(struct backend *b, char **public_url);
+	/* Block until something may have changed or `until`, then re-read. */
+	int (*wait)(struct backend *b, const char *id, time_t until,
+		    struct store_request *out);
+	void (*close)(struct backend *b);
+};
+
+struct backend {
+	const struct backend_ops *ops;
+	const struct settings *set;
+	volatile sig_atomic_t *stop;	/* set by SIGINT/SIGTERM */
+	int wake_fd;			/* readable when the wait should end */
+	void (*wake)(void);		/* makes wake_fd readable */
+	void *priv;
+};
+
+/* Open the backend the settings choose (decision.via); b->set, b->stop,
+ * b->wake_fd and b->wake must be filled.  Returns 0, or -1 (reported). */
+int backend_open(struct backend *b);
+
+int backend_listen_open(struct backend *b);
+int backend_relay_open(struct backend *b);
+
+#endif
