@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ci.h"
 #include "cmd.h"
 #include "evaluate.h"
 #include "fileio.h"
@@ -17,7 +18,7 @@
 void usage_check(FILE *out)
 {
 	fputs("usage: greenlight check [-g GATE] [-r RESULTS|-] [--json] [-o FILE]\n"
-	      "                        [--max-results-bytes N]\n"
+	      "                        [--junit FILE] [--max-results-bytes N]\n"
 	      "\n"
 	      "Evaluate the gate's rules against the results and print each rule with\n"
 	      "the value found, whether it fired, and the outcome.  Never sends mail.\n"
@@ -28,6 +29,8 @@ void usage_check(FILE *out)
 	      "      --json                 print the decision record as JSON instead\n"
 	      "  -o, --output FILE          also write the decision record to FILE\n"
 	      "                             ($GREENLIGHT_OUTPUT)\n"
+	      "      --junit FILE           also write a JUnit XML report, one testcase per\n"
+	      "                             rule ($GREENLIGHT_JUNIT; docs/ci/README.md)\n"
 	      "      --max-results-bytes N  refuse larger results (default 64M;\n"
 	      "                             $GREENLIGHT_MAX_RESULTS_BYTES)\n"
 	      "  -h, --help                 show this help\n"
@@ -57,6 +60,7 @@ int cmd_check(int argc, char **argv)
 		{ "results", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "junit", required_argument, NULL, 'J' },
 		{ "max-results-bytes", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -64,6 +68,7 @@ int cmd_check(int argc, char **argv)
 	struct eval_opts o = { 0 };
 	struct evaluation e;
 	const char *output = getenv("GREENLIGHT_OUTPUT");
+	const char *junit = NULL;
 	int json = 0, c, code;
 	char *text = NULL;
 	cJSON *record;
@@ -74,6 +79,7 @@ int cmd_check(int argc, char **argv)
 		case 'r': o.results = optarg; break;
 		case 'j': json = 1; break;
 		case 'o': output = optarg; break;
+		case 'J': junit = optarg; break;
 		case 'm':
 			if (parse_size(optarg, &o.max_results) || !o.max_results) {
 				error("--max-results-bytes \"%s\" is not a size; write e.g. 67108864, 64M or 1G", optarg);
@@ -98,6 +104,8 @@ int cmd_check(int argc, char **argv)
 	else
 		report_text(stdout, &e.gate, e.results_file, &e.verdict);
 	if (output && *output && write_record(output, text))
+		code = GL_EXIT_INFRA;
+	if (ci_write_outputs(record, output, junit))
 		code = GL_EXIT_INFRA;
 	free(text);
 	cJSON_Delete(record);

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,8 @@
 #include <unistd.h>
 #include <openssl/crypto.h>
 
+#include "ci.h"
+#include "backend.h"
 #include "cmd.h"
 #include "evaluate.h"
 #include "gitinfo.h"
@@ -28,21 +29,21 @@
 #include "store.h"
 #include "token.h"
 #include "util.h"
-#include "web.h"
 
 struct run {
 	struct settings set;
 	struct eval_opts eo;
 	const char *output;
+	const char *junit;
 	int resend;
 	struct evaluation e;
 	struct gitinfo git;
-	struct store *store;
-	struct web *web;
+	struct backend be;
 	struct store_request req;
 	struct notify_recipient *rcpt;
 	size_t nrcpt;
 	char *public_url;
+	struct ci_info ci;
 };
 
 static int wake_fd[2] = { -1, -1 };
@@ -63,13 +64,6 @@ static void on_signal(int sig)
 	wake();
 }
 
-static void on_decision(void *ud, const char *request_id)
-{
-	(void)ud;
-	(void)request_id;
-	wake();
-}
-
 void usage_run(FILE *out)
 {
 	fputs("usage: greenlight run [-g GATE] [-r RESULTS|-] [-o FILE] [options]\n"
@@ -81,6 +75,7 @@ void usage_run(FILE *out)
 	      "  -g, --gate FILE             gate file (default greenlight.json)\n"
 	      "  -r, --results FILE|-        results JSON (default: the gate's \"results\")\n"
 	      "  -o, --output FILE           write the decision record (decision.json)\n"
+	      "      --junit FILE            write a JUnit XML report ($GREENLIGHT_JUNIT)\n"
 	      "      --max-results-bytes N   refuse larger results (default 64M)\n"
 	      "      --resend                mail new links even if the request exists\n"
 	      "Settings (flag > GREENLIGHT_* variable > gate file > default):\n"
@@ -98,6 +93,7 @@ void usage_run(FILE *out)
 	      "      --state FILE            decision.state    .greenlight/state.db\n"
 	      "      --allow-self-approval B decision.allow_self_approval false\n"
 	      "      --run-url URL           link to the CI run, shown to reviewers\n"
+	      "                              (default: detected from the CI's variables)\n"
 	      "Variables: GREENLIGHT_SMTP, GREENLIGHT_SMTP_TLS, GREENLIGHT_FROM, ...\n"
 	      "(see docs/run.md for the full table).\n"
 	      "\n"
@@ -108,7 +104,7 @@ void usage_run(FILE *out)
 
 static int parse_args(struct run *r, int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_MAX, OPT_RESEND, OPT_SETTING };
+	enum { OPT_JSON = 256, OPT_MAX, OPT_RESEND, OPT_JUNIT, OPT_SETTING };
 	struct option longopts[8 + SET_COUNT + 1];
 	int n = 0, c, idx;
 
@@ -117,6 +113,7 @@ static int parse_args(struct run *r, int argc, char **argv)
 	longopts[n++] = (struct option){ "output", required_argument, NULL, 'o' };
 	longopts[n++] = (struct option){ "max-results-bytes", required_argument, NULL, OPT_MAX };
 	longopts[n++] = (struct option){ "resend", no_argument, NULL, OPT_RESEND };
+	longopts[n++] = (struct option){ "junit", required_argument, NULL, OPT_JUNIT };
 	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	for (int i = 0; i < SET_COUNT; i++)
 		longopts[n++] = (struct option){ setting_option(i), required_argument, NULL, OPT_SETTING + i };
@@ -132,6 +129,7 @@ static int parse_args(struct run *r, int argc, char **argv)
 		case 'r': r->eo.results = optarg; break;
 		case 'o': r->output = optarg; break;
 		case OPT_RESEND: r->resend = 1; break;
+		case OPT_JUNIT: r->junit = optarg; break;
 		case OPT_MAX:
 			if (parse_size(optarg, &r->eo.max_results) || !r->eo.max_results)
 				return error("--max-results-bytes \"%s\" is not a size; write e.g. 64M", optarg);
@@ -262,15 +260,6 @@ static struct store_recipient *store_recipients(const struct run *r)
 	return sr;
 }
 
-static int refresh(struct run *r)
-{
-	char id[sizeof(r->req.id)];
-
-	memcpy(id, r->req.id, sizeof(id));
-	store_request_release(&r->req);
-	return store_request_get(r->store, id, time(NULL), &r->req) ? -1 : 0;
-}
-
 /* Decide what an existing request needs: a pending one whose reviewers
  * were never all mailed (or --resend) gets new links; an expired one is
  * reopened with a new deadline only on --resend.  *mail says whether to
@@ -278,21 +267,21 @@ static int refresh(struct run *r)
 static int renew(struct run *r, int created, const struct store_recipient *sr,
 		 time_t deadline, int *mail)
 {
-	int rc = STORE_OK;
+	char id[sizeof(r->req.id)];
 
 	*mail = created;
 	if (created)
 		return 0;
+	memcpy(id, r->req.id, sizeof(id));
 	if (r->req.state == REQ_PENDING && (r->resend || !r->req.notified)) {
-		rc = store_request_rekey(r->store, r->req.id, sr, r->nrcpt);
 		*mail = 1;
-	} else if (r->req.state == REQ_EXPIRED && r->resend) {
-		rc = store_request_reopen(r->store, r->req.id, deadline, sr, r->nrcpt);
-		*mail = 1;
+		return r->be.ops->rekey(&r->be, id, sr, r->nrcpt, &r->req);
 	}
-	if (rc)
-		return -1;
-	return *mail ? refresh(r) : 0;
+	if (r->req.state == REQ_EXPIRED && r->resend) {
+		*mail = 1;
+		return r->be.ops->reopen(&r->be, id, deadline, sr, r->nrcpt, &r->req);
+	}
+	return 0;
 }
 
 /* Create the request or find the one this commit already has.  *mail says
@@ -326,7 +315,7 @@ static int open_request(struct run *r, int *mail)
 	nr.nteams = v->nteams;
 	nr.recipients = sr;
 	nr.nrecipients = r->nrcpt;
-	if (store_request_put(r->store, &nr, &r->req, &created))
+	if (r->be.ops->put(&r->be, &nr, &r->req, &created))
 		goto out;
 	ret = renew(r, created, sr, nr.deadline, mail);
 out:
@@ -336,33 +325,12 @@ out:
 	return ret;
 }
 
-static int start_server(struct run *r)
+static void trim_slashes(char *url)
 {
-	struct web_config wc = { 0 };
-	const char *listen = r->set.value[SET_LISTEN];
-	const char *colon = strrchr(listen, ':');
-	size_t n;
+	size_t n = strlen(url);
 
-	wc.listen = listen;
-	wc.public_url = *r->set.value[SET_PUBLIC_URL] ? r->set.value[SET_PUBLIC_URL] : NULL;
-	wc.store_path = r->set.value[SET_STATE];
-	wc.on_decision = on_decision;
-	r->web = web_start(&wc);
-	if (!r->web)
-		return -1;
-	if (wc.public_url) {
-		r->public_url = xstrdup(wc.public_url);
-		n = strlen(r->public_url);
-		while (n && r->public_url[n - 1] == '/')
-			r->public_url[--n] = '\0';
-		return 0;
-	}
-	/* no public URL: links point at the address we bound (real port) */
-	n = (colon ? (size_t)(colon - listen) : strlen(listen)) + 32;
-	r->public_url = xmalloc(n);
-	snprintf(r->public_url, n, "http://%.*s:%u",
-		 (int)(colon ? colon - listen : (long)strlen(listen)), listen, web_port(r->web));
-	return 0;
+	while (n && url[n - 1] == '/')
+		url[--n] = '\0';
 }
 
 static int install_signals(void)
@@ -414,24 +382,21 @@ static void progress(const struct run *r, time_t now)
 /* Wait until the request is decided or expires, or a signal arrives. */
 static int wait_decision(struct run *r)
 {
-	time_t now = time(NULL), next_progress = now;
-	char drain[64];
+	time_t now, next_progress = time(NULL);
+	char id[sizeof(r->req.id)];
 
+	memcpy(id, r->req.id, sizeof(id));
 	while (r->req.state == REQ_PENDING && !interrupted) {
-		struct pollfd p = { wake_fd[0], POLLIN, 0 };
-		time_t wake_at;
+		time_t until;
 
 		now = time(NULL);
 		if (now >= next_progress) {
 			progress(r, now);
 			next_progress = now + (time_t)r->set.progress;
 		}
-		wake_at = next_progress < r->req.deadline ? next_progress : r->req.deadline;
-		if (poll(&p, 1, wake_at > now ? (int)(wake_at - now) * 1000 : 0) > 0)
-			while (read(wake_fd[0], drain, sizeof(drain)) > 0)
-				;
-		if (refresh(r))
-			return -1;
+		until = next_progress < r->req.deadline ? next_progress : r->req.deadline;
+		if (r->be.ops->wait(&r->be, id, until, &r->req))
+			return interrupted ? 0 : -1;
 	}
 	return 0;
 }
@@ -507,6 +472,8 @@ static int finish(struct run *r, int reviewed)
 	text = cJSON_Print(rec);
 	if (r->output && *r->output && write_record(r->output, text))
 		code = GL_EXIT_INFRA;
+	if (ci_write_outputs(rec, r->output, r->junit))
+		code = GL_EXIT_INFRA;
 	free(text);
 	cJSON_Delete(rec);
 	return code;
@@ -520,20 +487,27 @@ static int review(struct run *r)
 
 	if (settings_resolve(&r->set, &r->e.gate))
 		return GL_EXIT_USAGE;
-	if (!strcmp(r->set.value[SET_VIA], "relay")) {
-		error("decision.via \"relay\" is not available in this version; use \"listen\"");
-		return GL_EXIT_USAGE;
-	}
 	gitinfo_discover(&r->git, ".");
-	r->store = store_open(r->set.value[SET_STATE]);
-	if (!r->store)
+	ci_info_detect(&r->ci);		/* the CI knows the run and the branch */
+	if (!*r->set.value[SET_RUN_URL] && r->ci.run_url) {
+		r->set.value[SET_RUN_URL] = r->ci.run_url;
+		r->set.origin[SET_RUN_URL] = r->ci.provider;
+	}
+	if (r->git.found && !r->git.branch && r->ci.branch)
+		r->git.branch = xstrdup(r->ci.branch);	/* CI checkouts are detached */
+	if (install_signals())
 		return GL_EXIT_INFRA;
-	if (install_signals() || open_request(r, &mail))
-		return GL_EXIT_INFRA;
+	r->be.set = &r->set;
+	r->be.stop = &interrupted;
+	r->be.wake_fd = wake_fd[0];
+	r->be.wake = wake;
+	if (backend_open(&r->be) || open_request(r, &mail))
+		return interrupted ? GL_EXIT_REVIEW : GL_EXIT_INFRA;
 	if (r->req.state != REQ_PENDING)
 		return finish(r, 1);
-	if (start_server(r))
+	if (r->be.ops->serve(&r->be, &r->public_url))
 		return GL_EXIT_INFRA;
+	trim_slashes(r->public_url);
 	if (mail) {
 		nr.e = &r->e;
 		nr.git = &r->git;
@@ -546,7 +520,7 @@ static int review(struct run *r)
 			      r->req.id);
 			return GL_EXIT_INFRA;
 		}
-		if (store_request_set_notified(r->store, r->req.id, 1))
+		if (r->be.ops->notified(&r->be, r->req.id))
 			return GL_EXIT_INFRA;
 	} else {
 		fprintf(stderr, "greenlight: re-attached to pending request %s; no mail sent (use --resend to mail new links)\n",
@@ -563,16 +537,15 @@ static int review(struct run *r)
 
 static void run_release(struct run *r)
 {
-	if (r->web)
-		web_stop(r->web);
+	if (r->be.ops)
+		r->be.ops->close(&r->be);
 	store_request_release(&r->req);
-	if (r->store)
-		store_close(r->store);
 	for (size_t i = 0; i < r->nrcpt; i++)
 		OPENSSL_cleanse(r->rcpt[i].token, sizeof(r->rcpt[i].token));
 	free(r->rcpt);
 	free(r->public_url);
 	gitinfo_release(&r->git);
+	ci_info_release(&r->ci);
 	evaluation_release(&r->e);
 	for (int i = 0; i < 2; i++)
 		if (wake_fd[i] >= 0) {

@@ -1,0 +1,661 @@
+/* ci_report.c - CI renderings of a decision record (see ci_report.h).
+ *
+ * Everything here reads the record through str_of()/bool_of(), which treat
+ * a missing or mistyped member as empty, so a record from an older or newer
+ * greenlight still renders.  Escaping happens at the last moment, per
+ * destination, on bytes that are first checked to be valid UTF-8.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ci_report.h"
+#include "report.h"
+#include "util.h"
+
+#define JOIN_MAX (64 * 1024)	/* teams or approvers joined by commas */
+#define CELL_MAX 200		/* bytes of one Markdown cell's data */
+#define CELL_TESTS 5		/* tests listed per rule in a cell */
+#define MSG_MAX 1024		/* bytes of an annotation's message */
+
+static const struct {
+	const char *output;
+	const char *env;
+} value_names[CI_NVALUES] = {
+	[CI_OUTCOME] = { "outcome", "GREENLIGHT_OUTCOME" },
+	[CI_EXIT_CODE] = { "exit-code", "GREENLIGHT_EXIT_CODE" },
+	[CI_GATE] = { "gate", "GREENLIGHT_GATE_NAME" },
+	[CI_TEAMS] = { "teams", "GREENLIGHT_TEAMS" },
+	[CI_APPROVERS] = { "approvers", "GREENLIGHT_APPROVERS" },
+	[CI_REQUEST_ID] = { "request-id", "GREENLIGHT_REQUEST_ID" },
+	[CI_DECISION_FILE] = { "decision-file", "GREENLIGHT_DECISION_FILE" },
+};
+
+const char *ci_value_output_name(enum ci_value_id id)
+{
+	return value_names[id].output;
+}
+
+const char *ci_value_env_name(enum ci_value_id id)
+{
+	return value_names[id].env;
+}
+
+static const cJSON *member(const cJSON *o, const char *key)
+{
+	return o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+}
+
+static const char *str_of(const cJSON *o, const char *key)
+{
+	const cJSON *v = member(o, key);
+
+	return cJSON_IsString(v) && v->valuestring ? v->valuestring : "";
+}
+
+static int bool_of(const cJSON *o, const char *key)
+{
+	return cJSON_IsTrue(member(o, key));
+}
+
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one. */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n, i;
+	unsigned c = p[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+	if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) ||
+	    (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F))
+		return 0;	/* overlong, surrogate, or beyond U+10FFFF */
+	return n;
+}
+
+/* Strings of an array, or member `key` of its objects, joined by commas. */
+static char *join(const cJSON *arr, const char *key)
+{
+	struct buf b = BUF_INIT(JOIN_MAX);
+	const cJSON *it;
+	int first = 1;
+
+	cJSON_ArrayForEach(it, arr) {
+		const char *s = key ? str_of(it, key) : cJSON_GetStringValue(it);
+
+		if (!s || !*s)
+			continue;
+		if ((!first && buf_add(&b, ",", 1)) || buf_adds(&b, s))
+			break;	/* too long: the buffer is now empty */
+		first = 0;
+	}
+	return b.data ? buf_detach(&b, NULL) : xstrdup("");
+}
+
+void ci_values_init(struct ci_values *cv, const cJSON *rec, const char *decision_file)
+{
+	const cJSON *req = member(rec, "request");
+	const cJSON *code = member(rec, "exit_code");
+	char num[16] = "";
+
+	if (cJSON_IsNumber(code))
+		snprintf(num, sizeof(num), "%d", code->valueint);
+	cv->v[CI_OUTCOME] = xstrdup(str_of(rec, "outcome"));
+	cv->v[CI_EXIT_CODE] = xstrdup(num);
+	cv->v[CI_GATE] = xstrdup(str_of(rec, "gate"));
+	cv->v[CI_TEAMS] = join(member(rec, "teams"), "name");
+	cv->v[CI_APPROVERS] = join(member(req, "approvers"), NULL);
+	cv->v[CI_REQUEST_ID] = xstrdup(str_of(req, "id"));
+	cv->v[CI_DECISION_FILE] = xstrdup(decision_file ? decision_file : "");
+}
+
+void ci_values_release(struct ci_values *cv)
+{
+	for (int i = 0; i < CI_NVALUES; i++) {
+		free(cv->v[i]);
+		cv->v[i] = NULL;
+	}
+}
+
+/* ---- escapers ------------------------------------------------------- */
+
+int ci_xml_escape(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int rc = 0;
+
+	while (*p && !rc) {
+		size_t n = utf8_len(p);
+
+		if (!n) {
+			rc = buf_adds(b, "\xEF\xBF\xBD");	/* U+FFFD */
+			n = 1;
+		} else if (*p == '&') {
+			rc = buf_adds(b, "&amp;");
+		} else if (*p == '<') {
+			rc = buf_adds(b, "&lt;");
+		} else if (*p == '>') {
+			rc = buf_adds(b, "&gt;");
+		} else if (*p == '"') {
+			rc = buf_adds(b, "&quot;");
+		} else if (*p == '\'') {
+			rc = buf_adds(b, "&apos;");
+		} else if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7F) {
+			;	/* not allowed in XML 1.0 */
+		} else {
+			rc = buf_add(b, p, n);
+		}
+		p += n;
+	}
+	return rc;
+}
+
+/* Markdown and HTML metacharacters that could start markup in a cell. */
+static const char md_special[] = "&<>\"'|\\`*_[]~!#@$";
+
+/* One cell, at most `max` bytes of input (whole UTF-8 sequences). */
+static int md_cell(struct buf *b, const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t used = 0;
+	int rc = 0;
+
+	while (*p && !rc) {
+		size_t n = utf8_len(p);
+
+		if (used + (n ? n : 1) > max)
+			return buf_adds(b, "\xE2\x80\xA6");	/* ... */
+		if (!n) {
+			rc = buf_adds(b, "\xEF\xBF\xBD");
+			n = 1;
+		} else if (*p < 0x20 || *p == 0x7F) {
+			rc = buf_add(b, " ", 1);
+		} else if (strchr(md_special, *p)) {
+			rc = buf_addf(b, "&#%u;", (unsigned)*p);
+		} else {
+			rc = buf_add(b, p, n);
+		}
+		used += n;
+		p += n;
+	}
+	return rc;
+}
+
+int ci_md_escape(struct buf *b, const char *s)
+{
+	return md_cell(b, s, (size_t)-1);
+}
+
+int ci_cmd_escape(struct buf *b, const char *s, int property)
+{
+	int rc = 0;
+
+	for (; *s && !rc; s++) {
+		if (*s == '%')
+			rc = buf_adds(b, "%25");
+		else if (*s == '\r')
+			rc = buf_adds(b, "%0D");
+		else if (*s == '\n')
+			rc = buf_adds(b, "%0A");
+		else if (property && *s == ':')
+			rc = buf_adds(b, "%3A");
+		else if (property && *s == ',')
+			rc = buf_adds(b, "%2C");
+		else
+			rc = buf_add(b, s, 1);
+	}
+	return rc;
+}
+
+/* ---- shared wording ------------------------------------------------- */
+
+static const char *outcome_words(const char *outcome)
+{
+	static const struct {
+		const char *name, *words;
+	} w[] = {
+		{ "pass", "\xE2\x9C\x85 passed" },
+		{ "approved", "\xE2\x9C\x85 approved" },
+		{ "fail", "\xE2\x9D\x8C failed" },
+		{ "rejected", "\xE2\x9D\x8C rejected" },
+		{ "timed_out", "\xE2\x8C\x9B timed out" },
+		{ "review", "\xE2\x8F\xB3 review needed" },
+		{ "pending", "\xE2\x8F\xB3 still pending" },
+	};
+
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		if (!strcmp(outcome, w[i].name))
+			return w[i].words;
+	return outcome;
+}
+
+/* The first decision of a request with the given verdict, or NULL. */
+static const cJSON *first_decision(const cJSON *rec, const char *decision)
+{
+	const cJSON *d;
+
+	cJSON_ArrayForEach(d, member(member(rec, "request"), "decisions"))
+		if (!strcmp(str_of(d, "decision"), decision))
+			return d;
+	return NULL;
+}
+
+/* ---- JUnit ------------------------------------------------------------ */
+
+enum tc_kind { TC_PASS, TC_FAIL, TC_SKIP };
+
+struct tc {
+	enum tc_kind kind;
+	const char *type;	/* failure type */
+	char msg[512];
+};
+
+static void tc_set(struct tc *tc, enum tc_kind kind, const char *type, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void tc_set(struct tc *tc, enum tc_kind kind, const char *type, const char *fmt, ...)
+{
+	va_list ap;
+
+	tc->kind = kind;
+	tc->type = type;
+	va_start(ap, fmt);
+	vsnprintf(tc->msg, sizeof(tc->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* A fired rule (or the default) whose Next is `next`. */
+static void tc_decided(struct tc *tc, const char *next, const cJSON *rec)
+{
+	const char *outcome = str_of(rec, "outcome");
+	const cJSON *rej = first_decision(rec, "reject");
+
+	if (!strcmp(next, "pass"))
+		tc_set(tc, TC_PASS, NULL, "fired: the release passes");
+	else if (!strcmp(next, "fail"))
+		tc_set(tc, TC_FAIL, "fail", "fired: the release fails");
+	else if (!strcmp(outcome, "approved"))
+		tc_set(tc, TC_PASS, NULL, "fired: %s approved the release", next);
+	else if (!strcmp(outcome, "rejected"))
+		tc_set(tc, TC_FAIL, "rejected", "rejected by %s%s%s", rej ? str_of(rej, "email") : "a reviewer",
+		       rej && *str_of(rej, "reason") ? ": " : "", rej ? str_of(rej, "reason") : "");
+	else if (!strcmp(outcome, "timed_out"))
+		tc_set(tc, TC_FAIL, "timed_out", "no decision by %s before the deadline", next);
+	else if (!strcmp(outcome, "review") || !strcmp(outcome, "pending"))
+		tc_set(tc, TC_FAIL, "review", "review needed: %s must approve", next);
+	else
+		tc_set(tc, TC_SKIP, NULL, "not reviewed: the gate %s on another rule",
+		       strcmp(outcome, "fail") ? outcome : "failed");
+}
+
+static void tc_rule(struct tc *tc, const cJSON *rule, const cJSON *rec)
+{
+	if (!bool_of(rule, "evaluated"))
+		tc_set(tc, TC_SKIP, NULL, "not evaluated: an earlier rule matched (match: first)");
+	else if (!bool_of(rule, "fired"))
+		tc_set(tc, TC_PASS, NULL, "did not fire");
+	else
+		tc_decided(tc, str_of(rule, "next"), rec);
+}
+
+/* The default decided when no rule fired; its Next is not in the record,
+ * so it follows from the outcome. */
+static void tc_default(struct tc *tc, const cJSON *rec)
+{
+	const char *o = str_of(rec, "outcome");
+	const char *next = !strcmp(o, "pass") ? "pass" : !strcmp(o, "fail") ? "fail" : NULL;
+	const cJSON *team = cJSON_GetArrayItem(member(rec, "teams"), 0);
+
+	if (!bool_of(rec, "default_used")) {
+		tc_set(tc, TC_SKIP, NULL, "not used: a rule decided");
+		return;
+	}
+	tc_decided(tc, next ? next : team ? str_of(team, "name") : "review", rec);
+}
+
+/* "variable = value (operator threshold): result" per test. */
+static int junit_tests(struct buf *b, const cJSON *rule)
+{
+	const cJSON *t;
+	char val[72], thr[72];
+	int rc = 0;
+
+	cJSON_ArrayForEach(t, member(rule, "tests")) {
+		const cJSON *v = bool_of(t, "present") ? member(t, "value") : NULL;
+		struct buf line = BUF_INIT(1024);
+
+		report_value(v, val, sizeof(val));
+		report_value(member(t, "threshold"), thr, sizeof(thr));
+		rc = buf_addf(&line, "%s: %s = %s (%s %s): %s\n", str_of(t, "rule"),
+			      str_of(t, "variable"), val, str_of(t, "operator"), thr,
+			      bool_of(t, "result") ? "true" : "false");
+		if (!rc)
+			rc = ci_xml_escape(b, line.data);
+		buf_release(&line);
+		if (rc)
+			break;
+	}
+	return rc;
+}
+
+static int junit_case(struct buf *b, const char *cls, const char *name, const cJSON *rule,
+		      const struct tc *tc)
+{
+	static const char *const open_tag[] = { NULL, "failure", "skipped" };
+	int rc = buf_adds(b, "    <testcase classname=\"") || ci_xml_escape(b, cls) ||
+		 buf_adds(b, "\" name=\"") || ci_xml_escape(b, name) || buf_adds(b, "\" time=\"0\">\n");
+
+	if (!rc && tc->kind != TC_PASS) {
+		rc = buf_addf(b, "      <%s", open_tag[tc->kind]);
+		if (!rc && tc->type)
+			rc = buf_addf(b, " type=\"%s\"", tc->type);
+		rc = rc || buf_adds(b, " message=\"") || ci_xml_escape(b, tc->msg) || buf_adds(b, "\"/>\n");
+	}
+	rc = rc || buf_adds(b, "      <system-out>") || ci_xml_escape(b, tc->msg) ||
+	     buf_adds(b, "\n") || (rule && junit_tests(b, rule)) || buf_adds(b, "</system-out>\n") ||
+	     buf_adds(b, "    </testcase>\n");
+	return rc ? -1 : 0;
+}
+
+static int junit_header(struct buf *b, const cJSON *rec, size_t n, const struct tc *tcs)
+{
+	static const char *const props[] = {
+		"outcome", "gate_file", "results_file", "match", "evaluated_at",
+	};
+	size_t failures = 0, skipped = 0;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		failures += tcs[i].kind == TC_FAIL;
+		skipped += tcs[i].kind == TC_SKIP;
+	}
+	rc = buf_addf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		      "<testsuites name=\"greenlight\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\">\n"
+		      "  <testsuite name=\"greenlight ", n, failures, skipped);
+	rc = rc || ci_xml_escape(b, str_of(rec, "gate")) ||
+	     buf_addf(b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\">\n"
+		      "    <properties>\n", n, failures, skipped);
+	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]) && !rc; i++)
+		rc = buf_addf(b, "      <property name=\"%s\" value=\"", props[i]) ||
+		     ci_xml_escape(b, str_of(rec, props[i])) || buf_adds(b, "\"/>\n");
+	return rc || buf_adds(b, "    </properties>\n") ? -1 : 0;
+}
+
+int ci_junit(struct buf *b, const cJSON *rec)
+{
+	const cJSON *rules = member(rec, "rules"), *rule;
+	size_t n = (size_t)cJSON_GetArraySize(rules), i = 0;
+	struct tc *tcs = xcalloc(n + 1, sizeof(*tcs));
+	struct buf cls = BUF_INIT(4096), name = BUF_INIT(4096);
+	int rc;
+
+	cJSON_ArrayForEach(rule, rules)
+		tc_rule(&tcs[i++], rule, rec);
+	tc_default(&tcs[n], rec);
+	rc = junit_header(b, rec, n + 1, tcs) || buf_addf(&cls, "greenlight.%s", str_of(rec, "gate"));
+	i = 0;
+	cJSON_ArrayForEach(rule, rules) {
+		if (rc)
+			break;
+		buf_release(&name);
+		rc = buf_addf(&name, "%s %s", str_of(rule, "rule"), str_of(rule, "condition")) ||
+		     junit_case(b, cls.data, name.data, rule, &tcs[i++]);
+	}
+	rc = rc || junit_case(b, cls.data, "default", NULL, &tcs[n]) ||
+	     buf_adds(b, "  </testsuite>\n</testsuites>\n");
+	buf_release(&cls);
+	buf_release(&name);
+	free(tcs);
+	if (rc)
+		buf_release(b);
+	return rc ? BUF_TOOBIG : 0;
+}
+
+/* ---- Markdown --------------------------------------------------------- */
+
+/* Cell of a rule's tests: "variable = value" (or thresholds), <br> apart. */
+static int md_tests(struct buf *b, const cJSON *rule, int thresholds)
+{
+	const cJSON *t;
+	char val[72];
+	int n = 0, rc = 0;
+
+	if (!bool_of(rule, "evaluated"))
+		return buf_adds(b, "-");
+	cJSON_ArrayForEach(t, member(rule, "tests")) {
+		if (n == CELL_TESTS)
+			return buf_addf(b, "<br>+%d more", cJSON_GetArraySize(member(rule, "tests")) - n);
+		if (thresholds)
+			report_value(member(t, "threshold"), val, sizeof(val));
+		else
+			report_value(bool_of(t, "present") ? member(t, "value") : NULL, val, sizeof(val));
+		rc = (n && buf_adds(b, "<br>")) ||
+		     (!thresholds && (md_cell(b, str_of(t, "variable"), CELL_MAX) || buf_adds(b, " = "))) ||
+		     md_cell(b, val, CELL_MAX);
+		if (rc)
+			return -1;
+		n++;
+	}
+	return 0;
+}
+
+static int md_rule_row(struct buf *b, const cJSON *rule)
+{
+	const char *fired = !bool_of(rule, "evaluated") ? "not evaluated" :
+			    bool_of(rule, "fired") ? "**yes**" : "no";
+
+	return buf_adds(b, "| ") || md_cell(b, str_of(rule, "rule"), CELL_MAX) ||
+	       buf_adds(b, " | ") || md_cell(b, str_of(rule, "condition"), CELL_MAX) ||
+	       buf_adds(b, " | ") || md_tests(b, rule, 0) ||
+	       buf_adds(b, " | ") || md_tests(b, rule, 1) ||
+	       buf_addf(b, " | %s | ", fired) || md_cell(b, str_of(rule, "next"), CELL_MAX) ||
+	       buf_adds(b, " |\n") ? -1 : 0;
+}
+
+static int md_rules(struct buf *b, const cJSON *rec, size_t max_rules)
+{
+	const cJSON *rules = member(rec, "rules"), *rule;
+	size_t n = 0, total = (size_t)cJSON_GetArraySize(rules);
+
+	if (buf_adds(b, "| rule | condition | value | threshold | fired | next |\n"
+		     "| --- | --- | --- | --- | --- | --- |\n"))
+		return -1;
+	cJSON_ArrayForEach(rule, rules) {
+		if (n == max_rules)
+			return buf_addf(b, "| \xE2\x80\xA6 | %zu more rules: see the decision record | | | | |\n",
+					total - n);
+		if (md_rule_row(b, rule))
+			return -1;
+		n++;
+	}
+	return 0;
+}
+
+static int md_decisions(struct buf *b, const cJSON *rec)
+{
+	const cJSON *list = member(member(rec, "request"), "decisions"), *d;
+
+	if (!cJSON_GetArraySize(list))
+		return 0;
+	if (buf_adds(b, "\n| reviewer | team | decision | reason | at |\n| --- | --- | --- | --- | --- |\n"))
+		return -1;
+	cJSON_ArrayForEach(d, list) {
+		if (buf_adds(b, "| ") || md_cell(b, str_of(d, "email"), CELL_MAX) ||
+		    buf_adds(b, " | ") || md_cell(b, str_of(d, "team"), CELL_MAX) ||
+		    buf_adds(b, " | ") || md_cell(b, str_of(d, "decision"), CELL_MAX) ||
+		    buf_adds(b, " | ") || md_cell(b, str_of(d, "reason"), CELL_MAX) ||
+		    buf_adds(b, " | ") || md_cell(b, str_of(d, "at"), CELL_MAX) || buf_adds(b, " |\n"))
+			return -1;
+	}
+	return 0;
+}
+
+/* "**label:** value" items of the summary line; empty values left out. */
+static int md_facts(struct buf *b, const struct ci_values *cv)
+{
+	static const struct {
+		enum ci_value_id id;
+		const char *label;
+	} f[] = {
+		{ CI_EXIT_CODE, "exit code" }, { CI_TEAMS, "teams" },
+		{ CI_APPROVERS, "approvers" }, { CI_REQUEST_ID, "request" },
+		{ CI_DECISION_FILE, "decision record" },
+	};
+	int rc = buf_adds(b, "\n**outcome:** ") || md_cell(b, cv->v[CI_OUTCOME], CELL_MAX);
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]) && !rc; i++)
+		if (*cv->v[f[i].id])
+			rc = buf_addf(b, " \xC2\xB7 **%s:** ", f[i].label) ||
+			     md_cell(b, cv->v[f[i].id], 4 * CELL_MAX);
+	return rc || buf_adds(b, "\n") ? -1 : 0;
+}
+
+int ci_markdown(struct buf *b, const cJSON *rec, const struct ci_values *cv, size_t max_rules)
+{
+	int rc = buf_addf(b, "### %s: greenlight gate ", outcome_words(cv->v[CI_OUTCOME])) ||
+		 md_cell(b, cv->v[CI_GATE], CELL_MAX) || buf_adds(b, "\n\n") ||
+		 md_rules(b, rec, max_rules) || md_facts(b, cv) || md_decisions(b, rec) ||
+		 buf_adds(b, "\n");
+
+	if (rc)
+		buf_release(b);
+	return rc ? BUF_TOOBIG : 0;
+}
+
+/* ---- GitHub outputs and annotations ----------------------------------- */
+
+int ci_github_output(struct buf *b, const struct ci_values *cv, const char *delim)
+{
+	if (!*delim || strpbrk(delim, "\r\n"))
+		return 1;
+	for (int i = 0; i < CI_NVALUES; i++)
+		if (strstr(cv->v[i], delim))
+			return 1;
+	for (int i = 0; i < CI_NVALUES; i++)
+		if (buf_addf(b, "%s<<%s\n%s\n%s\n", value_names[i].output, delim, cv->v[i], delim))
+			return BUF_TOOBIG;
+	return 0;
+}
+
+/* The first fired rule as "choices[N] (condition)", or "". */
+static void first_fired(const cJSON *rec, char *out, size_t n)
+{
+	const cJSON *rule;
+
+	out[0] = '\0';
+	cJSON_ArrayForEach(rule, member(rec, "rules"))
+		if (bool_of(rule, "fired")) {
+			snprintf(out, n, "%s (%s)", str_of(rule, "rule"), str_of(rule, "condition"));
+			return;
+		}
+}
+
+static void annotation_text(char *msg, size_t n, const cJSON *rec, const struct ci_values *cv)
+{
+	const char *o = cv->v[CI_OUTCOME], *gate = cv->v[CI_GATE], *teams = cv->v[CI_TEAMS];
+	const cJSON *rej = first_decision(rec, "reject");
+	char fired[600];
+
+	first_fired(rec, fired, sizeof(fired));
+	if (!strcmp(o, "pass"))
+		snprintf(msg, n, "gate %s passed", gate);
+	else if (!strcmp(o, "approved"))
+		snprintf(msg, n, "gate %s approved by %s", gate, cv->v[CI_APPROVERS]);
+	else if (!strcmp(o, "fail") && *fired)
+		snprintf(msg, n, "gate %s failed: %s fired", gate, fired);
+	else if (!strcmp(o, "fail"))
+		snprintf(msg, n, "gate %s failed: no rule fired and the default is fail", gate);
+	else if (!strcmp(o, "rejected"))
+		snprintf(msg, n, "gate %s rejected by %s%s%s", gate, rej ? str_of(rej, "email") : "a reviewer",
+			 rej && *str_of(rej, "reason") ? ": " : "", rej ? str_of(rej, "reason") : "");
+	else if (!strcmp(o, "timed_out"))
+		snprintf(msg, n, "gate %s timed out waiting for %s (request %s)", gate, teams, cv->v[CI_REQUEST_ID]);
+	else if (!strcmp(o, "pending"))
+		snprintf(msg, n, "gate %s: the review by %s is still pending (request %s); re-run to re-attach",
+			 gate, teams, cv->v[CI_REQUEST_ID]);
+	else
+		snprintf(msg, n, "gate %s needs review by %s%s%s", gate, teams, *fired ? ": " : "", fired);
+}
+
+int ci_annotation(struct buf *b, const cJSON *rec, const struct ci_values *cv)
+{
+	const char *code = cv->v[CI_EXIT_CODE];
+	const char *level = !strcmp(code, "0") ? "notice" : !strcmp(code, "5") ? "warning" : "error";
+	const char *file = str_of(rec, "gate_file");
+	char msg[MSG_MAX];
+	int rc;
+
+	annotation_text(msg, sizeof(msg), rec, cv);
+	rc = buf_addf(b, "::%s ", level);
+	if (!rc && *file && strcmp(file, "stdin"))
+		rc = buf_adds(b, "file=") || ci_cmd_escape(b, file, 1) || buf_add(b, ",", 1);
+	rc = rc || buf_adds(b, "title=") || ci_cmd_escape(b, "greenlight ", 1) ||
+	     ci_cmd_escape(b, cv->v[CI_GATE], 1) || buf_adds(b, "::") ||
+	     ci_cmd_escape(b, msg, 0) || buf_adds(b, "\n");
+	if (rc)
+		buf_release(b);
+	return rc ? BUF_TOOBIG : 0;
+}
+
+/* ---- dotenv ------------------------------------------------------------- */
+
+/* A value on one line: controls become spaces, trimmed, capped. */
+static int dotenv_value(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *end;
+	size_t used = 0;
+	int rc = 0;
+
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	end = p + strlen((const char *)p);
+	while (end > p && (end[-1] == ' ' || end[-1] < 0x20))
+		end--;
+	while (p < end && !rc) {
+		size_t n = utf8_len(p);
+
+		if (used + (n ? n : 1) > CI_DOTENV_VALUE_MAX)
+			break;
+		if (!n || *p < 0x20 || *p == 0x7F)
+			rc = buf_add(b, n ? " " : "?", 1);
+		else
+			rc = buf_add(b, p, n);
+		used += n ? n : 1;
+		p += n ? n : 1;
+	}
+	return rc;
+}
+
+/* One KEY=value line, or nothing when the value is empty. */
+static int dotenv_line(struct buf *b, const char *key, const char *value)
+{
+	struct buf v = BUF_INIT(4 * CI_DOTENV_VALUE_MAX);
+	int rc = dotenv_value(&v, value);
+
+	if (!rc && v.len)
+		rc = buf_addf(b, "%s=%s\n", key, v.data);
+	buf_release(&v);
+	return rc;
+}
+
+int ci_dotenv(struct buf *b, const struct ci_values *cv)
+{
+	int rc = 0;
+
+	for (int i = 0; i < CI_NVALUES && !rc; i++)
+		rc = dotenv_line(b, value_names[i].env, cv->v[i]);
+	if (rc)
+		buf_release(b);
+	return rc ? BUF_TOOBIG : 0;
+}

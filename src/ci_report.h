@@ -1,0 +1,81 @@
+/* ci_report.h - what CI systems read from a decision: JUnit XML, a GitHub
+ * step summary (Markdown), GitHub outputs and annotations, a dotenv file.
+ *
+ * Pure: every writer takes the decision record (docs/decision-record.md)
+ * and appends text to the caller's bounded buf; no files, environment,
+ * randomness or clock.  Every value taken from the record is escaped for
+ * its destination (XML, Markdown + HTML, workflow-command percent-encoding,
+ * single-line dotenv).  A writer returns 0, or a negative buf_status after
+ * which the buffer is empty (buf.h: never half a document).
+ */
+#ifndef GREENLIGHT_CI_REPORT_H
+#define GREENLIGHT_CI_REPORT_H
+
+#include <cjson/cJSON.h>
+#include "buf.h"
+
+/* The values every CI output carries, in this order. */
+enum ci_value_id {
+	CI_OUTCOME,		/* pass fail review approved rejected timed_out pending */
+	CI_EXIT_CODE,		/* "0".."5" */
+	CI_GATE,		/* the gate's name */
+	CI_TEAMS,		/* teams asked to review, comma-separated */
+	CI_APPROVERS,		/* addresses that approved, comma-separated */
+	CI_REQUEST_ID,		/* review request id, or "" */
+	CI_DECISION_FILE,	/* where the decision record was written, or "" */
+	CI_NVALUES
+};
+
+struct ci_values {
+	char *v[CI_NVALUES];	/* never NULL after ci_values_init; may be "" */
+};
+
+/* Name as a GitHub output ("outcome", "exit-code", "request-id", ...) and as
+ * a dotenv variable ("GREENLIGHT_OUTCOME", ...). */
+const char *ci_value_output_name(enum ci_value_id id);
+const char *ci_value_env_name(enum ci_value_id id);
+
+/* Read the values from a record; decision_file may be NULL.  Missing
+ * members become "".  Cannot fail (allocation failure aborts). */
+void ci_values_init(struct ci_values *cv, const cJSON *record, const char *decision_file);
+void ci_values_release(struct ci_values *cv);
+
+/* JUnit XML: one testsuite for the gate, one testcase per top-level rule
+ * (named "choices[N] <condition>") and one named "default".  A testcase
+ * fails when its rule decided against the release: a fired `fail` rule, or
+ * a fired team rule whose review was rejected, timed out or is undecided.
+ * Rules that were not evaluated (match: first) and an unused default are
+ * skipped. */
+int ci_junit(struct buf *b, const cJSON *record);
+
+/* A Markdown section: heading with the outcome, a table of rules (rule,
+ * condition, values read, thresholds, fired, next), teams, approvers and
+ * the reviewers' decisions.  Rows beyond max_rules are summarised. */
+int ci_markdown(struct buf *b, const cJSON *record, const struct ci_values *cv,
+		size_t max_rules);
+
+/* Lines for $GITHUB_OUTPUT, every value in the heredoc form
+ * `name<<DELIM` LF value LF `DELIM` LF.  Returns 1 (buffer untouched) if
+ * DELIM occurs in a value or is unsafe; the caller picks another. */
+int ci_github_output(struct buf *b, const struct ci_values *cv, const char *delim);
+
+/* One workflow-command line: ::notice:: for exit 0, ::warning:: for a
+ * review still undecided (5), ::error:: otherwise; file= names the gate
+ * file.  Escaped per the workflow-command rules. */
+int ci_annotation(struct buf *b, const cJSON *record, const struct ci_values *cv);
+
+/* KEY=value lines for GitLab's artifacts:reports:dotenv: no quotes, no
+ * empty lines, control characters replaced by spaces, values trimmed and
+ * capped at CI_DOTENV_VALUE_MAX bytes (whole UTF-8 sequences). */
+#define CI_DOTENV_VALUE_MAX 512
+int ci_dotenv(struct buf *b, const struct ci_values *cv);
+
+/* Escapers, exposed for tests.  xml: &<>"' as entities, C0 controls other
+ * than TAB/LF/CR and DEL dropped.  md: one table cell; HTML and Markdown
+ * metacharacters as numeric entities, line breaks as spaces.  cmd: %, CR,
+ * LF percent-encoded, and with `property` also ':' and ','. */
+int ci_xml_escape(struct buf *b, const char *s);
+int ci_md_escape(struct buf *b, const char *s);
+int ci_cmd_escape(struct buf *b, const char *s, int property);
+
+#endif
