@@ -81,21 +81,6 @@ static int check_keys(const struct gate *g, const cJSON *obj, const char *where,
 	return 0;
 }
 
-static const char *json_type(const cJSON *v)
-{
-	if (cJSON_IsString(v))
-		return "a string";
-	if (cJSON_IsNumber(v))
-		return "a number";
-	if (cJSON_IsBool(v))
-		return "a boolean";
-	if (cJSON_IsNull(v))
-		return "null";
-	if (cJSON_IsArray(v))
-		return "an array";
-	return "an object";
-}
-
 /* A string member (NULL when absent and optional); -1 on error. */
 static int get_string(const struct gate *g, const cJSON *obj, const char *key,
 		      const char *where, int required, const char **out)
@@ -109,8 +94,9 @@ static int get_string(const struct gate *g, const cJSON *obj, const char *key,
 		return 0;
 	}
 	if (!cJSON_IsString(v))
-		return gate_error(g, v, 0, "%s.%s must be a string, not %s",
-				  where, key, json_type(v));
+		return gate_error(g, v, 0, "%s.%s must be a string, not %s%s",
+				  where, key, cJSON_IsNull(v) ? "" : cJSON_IsArray(v) ||
+				  cJSON_IsObject(v) ? "an " : "a ", choice_type_name(v));
 	if (!v->valuestring[0])
 		return gate_error(g, v, 0, "%s.%s must not be empty", where, key);
 	*out = v->valuestring;

@@ -272,22 +272,26 @@ int relay_register(struct relay_client *c, const cJSON *body, time_t give_up,
 	return rc;
 }
 
-static int valid_id(const char *id)
+/* "/v1/requests/<id><suffix>" into path; -1 (reported) for a bad id. */
+static int id_path(char *path, size_t n, const char *id, const char *suffix)
 {
-	size_t n = strspn(id, "0123456789abcdef");
+	size_t len = strspn(id, "0123456789abcdef");
 
-	return n == 32 && !id[n];
+	if (len != 32 || id[len])
+		return error("relay: request id \"%.40s\" is not 32 hex digits", id);
+	snprintf(path, n, "/v1/requests/%s%s", id, suffix);
+	return 0;
 }
 
 int relay_get(struct relay_client *c, const char *id, int wait, time_t give_up,
 	      cJSON **out)
 {
-	char path[96];
+	char path[96], query[16];
 	long status;
 
-	if (!valid_id(id))
-		return error("relay: request id \"%.40s\" is not 32 hex digits", id);
-	snprintf(path, sizeof(path), "/v1/requests/%s?wait=%d", id, wait < 0 ? 0 : wait > 60 ? 60 : wait);
+	snprintf(query, sizeof(query), "?wait=%d", wait < 0 ? 0 : wait > 60 ? 60 : wait);
+	if (id_path(path, sizeof(path), id, query))
+		return RELAY_ERROR;
 	return call(c, "GET", path, NULL, wait, give_up, "poll", out, &status);
 }
 
@@ -297,9 +301,8 @@ int relay_rekey(struct relay_client *c, const char *id, const cJSON *body,
 	char path[96];
 	long status;
 
-	if (!valid_id(id))
-		return error("relay: request id \"%.40s\" is not 32 hex digits", id);
-	snprintf(path, sizeof(path), "/v1/requests/%s/rekey", id);
+	if (id_path(path, sizeof(path), id, "/rekey"))
+		return RELAY_ERROR;
 	return call(c, "POST", path, body, 0, give_up, "new links", out, &status);
 }
 
@@ -308,8 +311,7 @@ int relay_notified(struct relay_client *c, const char *id, time_t give_up)
 	char path[96];
 	long status;
 
-	if (!valid_id(id))
-		return error("relay: request id \"%.40s\" is not 32 hex digits", id);
-	snprintf(path, sizeof(path), "/v1/requests/%s/notified", id);
+	if (id_path(path, sizeof(path), id, "/notified"))
+		return RELAY_ERROR;
 	return call(c, "POST", path, NULL, 0, give_up, "mark notified", NULL, &status);
 }
