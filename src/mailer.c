@@ -51,6 +51,7 @@ struct mailer {
 	long budget_ms;
 	long backoff_ms;
 	int max_attempts;
+	volatile sig_atomic_t *stop;
 	SSL_CTX *ctx;
 	char verify_err[160];	/* written by verify_cb, in the child only */
 };
@@ -280,6 +281,7 @@ struct mailer *mailer_new(const struct mailer_config *c, char *err, size_t errle
 	m->budget_ms = c->budget_ms > 0 ? c->budget_ms : MAILER_DEFAULT_BUDGET_MS;
 	m->backoff_ms = c->backoff_ms > 0 ? c->backoff_ms : MAILER_DEFAULT_BACKOFF_MS;
 	m->max_attempts = c->max_attempts > 0 ? c->max_attempts : MAILER_DEFAULT_ATTEMPTS;
+	m->stop = c->stop;
 	if (m->tls == MAILER_TLS_NONE && m->username)
 		warning("tls is 'none': the SMTP password will cross the network unencrypted");
 	ok = 1;
@@ -731,8 +733,16 @@ struct attempt {
 	struct wire session;
 	int got_session;
 	int killed;
+	int stopped;		/* killed because the caller asked to stop */
 	int signal;		/* the child died of this signal, or 0 */
 };
+
+#define STOP_POLL_MS 200	/* how often a wait looks at *stop */
+
+static int stopped(const struct mailer *m)
+{
+	return m->stop && *m->stop;
+}
 
 static long now_ms(void)
 {
@@ -765,8 +775,8 @@ static void apply(const struct wire *w, size_t n, struct mail_result *results,
 
 /* Read records until the child closes the pipe or the deadline passes;
  * then kill (if late) and reap it. */
-static void collect(int fd, pid_t pid, long end, size_t n,
-		    struct mail_result *results, struct attempt *a)
+static void collect(const struct mailer *m, int fd, pid_t pid, long end,
+		    size_t n, struct mail_result *results, struct attempt *a)
 {
 	struct wire w;
 	size_t have = 0;
@@ -777,11 +787,12 @@ static void collect(int fd, pid_t pid, long end, size_t n,
 		struct pollfd p = { fd, POLLIN, 0 };
 		long left = end - now_ms();
 
-		if (left <= 0) {
+		if (left <= 0 || stopped(m)) {
 			a->killed = 1;
+			a->stopped = left > 0;
 			break;
 		}
-		r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+		r = poll(&p, 1, left > STOP_POLL_MS ? STOP_POLL_MS : (int)left);
 		if (r <= 0)
 			continue;	/* timeout or EINTR: recheck the clock */
 		k = read(fd, (char *)&w + have, sizeof(w) - have);
@@ -830,7 +841,10 @@ static void settle(struct mail_result *results, const size_t *idx, size_t k,
 		} else if (r->status == MAIL_PENDING) {
 			r->status = MAIL_TEMPFAIL;
 			r->code = a->got_session ? a->session.code : 0;
-			if (a->killed)
+			if (a->stopped)
+				snprintf(r->text, sizeof(r->text), "interrupted before "
+					 "the server accepted it");
+			else if (a->killed)
 				snprintf(r->text, sizeof(r->text), "no answer within %ld ms; "
 					 "the attempt was stopped at its deadline", ms);
 			else if (!a->got_session)
@@ -878,7 +892,7 @@ static int attempt_once(struct mailer *m, const struct mail_item *items, size_t 
 			 strerror(errno));
 		a.got_session = 1;
 	} else {
-		collect(fds[0], pid, now_ms() + ms, n, results, &a);
+		collect(m, fds[0], pid, now_ms() + ms, n, results, &a);
 	}
 	close(fds[0]);
 	settle(results, idx, k, &a, ms);
@@ -894,12 +908,16 @@ static long jitter(long delay)
 	return delay / 2 + (long)(r % (uint32_t)(delay / 2 + 1));
 }
 
-static void sleep_ms(long ms)
+/* Sleep ms milliseconds, in slices, unless asked to stop. */
+static void sleep_ms(const struct mailer *m, long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	long end = now_ms() + ms, left;
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	while (!stopped(m) && (left = end - now_ms()) > 0) {
+		if (left > STOP_POLL_MS)
+			left = STOP_POLL_MS;
+		nanosleep(&(struct timespec){ left / 1000, (left % 1000) * 1000000L }, NULL);
+	}
 }
 
 static void init_results(const struct mail_item *items, size_t n,
@@ -948,7 +966,8 @@ int mailer_send(struct mailer *m, const struct mail_item *items, size_t n,
 	size_t k;
 
 	init_results(items, n, results);
-	while ((k = pending(results, n, idx)) && (left = end - now_ms()) > 0) {
+	while ((k = pending(results, n, idx)) && (left = end - now_ms()) > 0 &&
+	       !stopped(m)) {
 		if (attempt > 0) {
 			wait = jitter(delay);
 			delay = delay * 2 > MAILER_MAX_BACKOFF_MS ? MAILER_MAX_BACKOFF_MS : delay * 2;
@@ -956,9 +975,9 @@ int mailer_send(struct mailer *m, const struct mail_item *items, size_t n,
 				break;
 			warning("mail: %zu message%s not delivered yet (%s); retrying in %ld ms",
 				k, k == 1 ? "" : "s", results[idx[0]].text, wait);
-			sleep_ms(wait);
+			sleep_ms(m, wait);
 			left = end - now_ms();
-			if (left <= 0)
+			if (left <= 0 || stopped(m))
 				break;
 		}
 		attempt++;
@@ -969,7 +988,8 @@ int mailer_send(struct mailer *m, const struct mail_item *items, size_t n,
 	for (size_t i = 0; i < n; i++)
 		if (results[i].status == MAIL_PENDING && !results[i].attempts)
 			snprintf(results[i].text, sizeof(results[i].text),
-				 "not attempted: the time budget was used up");
+				 "not attempted: %s", stopped(m) ? "interrupted" :
+				 "the time budget was used up");
 	free(idx);
 	return summarize(items, results, n, attempt, err, errlen);
 }

@@ -16,6 +16,7 @@
 #ifndef GREENLIGHT_MAILER_H
 #define GREENLIGHT_MAILER_H
 
+#include <signal.h>
 #include <stddef.h>
 
 enum mailer_tls {
@@ -43,6 +44,9 @@ struct mailer_config {
 	long budget_ms;		/* total time for all attempts; 0: default */
 	int max_attempts;	/* 0: default */
 	long backoff_ms;	/* first retry delay; 0: default */
+	volatile sig_atomic_t *stop;	/* optional: once *stop is nonzero (a
+					 * signal handler sets it), mailer_send
+					 * ends within about 200 ms */
 };
 
 /* One message for one envelope recipient. */
@@ -92,7 +96,9 @@ struct mailer *mailer_new(const struct mailer_config *cfg, char *err,
  * filled, also on error).  Returns 0 when every message was accepted, else
  * -1 with a one-line summary in err (results say which failed and why).
  * Blocks for at most the budget (each attempt gets what is left of it, and
- * no retry starts whose backoff would pass it).  Forks one child per
+ * no retry starts whose backoff would pass it), or until *cfg->stop is set;
+ * messages the server had not accepted by then are failures saying
+ * "interrupted".  Forks one child per
  * attempt; the child never returns into the caller's code.  Prints one
  * warning per retry.  The mailer itself is unchanged. */
 int mailer_send(struct mailer *m, const struct mail_item *items, size_t n,

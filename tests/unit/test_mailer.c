@@ -821,6 +821,61 @@ static void test_connect_hang_killed(void **state)
 	release_msgs(msgs, 1);
 }
 
+static volatile sig_atomic_t stop_flag;
+
+static void on_alarm(int sig)
+{
+	stop_flag = sig;
+}
+
+/* A signal handler setting cfg.stop ends a send that would block long. */
+static void test_stop_flag(void **state)
+{
+	static const char *to[] = { "eng@example.com" };
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	struct sigaction act, old;
+	struct mailer_config c;
+	struct mail_result res[1];
+	struct msg msgs[1];
+	char server[64], ca[128], err[512];
+	long t0, took;
+	int fd;
+	(void)state;
+
+	if (!have_rig)
+		skip();
+	fd = socket(AF_INET, SOCK_STREAM, 0);	/* never greets */
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	base_config(&c, server, sizeof(server), ca, sizeof(ca), ntohs(sa.sin_port));
+	c.stop = &stop_flag;
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = on_alarm;
+	sigaction(SIGALRM, &act, &old);
+	stop_flag = 0;
+	alarm(1);
+	t0 = now_ms();
+	assert_int_equal(send_to(&c, to, 1, msgs, res, err, sizeof(err)), -1);
+	took = now_ms() - t0;
+	sigaction(SIGALRM, &old, NULL);
+	close(fd);
+	assert_true(took >= 900 && took < 1800);
+	assert_int_equal(res[0].status, MAIL_TEMPFAIL);
+	assert_string_equal(res[0].text, "interrupted before the server accepted it");
+	release_msgs(msgs, 1);
+
+	/* already stopped: nothing is attempted */
+	assert_int_equal(send_to(&c, to, 1, msgs, res, err, sizeof(err)), -1);
+	assert_int_equal(res[0].attempts, 0);
+	assert_string_equal(res[0].text, "not attempted: interrupted");
+	release_msgs(msgs, 1);
+}
+
 static void test_bad_items(void **state)
 {
 	struct mailer_config c;
@@ -866,6 +921,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_tls13_tickets_server, stop_live),
 		cmocka_unit_test(test_hard_deadline),
 		cmocka_unit_test(test_connect_hang_killed),
+		cmocka_unit_test(test_stop_flag),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
