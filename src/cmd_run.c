@@ -515,6 +515,7 @@ static int review(struct run *r)
 		nr.request_id = r->req.id;
 		nr.public_url = r->public_url;
 		nr.deadline = r->req.deadline;
+		nr.stop = &interrupted;
 		if (notify_send(&nr, r->rcpt, r->nrcpt)) {
 			error("request %s is pending but not every team could be notified; fix mail and re-run: it mails again",
 			      r->req.id);

@@ -108,7 +108,8 @@ static char *compose(const struct notify_request *nr, const struct notify_recipi
 	return rc ? NULL : buf_detach(&msg, NULL);
 }
 
-static struct mailer *make_mailer(const struct settings *set)
+static struct mailer *make_mailer(const struct settings *set,
+				  volatile sig_atomic_t *stop)
 {
 	struct mailer_config mc = { 0 };
 	const char *user = getenv(set->value[SET_USER_ENV]);
@@ -120,6 +121,7 @@ static struct mailer *make_mailer(const struct settings *set)
 	mc.tls = set->tls_none ? MAILER_TLS_NONE : MAILER_TLS_STARTTLS;
 	mc.ca_file = *set->value[SET_CA_FILE] ? set->value[SET_CA_FILE] : NULL;
 	mc.from = set->value[SET_FROM];
+	mc.stop = stop;
 	mc.budget_ms = (long)set->send_timeout * 1000;
 	mc.timeout_ms = mc.budget_ms < MAILER_DEFAULT_TIMEOUT_MS ? mc.budget_ms : MAILER_DEFAULT_TIMEOUT_MS;
 	if (user && *user) {
@@ -163,7 +165,7 @@ int notify_send(const struct notify_request *nr, struct notify_recipient *r,
 {
 	struct mail_item *items = xcalloc(n, sizeof(*items));
 	struct mail_result *res = xcalloc(n, sizeof(*res));
-	struct mailer *m = make_mailer(nr->set);
+	struct mailer *m = make_mailer(nr->set, nr->stop);
 	char err[256];
 	int ret = -1;
 

@@ -8,6 +8,7 @@
 #ifndef GREENLIGHT_NOTIFY_H
 #define GREENLIGHT_NOTIFY_H
 
+#include <signal.h>
 #include <time.h>
 #include "evaluate.h"
 #include "gitinfo.h"
@@ -30,6 +31,7 @@ struct notify_request {
 	const char *request_id;
 	const char *public_url;		/* links are <public_url>/r/<token> */
 	time_t deadline;
+	volatile sig_atomic_t *stop;	/* SIGINT/SIGTERM: give up sending */
 };
 
 /* Send every message.  Returns 0 when every team has at least one
