@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,7 +23,7 @@
 #include "token.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define BUSY_TIMEOUT_MS 5000
 #define ID_BYTES 16		/* request id: 32 hex characters */
 #define SECRET_BYTES 32		/* per-request form secret: 64 hex */
@@ -75,6 +76,13 @@ static const char schema_v2[] =
 	" CHECK (notified IN (0, 1));"
 	"PRAGMA user_version = 2;";
 
+/* v3: the review token a reviewer presented, kept with the decision so a
+ * relay can show it to the gate, which checks it against its own hash.  It
+ * is single-use and dies with the request, so it opens nothing any more. */
+static const char schema_v3[] =
+	"ALTER TABLE decisions ADD COLUMN token TEXT;"
+	"PRAGMA user_version = 3;";
+
 /* Distinct approvers of team t (correlated subquery used twice below). */
 #define APPROVED_SQL \
 	"(SELECT COUNT(DISTINCT d.email) FROM decisions d" \
@@ -82,11 +90,16 @@ static const char schema_v2[] =
 	" AND d.approve = 1)"
 
 enum query {
+	Q_BEGIN_READ,
+	Q_BEGIN_WRITE,
+	Q_COMMIT,
+	Q_ROLLBACK,
 	Q_FIND_KEY,
 	Q_INS_REQ,
 	Q_INS_TEAM,
 	Q_INS_RCPT,
 	Q_DEL_RCPT,
+	Q_CLEAR_NOTIFIED,
 	Q_GET_REQ,
 	Q_GET_POLICY,
 	Q_GET_DECISIONS,
@@ -99,10 +112,16 @@ enum query {
 	Q_SET_STATE,
 	Q_SET_NOTIFIED,
 	Q_REOPEN,
+	Q_SETTLE_DUE,
+	Q_STATE_COUNTS,
 	Q_COUNT
 };
 
 static const char *const query_sql[Q_COUNT] = {
+	[Q_BEGIN_READ] = "BEGIN",
+	[Q_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
 	[Q_FIND_KEY] = "SELECT id FROM requests WHERE key = ?1",
 	[Q_INS_REQ] = "INSERT INTO requests(id, key, gate, facts_json,"
 		" author_email, allow_self_approval, secret, state, created,"
@@ -112,12 +131,13 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_INS_RCPT] = "INSERT INTO recipients(request_id, email, team,"
 		" token_hash) VALUES (?1, ?2, ?3, ?4)",
 	[Q_DEL_RCPT] = "DELETE FROM recipients WHERE request_id = ?1",
+	[Q_CLEAR_NOTIFIED] = "UPDATE requests SET notified = 0 WHERE id = ?1",
 	[Q_GET_REQ] = "SELECT id, key, gate, state, created, deadline,"
 		" decided_at, facts_json, notified FROM requests WHERE id = ?1",
 	[Q_GET_POLICY] = "SELECT state, deadline, author_email,"
 		" allow_self_approval, secret FROM requests WHERE id = ?1",
 	[Q_GET_DECISIONS] = "SELECT email, team, approve, reason, at,"
-		" remote_addr, user_agent FROM decisions WHERE request_id = ?1"
+		" remote_addr, user_agent, token FROM decisions WHERE request_id = ?1"
 		" ORDER BY seq",
 	[Q_GET_TEAMS] = "SELECT t.name, t.approvals, " APPROVED_SQL
 		" FROM teams t WHERE t.request_id = ?1 ORDER BY t.rowid",
@@ -128,11 +148,14 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_MY_DECISION] = "SELECT approve FROM decisions"
 		" WHERE request_id = ?1 AND email = ?2 AND team = ?3",
 	[Q_INS_DECISION] = "INSERT INTO decisions(request_id, email, team,"
-		" approve, reason, at, remote_addr, user_agent)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		" approve, reason, at, remote_addr, user_agent, token)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[Q_UNMET] = "SELECT COUNT(*) FROM teams t WHERE t.request_id = ?1"
 		" AND " APPROVED_SQL " < t.approvals",
 	[Q_SET_NOTIFIED] = "UPDATE requests SET notified = ?2 WHERE id = ?1",
+	[Q_SETTLE_DUE] = "UPDATE requests SET state = 'expired',"
+		" decided_at = deadline WHERE state = 'pending' AND deadline <= ?1",
+	[Q_STATE_COUNTS] = "SELECT state, COUNT(*) FROM requests GROUP BY state",
 	[Q_REOPEN] = "UPDATE requests SET state = 'pending', decided_at = NULL,"
 		" deadline = ?2, notified = 0 WHERE id = ?1 AND state = 'expired'",
 	[Q_SET_STATE] = "UPDATE requests SET state = ?2, decided_at = ?3"
@@ -163,6 +186,7 @@ struct who {
 /* A reviewer's decision as presented, cleaned and capped. */
 struct vote {
 	char hash[TOKEN_HEX_SIZE];
+	const char *token;		/* as presented (syntax checked) */
 	const char *nonce;
 	int approve;
 	char reason[STORE_REASON_MAX + 1];
@@ -258,21 +282,37 @@ static void col_text(sqlite3_stmt *st, int i, char *dst, size_t size)
 	strlcpy_gl(dst, v ? (const char *)v : "", size);
 }
 
+/* BEGIN (read) or BEGIN IMMEDIATE (write): 0, or -1 after reporting. */
 static int begin(struct store *s, int write)
 {
-	return exec(s, write ? "BEGIN IMMEDIATE" : "BEGIN");
+	sqlite3_stmt *st = stmt(s, write ? Q_BEGIN_WRITE : Q_BEGIN_READ);
+
+	return st ? run(s, st, "begin transaction") : -1;
+}
+
+static void rollback(struct store *s)
+{
+	sqlite3_stmt *st = stmt(s, Q_ROLLBACK);
+
+	if (st) {
+		sqlite3_step(st);
+		done(st);
+	}
 }
 
 /* End a transaction: roll back after STORE_ERROR, else commit; a failed
  * commit turns any result into STORE_ERROR. */
 static int finish(struct store *s, int rc)
 {
+	sqlite3_stmt *st;
+
 	if (rc == STORE_ERROR) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		rollback(s);
 		return rc;
 	}
-	if (exec(s, "COMMIT")) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	st = stmt(s, Q_COMMIT);
+	if (!st || run(s, st, "commit")) {
+		rollback(s);
 		return STORE_ERROR;
 	}
 	return rc;
@@ -403,6 +443,8 @@ static int migrate(struct store *s, const char *path)
 		goto out;
 	if (v < 2 && exec(s, schema_v2))
 		goto out;
+	if (v < 3 && exec(s, schema_v3))
+		goto out;
 	ret = 0;
 out:
 	return finish(s, ret ? STORE_ERROR : STORE_OK) ? -1 : 0;
@@ -421,6 +463,16 @@ static int configure(struct store *s, const char *path)
 	return migrate(s, path);
 }
 
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+/* Process-wide: no memory statistics (a global mutex on every allocation,
+ * which threads with their own connections would contend for).  Fails
+ * harmlessly if SQLite was initialised already. */
+static void sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct store *store_open(const char *path)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
@@ -428,7 +480,10 @@ struct store *store_open(const char *path)
 
 	if (make_file(path))
 		goto fail;
-	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL);
+	pthread_once(&sqlite_once, sqlite_setup);
+	/* no SQLite mutex: a struct store is used by one thread at a time */
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+			     SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		error("cannot open database '%s': %s", path,
 		      s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
@@ -711,7 +766,8 @@ static int settle_due(struct store *s, const char *id, time_t now)
 	return finish(s, set_state(s, id, REQ_EXPIRED, p.deadline));
 }
 
-static int read_row(struct store *s, const char *id, struct store_request *r)
+static int read_row(struct store *s, const char *id, struct store_request *r,
+		    int full)
 {
 	sqlite3_stmt *st = stmt(s, Q_GET_REQ);
 	const unsigned char *facts;
@@ -730,8 +786,9 @@ static int read_row(struct store *s, const char *id, struct store_request *r)
 		r->created = (time_t)sqlite3_column_int64(st, 4);
 		r->deadline = (time_t)sqlite3_column_int64(st, 5);
 		r->decided_at = (time_t)sqlite3_column_int64(st, 6);
-		facts = sqlite3_column_text(st, 7);
-		r->facts_json = xstrdup(facts ? (const char *)facts : "{}");
+		facts = full ? sqlite3_column_text(st, 7) : NULL;
+		if (full)
+			r->facts_json = xstrdup(facts ? (const char *)facts : "{}");
 		r->notified = sqlite3_column_int(st, 8);
 	}
 	done(st);
@@ -749,6 +806,7 @@ static void decision_from_row(sqlite3_stmt *st, struct store_decision *d)
 	d->at = (time_t)sqlite3_column_int64(st, 4);
 	col_text(st, 5, d->remote_addr, sizeof(d->remote_addr));
 	col_text(st, 6, d->user_agent, sizeof(d->user_agent));
+	col_text(st, 7, d->token, sizeof(d->token));
 }
 
 static int read_decisions(struct store *s, struct store_request *r)
@@ -810,37 +868,80 @@ static int read_asked(struct store *s, struct store_request *r)
 	return rc == SQLITE_DONE ? STORE_OK : db_error(s, "read recipients");
 }
 
-/* Fill *r with everything about request id (inside a transaction). */
-static int read_request(struct store *s, const char *id,
-			struct store_request *r)
+/* Fill *r with everything about request id (inside a transaction); without
+ * `full`, leave out the facts and who was asked. */
+static int read_some(struct store *s, const char *id, struct store_request *r,
+		     int full)
 {
-	int rc = read_row(s, id, r);
+	int rc = read_row(s, id, r, full);
 
 	if (!rc)
 		rc = read_decisions(s, r);
 	if (!rc)
 		rc = read_teams(s, r);
-	if (!rc)
+	if (!rc && full)
 		rc = read_asked(s, r);
 	if (rc)
 		store_request_release(r);
 	return rc;
 }
 
-int store_request_get(struct store *s, const char *id, time_t now,
-		      struct store_request *out)
+static int read_request(struct store *s, const char *id,
+			struct store_request *r)
 {
+	return read_some(s, id, r, 1);
+}
+
+/* One read transaction; *due says the request is pending past its
+ * deadline (*out is then released and due holds the deadline). */
+static int read_once(struct store *s, const char *id, time_t now,
+		     struct store_request *out, int full, time_t *due)
+{
+	int rc;
+
+	*due = 0;
+	if (begin(s, 0))
+		return STORE_ERROR;
+	rc = finish(s, read_some(s, id, out, full));
+	if (rc == STORE_OK && out->state == REQ_PENDING && now >= out->deadline) {
+		*due = out->deadline;
+		store_request_release(out);
+	}
+	return rc;
+}
+
+/* Read a request, settling it first if it is pending past its deadline.
+ * The common case is one read transaction. */
+static int get_request(struct store *s, const char *id, time_t now,
+		       struct store_request *out, int full)
+{
+	time_t due;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!text_ok(id, sizeof(out->id) - 1))
 		return STORE_NOT_FOUND;
-	rc = settle_due(s, id, now);
+	rc = read_once(s, id, now, out, full, &due);
+	if (rc || !due)
+		return rc;
+	if (begin(s, 1))
+		return STORE_ERROR;
+	rc = finish(s, set_state(s, id, REQ_EXPIRED, due));
 	if (rc)
 		return rc;
-	if (begin(s, 0))
-		return STORE_ERROR;
-	return finish(s, read_request(s, id, out));
+	return read_once(s, id, now, out, full, &due);
+}
+
+int store_request_get(struct store *s, const char *id, time_t now,
+		      struct store_request *out)
+{
+	return get_request(s, id, now, out, 1);
+}
+
+int store_request_status(struct store *s, const char *id, time_t now,
+			 struct store_request *out)
+{
+	return get_request(s, id, now, out, 0);
 }
 
 void store_request_release(struct store_request *r)
@@ -857,6 +958,19 @@ void store_request_release(struct store_request *r)
 }
 
 /* ---- changing recipients -------------------------------------------------- */
+
+/* New links have not been mailed yet: a re-run mails them if the gate that
+ * asked for them dies before it could. */
+static int clear_notified(struct store *s, const char *id)
+{
+	sqlite3_stmt *st = stmt(s, Q_CLEAR_NOTIFIED);
+
+	if (!st || bind_text(st, 1, id)) {
+		done(st);
+		return db_error(s, "mark not notified");
+	}
+	return run(s, st, "mark not notified");
+}
 
 static int rekey_txn(struct store *s, const char *id,
 		     const struct store_recipient *recipients, size_t n)
@@ -877,7 +991,7 @@ static int rekey_txn(struct store *s, const char *id,
 	rc = run(s, st, "replace recipients");
 	for (size_t i = 0; !rc && i < n; i++)
 		rc = insert_recipient(s, id, &recipients[i]);
-	return rc;
+	return rc ? rc : clear_notified(s, id);
 }
 
 int store_request_rekey(struct store *s, const char *id,
@@ -942,6 +1056,52 @@ int store_request_reopen(struct store *s, const char *id, time_t deadline,
 	if (begin(s, 1))
 		return STORE_ERROR;
 	return finish(s, reopen_txn(s, id, deadline, recipients, n));
+}
+
+/* ---- housekeeping ------------------------------------------------------------ */
+
+int store_settle_expired(struct store *s, time_t now, long *settled)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (settled)
+		*settled = 0;
+	if (begin(s, 1))
+		return STORE_ERROR;
+	st = stmt(s, Q_SETTLE_DUE);
+	if (!st || sqlite3_bind_int64(st, 1, (sqlite3_int64)now)) {
+		done(st);
+		rc = db_error(s, "settle expired requests");
+	} else {
+		rc = run(s, st, "settle expired requests");
+	}
+	if (rc == STORE_OK && settled)
+		*settled = (long)sqlite3_changes(s->db);
+	rc = finish(s, rc);
+	if (rc && settled)
+		*settled = 0;
+	return rc;
+}
+
+int store_state_counts(struct store *s, long counts[4])
+{
+	sqlite3_stmt *st = stmt(s, Q_STATE_COUNTS);
+	int rc;
+
+	for (int i = 0; i < 4; i++)
+		counts[i] = 0;
+	if (!st)
+		return STORE_ERROR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		counts[state_from_name((const char *)sqlite3_column_text(st, 0))] =
+			(long)sqlite3_column_int64(st, 1);
+	done(st);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	for (int i = 0; i < 4; i++)
+		counts[i] = 0;
+	return db_error(s, "count requests");
 }
 
 /* ---- reviewers -------------------------------------------------------------- */
@@ -1122,7 +1282,7 @@ static int insert_decision(struct store *s, const struct who *w,
 	    bind_text(st, 5, v->reason) ||
 	    sqlite3_bind_int64(st, 6, (sqlite3_int64)now) ||
 	    bind_text(st, 7, v->remote_addr) ||
-	    bind_text(st, 8, v->user_agent)) {
+	    bind_text(st, 8, v->user_agent) || bind_text(st, 9, v->token)) {
 		done(st);
 		return db_error(s, "record decision");
 	}
@@ -1198,6 +1358,7 @@ int store_decide_ex(struct store *s, const char *token, const char *nonce,
 	rc = hash_token(token, v.hash);
 	if (rc)
 		return rc;
+	v.token = token;
 	v.nonce = nonce;
 	v.approve = !!approve;
 	clean_into(v.reason, sizeof(v.reason), reason);

@@ -73,6 +73,8 @@ struct store_decision {
 	time_t at;
 	char remote_addr[64];
 	char user_agent[256];
+	char token[44];			/* the review token presented (TOKEN_SIZE),
+					 * or "" for decisions older than schema 3 */
 };
 
 /* A team's progress as read back. */
@@ -127,7 +129,8 @@ enum store_result {
 };
 
 /* Open (creating if needed, with parent directory) the database at path.
- * Returns NULL after reporting an error. */
+ * The connection has no mutex of its own: use it from one thread at a time
+ * (or under the caller's lock).  Returns NULL after reporting an error. */
 struct store *store_open(const char *path);
 void store_close(struct store *s);
 
@@ -138,7 +141,9 @@ int store_request_put(struct store *s, const struct store_new_request *nr,
 		      struct store_request *out, int *created);
 
 /* Replace the recipients' token hashes of an existing pending request (for
- * --resend: new tokens, old links stop working). */
+ * --resend: new tokens, old links stop working) and clear its notified mark
+ * (the new links are not mailed yet).  STORE_OK, STORE_GONE (not pending),
+ * STORE_NOT_FOUND or STORE_ERROR; on error nothing changed. */
 int store_request_rekey(struct store *s, const char *id,
 			const struct store_recipient *recipients, size_t n);
 
@@ -156,6 +161,11 @@ int store_request_reopen(struct store *s, const char *id, time_t deadline,
  * first (now >= deadline).  STORE_OK, STORE_NOT_FOUND or STORE_ERROR. */
 int store_request_get(struct store *s, const char *id, time_t now,
 		      struct store_request *out);
+
+/* As store_request_get(), without the facts (facts_json stays NULL) and
+ * without who was asked (nasked 0): what an API status read needs. */
+int store_request_status(struct store *s, const char *id, time_t now,
+			 struct store_request *out);
 
 void store_request_release(struct store_request *r);
 
@@ -183,6 +193,15 @@ int store_decide(struct store *s, const char *token, const char *nonce,
 int store_decide_ex(struct store *s, const char *token, const char *nonce,
 		    int approve, const char *reason, const char *remote_addr,
 		    const char *user_agent, time_t now, int *recorded);
+
+/* Settle every pending request whose deadline is at or before now as
+ * expired (decided at its deadline), in one transaction.  *settled (may be
+ * NULL) receives how many.  STORE_OK or STORE_ERROR (nothing changed). */
+int store_settle_expired(struct store *s, time_t now, long *settled);
+
+/* How many requests are in each state: counts[REQ_PENDING] ...
+ * counts[REQ_EXPIRED].  STORE_OK or STORE_ERROR (counts are then 0). */
+int store_state_counts(struct store *s, long counts[4]);
 
 /* Name of a state: "pending", "approved", "rejected", "expired". */
 const char *req_state_name(enum req_state st);

@@ -5,7 +5,9 @@
  * threads unguarded.  GET and HEAD only read (a read may settle an expired
  * request: a fact of time, never a choice).  A POST decides through
  * store_decide_ex(), whose commit returns before any response is queued;
- * its body lives in a struct conn until MHD reports the request complete.
+ * its body lives in a struct conn until MHD reports the request complete;
+ * an api() request gets only a small struct api_conn (the relay may hold
+ * thousands of them).
  * No URL or token is logged; MHD's messages are masked (mhd_log).
  */
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include <sys/socket.h>
 
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 
 #include "buf.h"
 #include "page.h"
@@ -35,7 +38,6 @@
 #define MAX_DISCARD (1024 * 1024)	/* body read past the cap, then close */
 #define ORIGIN_MAX 300
 #define ADDR_MAX 64
-#define LISTEN_BACKLOG 64
 
 #define CSP_STRICT "default-src 'none'; frame-ancestors 'none'; " \
 	"base-uri 'none'; form-action 'none'"
@@ -49,12 +51,20 @@ struct web {
 	char origin[ORIGIN_MAX];	/* "http://host:port", normalised */
 	char csp[320];			/* for HTML pages (style hash) */
 	atomic_int inflight;		/* requests between handler and completion */
+	char *tls_cert, *tls_key;	/* PEM copies while the daemon runs */
 };
 
-/* Per-request state, for POSTs and api() requests only. */
+/* Per-request state (*con_cls), for POSTs and api() requests only: a
+ * struct conn or a struct api_conn, told apart by the kind both start with. */
+enum conn_kind { CONN_POST = 1, CONN_API };
+
+struct api_conn {
+	enum conn_kind kind;		/* CONN_API */
+	void *api_cls;			/* the api() handler's own pointer */
+};
+
 struct conn {
-	int api;
-	void *api_cls;
+	enum conn_kind kind;		/* CONN_POST */
 	struct buf body;
 	size_t seen;			/* body bytes received */
 	int too_big;
@@ -103,9 +113,10 @@ int web_response_headers(struct MHD_Response *r, const char *content_type)
 
 /* Queue body (taken over, released) with status; allow adds an Allow
  * header.  Returns MHD_NO when MHD cannot take the response. */
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned status,
-			       struct buf *body, const char *type,
-			       const char *csp, const char *allow)
+static enum MHD_Result respond(struct web *w, struct MHD_Connection *c,
+			       unsigned status, struct buf *body,
+			       const char *type, const char *csp,
+			       const char *allow)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret = MHD_NO;
@@ -122,6 +133,8 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status,
 					       allow) == MHD_YES))
 		ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
+	if (ret == MHD_YES && w->cfg.on_response)
+		w->cfg.on_response(w->cfg.ud, status);
 	return ret;
 }
 
@@ -129,7 +142,7 @@ static enum MHD_Result respond_html(struct web *w, struct MHD_Connection *c,
 				    unsigned status, struct buf *body,
 				    const char *allow)
 {
-	return respond(c, status, body, "text/html; charset=utf-8", w->csp,
+	return respond(w, c, status, body, "text/html; charset=utf-8", w->csp,
 		       allow);
 }
 
@@ -445,6 +458,7 @@ static enum MHD_Result post_start(struct web *w, struct MHD_Connection *c,
 				    "Too large", "The form is larger than"
 				    " greenlight accepts.", NULL);
 	k = xcalloc(1, sizeof(*k));
+	k->kind = CONN_POST;
 	k->body = (struct buf)BUF_INIT(WEB_MAX_BODY);
 	strlcpy_gl(k->token, token, sizeof(k->token));
 	*con_cls = k;
@@ -489,7 +503,7 @@ static enum MHD_Result healthz(struct web *w, struct MHD_Connection *c,
 		return not_allowed(w, c, "GET, HEAD");
 	if (buf_adds(&b, "ok\n"))
 		return MHD_NO;
-	return respond(c, MHD_HTTP_OK, &b, "text/plain; charset=utf-8",
+	return respond(w, c, MHD_HTTP_OK, &b, "text/plain; charset=utf-8",
 		       CSP_STRICT, NULL);
 }
 
@@ -497,11 +511,11 @@ static enum MHD_Result api(struct web *w, struct MHD_Connection *c,
 			   const char *url, const char *method,
 			   const char *data, size_t *size, void **con_cls)
 {
-	struct conn *k = *con_cls;
+	struct api_conn *k = *con_cls;
 
 	if (!k) {
 		k = xcalloc(1, sizeof(*k));
-		k->api = 1;
+		k->kind = CONN_API;
 		*con_cls = k;
 	}
 	return w->cfg.api(w->cfg.ud, c, url, method, data, size,
@@ -514,15 +528,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 			      size_t *size, void **con_cls)
 {
 	struct web *w = cls;
-	struct conn *k = *con_cls;
+	enum conn_kind *kind = *con_cls;
 
 	(void)version;
-	if (!k)		/* first call for this request; completed() balances it */
+	if (!kind)	/* first call for this request; completed() balances it */
 		atomic_fetch_add(&w->inflight, 1);
-	if (k && k->api)
+	if (kind && *kind == CONN_API)
 		return api(w, c, url, method, data, size, con_cls);
-	if (k)
-		return post_more(w, c, k, data, size);
+	if (kind)
+		return post_more(w, c, (struct conn *)kind, data, size);
 	if (!strcmp(url, "/healthz"))
 		return healthz(w, c, method);
 	if (strncmp(url, "/r/", 3)) {
@@ -541,20 +555,27 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
 	struct web *w = cls;
-	struct conn *k = *con_cls;
+	enum conn_kind *kind = *con_cls;
+	struct conn *k;
 
 	(void)c;
 	(void)toe;
 	atomic_fetch_sub(&w->inflight, 1);
-	if (!k)
+	if (!kind)
 		return;
+	*con_cls = NULL;
+	if (*kind == CONN_API) {
+		if (w->cfg.api_done)
+			w->cfg.api_done(w->cfg.ud,
+					((struct api_conn *)kind)->api_cls);
+		free(kind);
+		return;
+	}
+	k = (struct conn *)kind;
 	if (k->decided_id[0] && w->cfg.on_decision)
 		w->cfg.on_decision(w->cfg.ud, k->decided_id);
-	if (k->api && w->cfg.api_done)
-		w->cfg.api_done(w->cfg.ud, k->api_cls);
 	buf_release(&k->body);
 	free(k);
-	*con_cls = NULL;
 }
 
 /* MHD's diagnostics, one line each, with token-like runs masked. */
@@ -617,7 +638,8 @@ static int split_listen(const char *s, char *host, size_t hsize,
 	return 0;
 }
 
-static int bind_listener(const struct addrinfo *ai, const char *listen_at)
+static int bind_listener(const struct addrinfo *ai, const char *listen_at,
+			 int backlog)
 {
 	int one = 1;
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
@@ -630,7 +652,7 @@ static int bind_listener(const struct addrinfo *ai, const char *listen_at)
 	if (ai->ai_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) ||
-	    listen(fd, LISTEN_BACKLOG)) {
+	    listen(fd, backlog)) {
 		error("cannot listen on '%s': %s", listen_at, strerror(errno));
 		close(fd);
 		return -1;
@@ -639,8 +661,8 @@ static int bind_listener(const struct addrinfo *ai, const char *listen_at)
 }
 
 /* Bind the listen address exactly; *port receives the bound port. */
-static int open_listener(const char *listen_at, char *host, size_t hsize,
-			 unsigned *port)
+static int open_listener(const char *listen_at, int backlog, char *host,
+			 size_t hsize, unsigned *port)
 {
 	struct addrinfo hints, *ai = NULL;
 	struct sockaddr_storage ss;
@@ -659,7 +681,7 @@ static int open_listener(const char *listen_at, char *host, size_t hsize,
 	if (rc)
 		return error("cannot resolve listen address '%s': %s",
 			     listen_at, gai_strerror(rc));
-	fd = bind_listener(ai, listen_at);
+	fd = bind_listener(ai, listen_at, backlog);
 	freeaddrinfo(ai);
 	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		*port = ntohs(ss.ss_family == AF_INET6 ?
@@ -679,8 +701,8 @@ static int set_origin(struct web *w, const char *public_url,
 				     public_url);
 		return 0;
 	}
-	snprintf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%u" :
-		 "http://%s:%u", host, w->port);
+	snprintf(url, sizeof(url), strchr(host, ':') ? "%s://[%s]:%u" :
+		 "%s://%s:%u", w->tls_cert ? "https" : "http", host, w->port);
 	if (origin_of(url, w->origin, sizeof(w->origin)))
 		return error("cannot derive a public URL from '%s'", host);
 	return 0;
@@ -722,16 +744,22 @@ static struct MHD_Daemon *start_daemon(struct web *w, int fd)
 {
 	const struct web_config *c = &w->cfg;
 	unsigned threads = or_default(c->threads, 1);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
-	struct MHD_OptionItem pool[] = {
+	struct MHD_OptionItem extra[] = {
 		{ threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
 		  (intptr_t)threads, NULL },
+		{ w->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
+		  w->tls_cert },
+		{ w->tls_key ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0,
+		  w->tls_key },
 		{ MHD_OPTION_END, 0, NULL },
 	};
 
-	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-				MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-				0, NULL, NULL, handle, w,
+	if (w->tls_cert)
+		flags |= MHD_USE_TLS;
+	return MHD_start_daemon(flags, 0, NULL, NULL, handle, w,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, w,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_CONNECTION_LIMIT,
@@ -740,9 +768,10 @@ static struct MHD_Daemon *start_daemon(struct web *w, int fd)
 		or_default(c->per_ip_connections, WEB_PER_IP_CONNECTIONS),
 		MHD_OPTION_CONNECTION_TIMEOUT,
 		or_default(c->timeout_s, WEB_TIMEOUT_S),
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEB_MEMORY_LIMIT,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		c->memory_limit ? c->memory_limit : (size_t)WEB_MEMORY_LIMIT,
 		MHD_OPTION_NOTIFY_COMPLETED, completed, w,
-		MHD_OPTION_ARRAY, pool,
+		MHD_OPTION_ARRAY, extra,
 		MHD_OPTION_END);
 }
 
@@ -756,13 +785,24 @@ struct web *web_start(const struct web_config *cfg)
 
 	w->cfg = *cfg;
 	w->cfg.listen = w->cfg.public_url = w->cfg.store_path = NULL;
+	w->cfg.tls_cert_pem = w->cfg.tls_key_pem = NULL;
 	pthread_mutex_init(&w->lock, NULL);
+	if (!cfg->tls_cert_pem != !cfg->tls_key_pem) {
+		error("HTTPS needs both a certificate and its key");
+		goto fail;
+	}
+	if (cfg->tls_cert_pem) {
+		w->tls_cert = xstrdup(cfg->tls_cert_pem);
+		w->tls_key = xstrdup(cfg->tls_key_pem);
+	}
 	if (make_csp(w))
 		goto fail;
 	w->store = store_open(cfg->store_path);
 	if (!w->store)
 		goto fail;
-	fd = open_listener(listen_at, host, sizeof(host), &w->port);
+	fd = open_listener(listen_at, (int)or_default(cfg->listen_backlog,
+						      WEB_LISTEN_BACKLOG),
+			   host, sizeof(host), &w->port);
 	if (fd < 0 || set_origin(w, cfg->public_url, host))
 		goto fail;
 	w->d = start_daemon(w, fd);
@@ -806,5 +846,9 @@ void web_stop(struct web *w)
 	}
 	store_close(w->store);
 	pthread_mutex_destroy(&w->lock);
+	if (w->tls_key)		/* private key material: do not leave it in the heap */
+		OPENSSL_cleanse(w->tls_key, strlen(w->tls_key));
+	free(w->tls_cert);
+	free(w->tls_key);
 	free(w);
 }

@@ -9,6 +9,8 @@
  * 410.  Every response carries Referrer-Policy: no-referrer, Cache-Control:
  * no-store, a strict Content-Security-Policy with frame-ancestors 'none',
  * X-Content-Type-Options: nosniff.  Bodies and headers are size-capped.
+ * With a certificate and key (web_config.tls_*), it serves HTTPS (GnuTLS,
+ * through libmicrohttpd).
  */
 #ifndef GREENLIGHT_WEB_H
 #define GREENLIGHT_WEB_H
@@ -29,6 +31,7 @@ struct MHD_Response;
 #define WEB_PER_IP_CONNECTIONS 16	/* open connections per client address */
 #define WEB_TIMEOUT_S 30		/* idle connection timeout */
 #define WEB_MEMORY_LIMIT (32 * 1024)	/* per connection: request line + headers */
+#define WEB_LISTEN_BACKLOG 64		/* pending connections the kernel queues */
 
 struct web_config {
 	const char *listen;		/* "127.0.0.1:8080"; port 0 picks one */
@@ -44,6 +47,18 @@ struct web_config {
 	unsigned per_ip_connections;
 	unsigned timeout_s;
 	unsigned threads;		/* worker threads; default 1 */
+	unsigned listen_backlog;	/* listen(2) backlog; default 64 */
+	size_t memory_limit;		/* per connection; default 32 KiB */
+
+	/* Optional HTTPS: PEM text of the certificate (chain) and its private
+	 * key, both or neither.  The origin derived from listen is then
+	 * https://.  NULL: plain HTTP. */
+	const char *tls_cert_pem;
+	const char *tls_key_pem;
+
+	/* Optional: called with the status of every response the review
+	 * pages and /healthz queue (not the api()'s own), for metrics. */
+	void (*on_response)(void *ud, unsigned status);
 
 	/* Optional extension (the relay's API): a request for a path other
 	 * than /r/... and /healthz is handed to api() with libmicrohttpd's
