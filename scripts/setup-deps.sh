@@ -5,9 +5,10 @@
 # `apt-get update` runs at most once per invocation (only when something is
 # missing).  Run as root, or with sudo available.
 #
-# The browser test also needs npm's playwright-core (pinned in package.json /
+# The browser test also needs npm's playwright-core, and the CI adapter tests
+# @action-validator/cli and gitlab-ci-local (pinned in package.json /
 # package-lock.json at the repository root, test-only): `npm ci` runs there
-# when node_modules/playwright-core is missing.  playwright-core downloads no
+# when one of them is missing from node_modules.  playwright-core downloads no
 # browser; the test drives Debian's chromium.  Node itself is installed from
 # Debian only when no `node` is on PATH.
 set -eu
@@ -19,6 +20,7 @@ libsqlite3-dev libssl-dev libcmocka-dev
 clang-14 libclang-rt-14-dev
 jq time python3 python3-aiosmtpd openssl curl
 chromium
+python3-yaml rsync groovy openjdk-17-jre-headless
 "
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,8 +55,13 @@ else
 	apt_install $missing
 fi
 
-# npm test dependencies (playwright-core for tests/integration/i0110-browser.sh)
-if [ ! -f "$ROOT/node_modules/playwright-core/package.json" ]; then
+# npm test dependencies (playwright-core for tests/integration/i0110-browser.sh;
+# @action-validator/cli and gitlab-ci-local for tests/adapters/)
+npm_missing=""
+for p in playwright-core @action-validator/cli gitlab-ci-local; do
+	[ -f "$ROOT/node_modules/$p/package.json" ] || npm_missing="$npm_missing $p"
+done
+if [ -n "$npm_missing" ]; then
 	if ! command -v node >/dev/null 2>&1; then
 		echo "setup-deps: installing: nodejs"
 		apt_install nodejs

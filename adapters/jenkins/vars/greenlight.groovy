@@ -1,0 +1,137 @@
+// vars/greenlight.groovy - the `greenlight` step of a Jenkins shared library.
+//
+//   def gate = greenlight gate: 'greenlight.json', results: 'results.json'
+//   echo "outcome ${gate.outcome}, approved by ${gate.approvers}"
+//
+// Runs the greenlight binary with sh(returnStatus: true), records its JUnit
+// report (one test per rule), archives the decision record, sets the build
+// result from the exit code by the table in EXIT (docs/ci/jenkins.md) and
+// returns the outputs as a map.  Every value reaches the shell only as an
+// environment variable (withEnv), never interpolated into the script.
+
+import groovy.transform.Field
+
+// exit code -> [build result, what happened]; anything else is FAILURE
+@Field static final Map EXIT = [
+    0: ['SUCCESS', 'passed'],
+    1: ['FAILURE', 'failed: a fail rule fired or a reviewer rejected'],
+    2: ['FAILURE', 'bad usage or input: fix the gate file, the results or the settings'],
+    3: ['FAILURE', 'timed out waiting for a decision (the gate fails closed)'],
+    4: ['FAILURE', 'infrastructure failure: mail, state database or output not writable'],
+    5: ['UNSTABLE', 'review needed and not decided yet'],
+]
+
+@Field static final Map DEFAULTS = [
+    gate: 'greenlight.json',   // gate file
+    results: '',               // results JSON; '' = the gate's "results"
+    command: 'run',            // run (notify and wait) or check (evaluate only)
+    args: '',                  // more arguments, split at whitespace
+    bin: 'greenlight',         // the executable
+    decisionFile: 'greenlight-decision.json',
+    junitFile: 'greenlight-junit.xml',
+    dotenvFile: 'greenlight.env',
+    propagate: true,           // false: never error()/unstable(), only return
+]
+
+def call(Map args = [:]) {
+    for (String k : args.keySet()) {
+        if (!DEFAULTS.containsKey(k)) {
+            error("greenlight: unknown argument '${k}'; valid: ${DEFAULTS.keySet().join(', ')}")
+        }
+    }
+    Map o = DEFAULTS + args
+    if (!(o.command in ['run', 'check'])) {
+        error("greenlight: command must be run or check, not '${o.command}'")
+    }
+    int code = 0
+    withEnv(environment(o)) {
+        code = sh(label: 'greenlight', returnStatus: true, script: '''
+            set -f
+            rm -f "$GREENLIGHT_OUTPUT" "$GREENLIGHT_JUNIT" "$GREENLIGHT_DOTENV"
+            "$GREENLIGHT_BIN" "$GREENLIGHT_COMMAND" $GREENLIGHT_ARGS
+        ''')
+    }
+    junit(testResults: o.junitFile, allowEmptyResults: true, skipMarkingBuildUnstable: true)
+    archiveArtifacts(artifacts: o.decisionFile, allowEmptyArchive: true)
+    String dotenv = fileExists(o.dotenvFile) ? readFile(o.dotenvFile) : ''
+    Map out = outputs(dotenv, code)
+    if (o.propagate) {
+        propagate(out)
+    }
+    return out
+}
+
+// GREENLIGHT_* variables greenlight reads itself, and who started the build
+List<String> environment(Map o) {
+    List<String> env = [
+        "GREENLIGHT_BIN=${o.bin}",
+        "GREENLIGHT_COMMAND=${o.command}",
+        "GREENLIGHT_GATE=${o.gate}",
+        "GREENLIGHT_RESULTS=${o.results}",
+        "GREENLIGHT_ARGS=${o.args}",
+        "GREENLIGHT_OUTPUT=${o.decisionFile}",
+        "GREENLIGHT_JUNIT=${o.junitFile}",
+        "GREENLIGHT_DOTENV=${o.dotenvFile}",
+    ]
+    String who = triggeredBy()
+    if (who) {
+        env << "GREENLIGHT_TRIGGERED_BY=${who}"
+    }
+    return env
+}
+
+// user ids of the people who started this build (Jenkins sets no variable)
+String triggeredBy() {
+    try {
+        List ids = []
+        for (def c : currentBuild.getBuildCauses('hudson.model.Cause$UserIdCause')) {
+            if (c.userId) {
+                ids << c.userId
+            }
+        }
+        return ids.join(',')
+    } catch (Exception e) {
+        return ''
+    }
+}
+
+// the dotenv report as the step's return value
+@NonCPS
+static Map outputs(String dotenv, int code) {
+    Map v = [:]
+    dotenv.eachLine { String line ->
+        int eq = line.indexOf('=')
+        if (eq > 0) {
+            v[line.substring(0, eq)] = line.substring(eq + 1)
+        }
+    }
+    List r = EXIT.containsKey(code) ? EXIT[code] : ['FAILURE', "exited with ${code}".toString()]
+    return [
+        exitCode: code,
+        result: r[0],
+        message: r[1],
+        outcome: v.GREENLIGHT_OUTCOME ?: (code == 4 ? 'infrastructure' : 'error'),
+        gate: v.GREENLIGHT_GATE_NAME ?: '',
+        teams: split(v.GREENLIGHT_TEAMS),
+        approvers: split(v.GREENLIGHT_APPROVERS),
+        requestId: v.GREENLIGHT_REQUEST_ID ?: '',
+        decisionFile: v.GREENLIGHT_DECISION_FILE ?: '',
+    ]
+}
+
+@NonCPS
+static List split(String s) {
+    return s ? s.tokenize(',') : []
+}
+
+// set the build result by the table: error() stops the pipeline
+void propagate(Map out) {
+    String msg = "greenlight: ${out.message} (exit ${out.exitCode}" +
+        (out.outcome ? ", outcome ${out.outcome}" : '') +
+        (out.teams ? ", teams ${out.teams.join(',')}" : '') + ')'
+    if (out.result == 'UNSTABLE') {
+        unstable(msg)
+    } else if (out.result != 'SUCCESS') {
+        error(msg)
+    }
+}

@@ -1,0 +1,163 @@
+# a0101-github-action.sh - action.yml and the example workflows, offline.
+#   1. @action-validator/cli accepts action.yml and adapters/github/*.yml,
+#      and rejects a broken copy (the validator is really checking);
+#   2. no `${{ }}` in any run: script, inputs reach scripts only via env:;
+#   3. the composite action run by tests/adapters/gha_harness.py with
+#      greenlight on PATH: pass, fail, review (check), bad input, and
+#      hostile inputs that a shell would have executed or globbed;
+#   4. without greenlight on PATH: built from source, saved to the cache,
+#      restored from it on the next run; a version the source is not fails.
+. "$(dirname "$0")/lib.sh"
+need "$NODE_BIN/action-validator" "npm @action-validator/cli"
+$PY -c 'import yaml' 2>/dev/null || { echo "FAIL: python3-yaml is missing; run scripts/setup-deps.sh"; exit 1; }
+
+# ---- 1. schema validation ------------------------------------------------
+for f in "$SRCDIR/action.yml" "$SRCDIR"/adapters/github/*.yml; do
+	check "action-validator accepts ${f#"$SRCDIR"/}" "$NODE_BIN/action-validator" "$f"
+done
+mkdir -p "$TMP/broken"
+sed 's/using: composite/using: compositee/' "$SRCDIR/action.yml" >"$TMP/broken/action.yml"
+if "$NODE_BIN/action-validator" "$TMP/broken/action.yml" >/dev/null 2>&1; then
+	ko "action-validator accepted runs.using: compositee"
+else
+	ok
+fi
+
+# ---- 2. expressions never reach a shell -----------------------------------
+lint() {
+	$PY - "$@" <<'PYEOF'
+import sys, yaml
+bad = []
+def steps_of(doc):
+    if "runs" in doc:
+        yield "action", doc["runs"].get("steps", [])
+    for name, job in (doc.get("jobs") or {}).items():
+        yield name, job.get("steps", [])
+for path in sys.argv[1:]:
+    doc = yaml.safe_load(open(path))
+    for job, steps in steps_of(doc):
+        for i, st in enumerate(steps):
+            run = st.get("run", "")
+            if "${{" in run:
+                bad.append("%s: %s step %d: expression in run:" % (path, job, i))
+            if "INPUT_" in run:
+                bad.append("%s: %s step %d: INPUT_* does not exist in composite actions" % (path, job, i))
+            if "run" in st and st.get("shell") is None and job == "action":
+                bad.append("%s: step %d: composite run steps need shell:" % (path, i))
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PYEOF
+}
+check "no expressions in run: scripts" lint "$SRCDIR/action.yml" "$SRCDIR"/adapters/github/*.yml
+printf 'name: x\ndescription: y\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: echo "${{ inputs.gate }}"\n' >"$TMP/broken/action.yml"
+if lint "$TMP/broken/action.yml" >/dev/null; then ko "lint missed \${{ }} in run:"; else ok; fi
+
+# ---- 3. the action with greenlight on PATH ---------------------------------
+W=$TMP/ws
+mkdir -p "$W"
+cp "$SRCDIR/examples/seed/greenlight.json" "$W/"
+cp "$SRCDIR/examples/seed/good.json" "$W/good.json"
+cp "$SRCDIR/examples/seed/slow.json" "$W/slow.json"
+write_fail_gate "$W/fail-gate.json"
+echo '{"accuracypct": 12, "latencyMs": 10}' >"$W/bad.json"
+P="$GLDIR:/usr/bin:/bin"
+R=$TMP/report.json
+
+# pass
+gha "$R" --workspace "$W" --path "$P" --with command=check --with results=good.json
+eq "pass: conclusion" "$(jqr "$R" .conclusion)" success
+eq "pass: outcome" "$(jqr "$R" .outputs.outcome)" pass
+eq "pass: exit-code" "$(jqr "$R" '.outputs["exit-code"]')" 0
+eq "pass: build skipped" "$(jqr "$R" '.steps[2].outcome')" skipped
+eq "pass: annotation" "$(jqr "$R" '.annotations[0].command + " " + .annotations[0].message')" \
+	"notice gate model-release passed"
+eq "pass: annotation file" "$(jqr "$R" '.annotations[0].properties.file')" greenlight.json
+jqr "$R" .summary >"$TMP/summary.md"
+has "pass: summary heading" "$TMP/summary.md" "passed: greenlight gate model-release"
+has "pass: summary table" "$TMP/summary.md" "| choices&#91;1&#93; | &#36;.latencyMs &#62; 80 | &#36;.latencyMs = 10 | 80 | no | engineering |"
+dec=$(jqr "$R" '.outputs["decision-file"]')
+case $dec in "$TMP"/* | /tmp/*) ok ;; *) ko "decision-file '$dec' is not under runner.temp" ;; esac
+
+# fail (command run: a fail rule ends at once, no mail)
+gha "$R" --workspace "$W" --path "$P" --with gate=fail-gate.json --with results=bad.json
+eq "fail: conclusion" "$(jqr "$R" .conclusion)" failure
+eq "fail: step" "$(jqr "$R" '.steps[-1].outcome + " " + (.steps[-1].exit_code|tostring)')" "failure 1"
+eq "fail: outcome" "$(jqr "$R" .outputs.outcome)" fail
+eq "fail: exit-code" "$(jqr "$R" '.outputs["exit-code"]')" 1
+eq "fail: annotation" "$(jqr "$R" '.annotations[0].command + " " + .annotations[0].message')" \
+	'error gate model-release failed: choices[0] ($.accuracypct < 50) fired'
+jqr "$R" .summary >"$TMP/summary.md"
+has "fail: summary" "$TMP/summary.md" "failed: greenlight gate model-release"
+
+# review needed (check): exit 5, a warning, the team named
+gha "$R" --workspace "$W" --path "$P" --with command=check --with results=slow.json
+eq "review: conclusion" "$(jqr "$R" .conclusion)" failure
+eq "review: outcome" "$(jqr "$R" .outputs.outcome)" review
+eq "review: exit-code" "$(jqr "$R" '.outputs["exit-code"]')" 5
+eq "review: teams" "$(jqr "$R" .outputs.teams)" engineering
+eq "review: annotation" "$(jqr "$R" '.annotations[0].command')" warning
+
+# bad input: greenlight writes no record, the action still says so
+gha "$R" --workspace "$W" --path "$P" --with gate=missing.json
+eq "bad input: conclusion" "$(jqr "$R" .conclusion)" failure
+eq "bad input: outcome" "$(jqr "$R" .outputs.outcome)" error
+eq "bad input: exit-code" "$(jqr "$R" '.outputs["exit-code"]')" 2
+eq "bad input: annotation" "$(jqr "$R" '.annotations[0].command + " " + .annotations[0].message')" \
+	"error greenlight exited with 2 before writing a decision record; its message is in the log above"
+
+# mail that cannot be sent: exit 4 before a record; outcome infrastructure
+gha "$R" --workspace "$W" --path "$P" --with results=slow.json \
+	--with "args=--smtp smtp://127.0.0.1:1 --smtp-tls none --send-timeout 2s --state $TMP/state.db"
+eq "infrastructure: conclusion" "$(jqr "$R" .conclusion)" failure
+eq "infrastructure: outcome" "$(jqr "$R" .outputs.outcome)" infrastructure
+eq "infrastructure: exit-code" "$(jqr "$R" '.outputs["exit-code"]')" 4
+
+# hostile inputs: no shell runs them, no glob expands them
+gha "$R" --workspace "$W" --path "$P" --with command=check \
+	--with 'results=good.json"; touch pwned1; echo "$(touch pwned2)' \
+	--with 'args=--junit *.xml'
+eq "hostile: exit-code" "$(jqr "$R" '.outputs["exit-code"]')" 2
+check "hostile: nothing executed" test ! -e "$W/pwned1" -a ! -e "$W/pwned2"
+touch "$W/decoy.xml"
+gha "$R" --workspace "$W" --path "$P" --with command=check --with results=good.json \
+	--with 'args=--junit *.xml'
+eq "glob: exit-code" "$(jqr "$R" '.outputs["exit-code"]')" 0
+check "glob: --junit got the literal '*.xml'" test -s "$W/*.xml"
+check "glob: decoy.xml untouched" test ! -s "$W/decoy.xml"
+gha "$R" --workspace "$W" --path "$P" --with command=deploy
+eq "bad command: conclusion" "$(jqr "$R" .conclusion)" failure
+
+# ---- 4. build from source, cache, restore ----------------------------------
+STORE=$TMP/cache-store
+mkdir -p "$STORE" "$TMP/home1" "$TMP/home2"
+NOGL=/usr/bin:/bin
+gha "$R" --workspace "$W" --path "$NOGL" --cache-store "$STORE" --env "HOME=$TMP/home1" \
+	--with command=check --with results=good.json
+eq "build: conclusion" "$(jqr "$R" .conclusion)" success
+eq "build: found" "$(jqr "$R" '.steps[0].outputs.found')" false
+eq "build: cache miss" "$(jqr "$R" '.steps[1].outputs["cache-hit"]')" false
+eq "build: saved" "$(jqr "$R" '.steps[3].outcome')" success
+eq "build: outcome" "$(jqr "$R" .outputs.outcome)" pass
+jqr "$R" .log >"$TMP/log"
+has "build: built" "$TMP/log" "greenlight: built from source"
+check "build: one cache entry" test "$(ls "$STORE" | wc -l)" -eq 1
+key=$(ls "$STORE")
+case $key in greenlight-0.*-ubuntu24-X64-*) ok ;; *) ko "cache key '$key'" ;; esac
+
+gha "$R" --workspace "$W" --path "$NOGL" --cache-store "$STORE" --env "HOME=$TMP/home2" \
+	--with command=check --with results=good.json
+eq "restore: conclusion" "$(jqr "$R" .conclusion)" success
+eq "restore: cache hit" "$(jqr "$R" '.steps[1].outputs["cache-hit"]')" true
+eq "restore: save skipped" "$(jqr "$R" '.steps[3].outcome')" skipped
+jqr "$R" .log >"$TMP/log"
+has "restore: restored" "$TMP/log" "greenlight: restored from the cache"
+hasnt "restore: not rebuilt" "$TMP/log" "built from source"
+
+gha "$R" --workspace "$W" --path "$P" --cache-store "$STORE" --with version=9.9.9 \
+	--with command=check --with results=good.json
+eq "version: conclusion" "$(jqr "$R" .conclusion)" failure
+eq "version: gate skipped" "$(jqr "$R" '.steps[-1].outcome')" skipped
+jqr "$R" '.annotations[0].message' >"$TMP/msg"
+has "version: says why" "$TMP/msg" "input version is 9.9.9, but this action's source is greenlight"
+
+finish

@@ -1,0 +1,267 @@
+// jenkins_step_test.groovy - runs adapters/jenkins/vars/greenlight.groovy
+// under Debian's groovy (2.4, like Jenkins core) with stubs for the Jenkins
+// steps it calls: sh (really runs the script, as `sh -xe`, with the
+// withEnv overlay), withEnv, junit, archiveArtifacts, fileExists,
+// readFile, error, unstable, and currentBuild.getBuildCauses().
+// The stubs keep Jenkins' semantics that matter here: error() throws and
+// ends the build as FAILURE, unstable() and failing JUnit tests lower the
+// result, a missing report fails unless allowed.
+//
+// usage: groovy jenkins_step_test.groovy STEP FIXTURES WORKDIR GREENLIGHT
+// Prints "N passed, N failed"; exits 1 if anything failed.
+
+import org.codehaus.groovy.control.CompilerConfiguration
+import org.codehaus.groovy.control.customizers.ImportCustomizer
+
+class StepError extends RuntimeException {
+    StepError(String m) { super(m) }
+}
+
+class FakeBuild {
+    String result = 'SUCCESS'
+    List causes = []
+    boolean causesThrow = false
+
+    List getBuildCauses(String cls) {
+        if (causesThrow) {
+            throw new SecurityException('not whitelisted')
+        }
+        return cls == 'hudson.model.Cause$UserIdCause' ? causes : []
+    }
+
+    void lower(String r) {
+        List order = ['SUCCESS', 'UNSTABLE', 'FAILURE']
+        if (order.indexOf(r) > order.indexOf(result)) {
+            result = r
+        }
+    }
+}
+
+class Fake {
+    File ws
+    Map<String, String> baseEnv = [:]
+    List<Map<String, String>> overlays = []
+    List<List> calls = []
+    StringBuilder log = new StringBuilder()
+    FakeBuild build = new FakeBuild()
+    Map junitCounts = null
+
+    File file(String p) { p.startsWith('/') ? new File(p) : new File(ws, p) }
+
+    int sh(Map m) {
+        Map<String, String> env = [:]
+        overlays.each { env.putAll(it) }
+        calls << ['sh', m, env]
+        ProcessBuilder pb = new ProcessBuilder(['sh', '-xe', '-c', m.script.toString()])
+        pb.directory(ws).redirectErrorStream(true)
+        pb.environment().putAll(baseEnv)
+        pb.environment().putAll(env)
+        Process p = pb.start()
+        log << p.inputStream.text
+        int code = p.waitFor()
+        if (!m.returnStatus && code != 0) {
+            throw new StepError("script returned exit code ${code}")
+        }
+        return code
+    }
+
+    def withEnv(List vars, Closure body) {
+        Map<String, String> o = [:]
+        vars.each { String kv = it.toString(); int i = kv.indexOf('='); o[kv.substring(0, i)] = kv.substring(i + 1) }
+        calls << ['withEnv', o]
+        overlays << o
+        try {
+            return body()
+        } finally {
+            overlays.remove(overlays.size() - 1)
+        }
+    }
+
+    void junit(Map m) {
+        calls << ['junit', m]
+        File f = file(m.testResults)
+        if (!f.exists()) {
+            if (!m.allowEmptyResults) {
+                throw new StepError("No test report files were found: ${m.testResults}")
+            }
+            return
+        }
+        def suites = new XmlSlurper().parse(f)
+        junitCounts = [tests: suites.@tests.toInteger(), failures: suites.@failures.toInteger(),
+                       skipped: suites.@skipped.toInteger()]
+        if (junitCounts.failures > 0 && !m.skipMarkingBuildUnstable) {
+            build.lower('UNSTABLE')
+        }
+    }
+
+    void archiveArtifacts(Map m) {
+        calls << ['archiveArtifacts', m, file(m.artifacts).exists()]
+        if (!file(m.artifacts).exists() && !m.allowEmptyArchive) {
+            throw new StepError("No artifacts found that match the file pattern \"${m.artifacts}\"")
+        }
+    }
+
+    boolean fileExists(String p) { file(p).exists() }
+
+    String readFile(String p) { file(p).text }
+
+    void error(String msg) {
+        calls << ['error', msg]
+        throw new StepError(msg)
+    }
+
+    void unstable(String msg) {
+        calls << ['unstable', msg]
+        build.lower('UNSTABLE')
+    }
+
+    List named(String step) { calls.findAll { it[0] == step } }
+}
+
+// Jenkins compiles vars/ scripts with com.cloudbees.groovy.cps.NonCPS imported
+GroovyClassLoader loader = new GroovyClassLoader(this.class.classLoader)
+loader.parseClass('''
+package com.cloudbees.groovy.cps
+import java.lang.annotation.*
+@Retention(RetentionPolicy.RUNTIME) @Target(ElementType.METHOD) @interface NonCPS {}
+''')
+CompilerConfiguration config = new CompilerConfiguration()
+config.addCompilationCustomizers(new ImportCustomizer().addImports('com.cloudbees.groovy.cps.NonCPS'))
+
+String stepPath = args[0]
+File fixtures = new File(args[1])
+File workdir = new File(args[2])
+String gl = args[3]
+int passed = 0, failed = 0
+
+// check DESCRIPTION { condition }: an exception counts as a failure
+def check = { String what, Closure cond ->
+    boolean good = false
+    try {
+        good = cond() as boolean
+    } catch (Throwable t) {
+        what += " (${t})"
+    }
+    if (good) {
+        passed++
+    } else {
+        failed++
+        println "FAIL: ${what}"
+    }
+}
+
+// run the step in workspace `name` (made from the fixtures unless it
+// exists: a re-run re-attaches to the same request); returns [out, err, fake]
+def runStep = { String name, Map stepArgs, Closure setup = null ->
+    File ws = new File(workdir, name)
+    if (!ws.exists()) {
+        ws.mkdirs()
+        fixtures.eachFile { File f -> new File(ws, f.name).bytes = f.bytes }
+    }
+    Fake f = new Fake(ws: ws)
+    if (setup) {
+        setup(f)
+    }
+    Binding b = new Binding()
+    ['sh', 'withEnv', 'junit', 'archiveArtifacts', 'fileExists', 'readFile', 'error', 'unstable'].each { String s ->
+        b.setVariable(s, f.&"$s")
+    }
+    b.setVariable('currentBuild', f.build)
+    Script step = new GroovyShell(loader, b, config).parse(new File(stepPath))
+    Map out = null
+    String err = null
+    try {
+        out = step.call(stepArgs)
+    } catch (StepError e) {
+        err = e.message
+        f.build.lower('FAILURE')
+    }
+    return [out: out, err: err, fake: f]
+}
+
+// ---- the real binary ---------------------------------------------------------
+
+def r = runStep('pass', [bin: gl, command: 'check', results: 'good.json'])
+check('pass: no error') { r.err == null }
+check('pass: SUCCESS') { r.fake.build.result == 'SUCCESS' }
+check('pass: outputs') { r.out.outcome == 'pass' && r.out.exitCode == 0 && r.out.result == 'SUCCESS' &&
+      r.out.gate == 'model-release' && r.out.decisionFile == 'greenlight-decision.json' }
+check('pass: sh returnStatus') { r.fake.named('sh')[0][1].returnStatus == true }
+check('pass: junit recorded') { r.fake.named('junit')[0][1].testResults == 'greenlight-junit.xml' &&
+      r.fake.junitCounts == [tests: 3, failures: 0, skipped: 0] }
+check('pass: record archived') { r.fake.named('archiveArtifacts')[0][1].artifacts == 'greenlight-decision.json' &&
+      r.fake.named('archiveArtifacts')[0][2] == true }
+check('pass: no unstable') { r.fake.named('unstable').isEmpty() }
+String script = r.fake.named('sh')[0][1].script
+check('script carries no values') { !script.contains('good.json') && !script.contains(gl) }
+
+r = runStep('fail', [bin: gl, gate: 'fail-gate.json', results: 'bad.json'])
+check('fail: error') { r.err != null && r.err.contains('failed: a fail rule fired') && r.err.contains('exit 1') &&
+      r.err.contains('outcome fail') }
+check('fail: FAILURE') { r.fake.build.result == 'FAILURE' }
+check('fail: junit before error') { r.fake.junitCounts?.failures == 1 }
+
+r = runStep('review', [bin: gl, command: 'check', results: 'slow.json'])
+check('review: no error') { r.err == null }
+check('review: unstable') { r.fake.named('unstable').size() == 1 &&
+      r.fake.named('unstable')[0][1].contains('review needed') && r.fake.build.result == 'UNSTABLE' }
+check('review: outputs') { r.out.outcome == 'review' && r.out.exitCode == 5 && r.out.teams == ['engineering'] &&
+      r.out.result == 'UNSTABLE' }
+
+r = runStep('bad-input', [bin: gl, gate: 'missing.json'])
+check('bad input: error') { r.err?.contains('bad usage or input') && r.err.contains('exit 2') }
+check('bad input: nothing to record') { r.fake.junitCounts == null && r.fake.named('archiveArtifacts')[0][2] == false }
+
+String infra = '--smtp smtp://127.0.0.1:1 --smtp-tls none --send-timeout 2s --timeout 3s --state state.db'
+long t0 = System.currentTimeMillis()
+r = runStep('infra', [bin: gl, results: 'slow.json', args: infra])
+check('infrastructure: error') { r.err?.contains('infrastructure failure') && r.err.contains('exit 4') }
+check('infrastructure: FAILURE') { r.fake.build.result == 'FAILURE' }
+long left = 3500 - (System.currentTimeMillis() - t0)
+if (left > 0) {
+    Thread.sleep(left)
+}
+r = runStep('infra', [bin: gl, results: 'slow.json', args: infra])
+check('timed out: error') { r.err?.contains('timed out waiting for a decision') && r.err.contains('exit 3') &&
+      r.err.contains('outcome timed_out') }
+check('timed out: junit failure') { r.fake.junitCounts?.failures == 1 }
+
+r = runStep('no-propagate', [bin: gl, gate: 'fail-gate.json', results: 'bad.json', propagate: false])
+check('propagate false: returns') { r.err == null && r.out.result == 'FAILURE' && r.out.exitCode == 1 &&
+      r.fake.build.result == 'SUCCESS' }
+
+r = runStep('unknown-arg', [bin: gl, gates: 'x.json'])
+check('unknown argument') { r.err?.contains("unknown argument 'gates'") && r.fake.named('sh').isEmpty() }
+r = runStep('bad-command', [bin: gl, command: 'deploy'])
+check('bad command') { r.err?.contains('command must be run or check') && r.fake.named('sh').isEmpty() }
+
+r = runStep('hostile', [bin: gl, command: 'check', results: 'x"; touch pwned1; echo "$(touch pwned2)',
+                        args: '$(touch pwned3) *'])
+File hws = new File(workdir, 'hostile')
+check('hostile: nothing executed') { !new File(hws, 'pwned1').exists() && !new File(hws, 'pwned2').exists() &&
+      !new File(hws, 'pwned3').exists() }
+check('hostile: bad input') { r.out == null && r.err?.contains('exit 2') }
+
+r = runStep('triggered', [bin: gl, command: 'check', results: 'good.json'], { Fake f -> f.build.causes = [[userId: 'ada', userName: 'Ada'], [userId: 'bob']] })
+check('triggered by: passed to greenlight') { r.fake.named('sh')[0][2].GREENLIGHT_TRIGGERED_BY == 'ada,bob' }
+r = runStep('triggered-denied', [bin: gl, command: 'check', results: 'good.json'], { Fake f -> f.build.causesThrow = true })
+check('triggered by: sandbox refusal tolerated') { r.err == null && !r.fake.named('sh')[0][2].containsKey('GREENLIGHT_TRIGGERED_BY') }
+
+// ---- the mapping, every exit code (a stand-in binary) -------------------------
+
+Map want = [0: ['SUCCESS', null], 1: ['FAILURE', 'failed'], 2: ['FAILURE', 'bad usage or input'],
+            3: ['FAILURE', 'timed out'], 4: ['FAILURE', 'infrastructure'], 5: ['UNSTABLE', 'review needed'],
+            127: ['FAILURE', 'exited with 127']]
+want.each { int code, List w ->
+    r = runStep("code-${code}", [bin: new File(fixtures, 'fake-greenlight').path],
+                { Fake f -> f.baseEnv.FAKE_CODE = code.toString() })
+    String said = r.err ?: (r.fake.named('unstable') ? r.fake.named('unstable')[0][1] : null)
+    check("exit ${code}: build ${w[0]} (got ${r.fake.build.result})") { r.fake.build.result == w[0] }
+    check("exit ${code}: message (got ${said})") { w[1] == null ? said == null : said?.contains(w[1]) }
+    if (r.out) {
+        check("exit ${code}: result output") { r.out.result == w[0] && r.out.exitCode == code }
+    }
+}
+
+println "${passed} passed, ${failed} failed"
+System.exit(failed ? 1 : 0)
