@@ -1,13 +1,10 @@
 # a0102-github-review.sh - the composite action through a real review:
-# `greenlight run` in listen mode under tests/adapters/gha_harness.py, mail
-# through the aiosmtpd rig, decided on the review page over HTTP.
-#   case 1: approve -> step succeeds; outputs approved / approver / request
-#           id; the email links the workflow run detected from GITHUB_*;
-#           the step summary lists the decision; a ::notice annotation
-#   case 2: reject with a hostile reason -> step fails (exit 1); the reason
-#           is one escaped annotation and inert Markdown, not markup or a
-#           second workflow command
-# Uses the SMTP/HTTP helpers of tests/integration/lib.sh.
+# `greenlight run` in listen mode under gha_harness.py, mail through the
+# aiosmtpd rig (tests/integration/lib.sh), decided on the review page.
+#   approve -> step succeeds; outputs approved, approver, request id; the
+#              email links the run detected from GITHUB_*; summary lists it
+#   reject with a hostile reason -> step fails (1); the reason is one
+#              escaped annotation and inert Markdown, never markup
 . "$SRCDIR/tests/integration/lib.sh"
 $PY -c 'import yaml' 2>/dev/null || { echo "FAIL: python3-yaml is missing; run scripts/setup-deps.sh"; exit 1; }
 command -v jq >/dev/null || { echo "FAIL: jq is missing; run scripts/setup-deps.sh"; exit 1; }

@@ -1,16 +1,10 @@
-# a0103-gitlab.sh - the GitLab template and component, run by npm
-# gitlab-ci-local in shell mode (no Docker) on a sample pipeline.
-#   - `.greenlight` (include: local + extends): pass (check), fail (run),
-#     review needed (check, exit 5) with and without
-#     allow_failure: {exit_codes: [5]}, and a fail that exit_codes [5]
-#     must not excuse;
-#   - the component (templates/greenlight.yml, spec:inputs) included with
-#     inputs;
-#   - dotenv variables (GREENLIGHT_OUTCOME, ...) visible in later jobs;
-#   - the JUnit file each gate job produced, parsed as XML;
-#   - greenlight detects GitLab by itself (default greenlight.env).
-# gitlab-ci-local treats any allow_failure object as non-blocking in its
-# own exit code, so every job's status line is asserted.
+# a0103-gitlab.sh - the GitLab template and component on a sample pipeline
+# run by npm gitlab-ci-local in shell mode (no Docker): pass (check), fail
+# (run), review (exit 5) with and without allow_failure: {exit_codes: [5]},
+# a fail that exit_codes [5] must not excuse, the component with inputs,
+# dotenv variables in later jobs, JUnit parsed as XML, and greenlight
+# detecting GitLab by itself.  gitlab-ci-local treats any allow_failure
+# object as non-blocking in its exit code: every job's status line is checked.
 . "$(dirname "$0")/lib.sh"
 need "$NODE_BIN/gitlab-ci-local" "npm gitlab-ci-local"
 command -v rsync >/dev/null || { echo "FAIL: rsync is missing; run scripts/setup-deps.sh"; exit 1; }

@@ -1,22 +1,13 @@
 #!/usr/bin/python3
 """gha_harness.py - run a composite GitHub Action the way the runner does.
 
-No tool runs composite actions offline, so this is a small, strict runner:
-- inputs come only from `with:` (defaults from action.yml); no INPUT_*
-  variables exist, exactly as for composite actions;
-- `${{ }}` expressions are substituted in `if:`, `env:`, `with:`, `run:`
-  and the action's `outputs:`; contexts: inputs, github, runner, env,
-  steps; functions: always(), success(), failure(), cancelled(); anything
-  else is an error, so an action this harness cannot judge fails loudly;
-- every `run:` step gets fresh GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH and
-  GITHUB_STEP_SUMMARY files, parsed afterwards with the runner's rules
-  (key=value, or key<<DELIM ... DELIM; a missing delimiter fails the step);
-- `shell: bash` runs `bash --noprofile --norc -eo pipefail FILE`;
-- workflow commands (::error ...::) are read from stdout and stderr and
-  unescaped per the workflow-command rules;
-- `uses: actions/cache/restore@v4` and `actions/cache/save@v4` are emulated
-  with a directory (--cache-store); any other `uses:` is an error.
-Prints one JSON object: conclusion, outputs, steps, annotations, summary.
+Inputs only from `with:` (no INPUT_* variables); `${{ }}` substituted in
+if/env/with/run/outputs (contexts inputs, github, runner, env, steps; status
+functions; anything else is an error).  Each `run:` step gets fresh
+GITHUB_OUTPUT/ENV/PATH/STEP_SUMMARY files parsed by the runner's rules and
+runs as `bash --noprofile --norc -eo pipefail`; workflow commands are read
+from both streams; actions/cache/restore|save@v4 use a directory.  Prints a
+JSON report: conclusion, outputs, steps, annotations, summary, log.
 """
 import argparse
 import json

@@ -1,12 +1,10 @@
 // jenkins_step_test.groovy - runs adapters/jenkins/vars/greenlight.groovy
-// under Debian's groovy (2.4, like Jenkins core) with stubs for the Jenkins
-// steps it calls: sh (really runs the script, as `sh -xe`, with the
-// withEnv overlay), withEnv, junit, archiveArtifacts, fileExists,
-// readFile, error, unstable, and currentBuild.getBuildCauses().
-// The stubs keep Jenkins' semantics that matter here: error() throws and
-// ends the build as FAILURE, unstable() and failing JUnit tests lower the
-// result, a missing report fails unless allowed.
-//
+// under Debian's groovy (2.4, like Jenkins core) with stubs for the steps it
+// calls: sh (really runs the script as `sh -xe` with the withEnv overlay),
+// withEnv, junit, archiveArtifacts, fileExists, readFile, error, unstable
+// and currentBuild.getBuildCauses().  Jenkins' semantics that matter are
+// kept: error() throws and fails the build, unstable() and failed tests
+// lower the result, a missing report fails unless allowed.
 // usage: groovy jenkins_step_test.groovy STEP FIXTURES WORKDIR GREENLIGHT
 // Prints "N passed, N failed"; exits 1 if anything failed.
 
