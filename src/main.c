@@ -21,6 +21,7 @@ struct cmd_struct {
 static const struct cmd_struct commands[] = {
 	{ "check", cmd_check, usage_check, "evaluate the gate against results; never sends mail" },
 	{ "run", cmd_run, usage_run, "evaluate, email the owning team, wait for its decision" },
+	{ "relay", cmd_relay, usage_relay, "serve review pages and an API for gates that cannot be reached" },
 	{ "validate", cmd_validate, usage_validate, "check a gate file and explain its errors" },
 };
 
