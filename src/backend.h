@@ -33,9 +33,13 @@ struct backend_ops {
 		      struct store_request *out);
 	/* Every reviewer was mailed. */
 	int (*notified)(struct backend *b, const char *id);
-	/* Start serving review pages if this backend does; *public_url gets
-	 * the base URL the links use (malloc'd). */
+	/* Prepare to serve review pages if this backend does (bind: visitors
+	 * queue from now on); *public_url gets the base URL the links use
+	 * (malloc'd). */
 	int (*serve)(struct backend *b, char **public_url);
+	/* Start answering them.  Called after mail is sent: the mailer forks,
+	 * and a process must not fork while the server thread runs. */
+	int (*start)(struct backend *b);
 	/* Block until something may have changed or `until`, then re-read. */
 	int (*wait)(struct backend *b, const char *id, time_t until,
 		    struct store_request *out);

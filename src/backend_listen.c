@@ -85,7 +85,7 @@ static int serve(struct backend *b, char **public_url)
 	wc.public_url = *b->set->value[SET_PUBLIC_URL] ? b->set->value[SET_PUBLIC_URL] : NULL;
 	wc.store_path = b->set->value[SET_STATE];
 	wc.on_decision = on_decision;
-	L(b)->web = web_start(&wc);
+	L(b)->web = web_bind(&wc);
 	if (!L(b)->web)
 		return -1;
 	if (wc.public_url) {
@@ -96,6 +96,11 @@ static int serve(struct backend *b, char **public_url)
 	*public_url = xmalloc(n);
 	snprintf(*public_url, n, "http://%.*s:%u", hostlen, listen, web_port(L(b)->web));
 	return 0;
+}
+
+static int start(struct backend *b)
+{
+	return web_run(L(b)->web);
 }
 
 static int wait_for(struct backend *b, const char *id, time_t until,
@@ -131,6 +136,7 @@ static const struct backend_ops listen_ops = {
 	.reopen = reopen,
 	.notified = notified,
 	.serve = serve,
+	.start = start,
 	.wait = wait_for,
 	.close = close_listen,
 };

@@ -527,6 +527,8 @@ static int review(struct run *r)
 		fprintf(stderr, "greenlight: re-attached to pending request %s; no mail sent (use --resend to mail new links)\n",
 			r->req.id);
 	}
+	if (r->be.ops->start(&r->be))
+		return GL_EXIT_INFRA;
 	fprintf(stderr, "greenlight: review page at %s/r/<token> (links were mailed)\n", r->public_url);
 	if (wait_decision(r))
 		return GL_EXIT_INFRA;

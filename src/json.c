@@ -328,7 +328,7 @@ static size_t unescape(struct scan *s, const unsigned char *p, const unsigned ch
 {
 	size_t need = (size_t)(end - p) + 1;
 	char *o;
-	unsigned u, lo;
+	unsigned u = 0, lo = 0;
 
 	if (need > s->scratch_len) {
 		s->scratch = xrealloc(s->scratch, need);

@@ -51,6 +51,8 @@ struct web {
 	char origin[ORIGIN_MAX];	/* "http://host:port", normalised */
 	char csp[320];			/* for HTML pages (style hash) */
 	atomic_int inflight;		/* requests between handler and completion */
+	int listen_fd;			/* bound, until web_run hands it over */
+	char *listen_at;		/* for messages */
 	char *tls_cert, *tls_key;	/* PEM copies while the daemon runs */
 };
 
@@ -775,14 +777,13 @@ static struct MHD_Daemon *start_daemon(struct web *w, int fd)
 		MHD_OPTION_END);
 }
 
-struct web *web_start(const struct web_config *cfg)
+struct web *web_bind(const struct web_config *cfg)
 {
 	struct web *w = xcalloc(1, sizeof(*w));
 	const char *listen_at = cfg->listen ? cfg->listen : WEB_DEFAULT_LISTEN;
-	const union MHD_DaemonInfo *di;
 	char host[256];
-	int fd = -1;
 
+	w->listen_fd = -1;
 	w->cfg = *cfg;
 	w->cfg.listen = w->cfg.public_url = w->cfg.store_path = NULL;
 	w->cfg.tls_cert_pem = w->cfg.tls_key_pem = NULL;
@@ -800,25 +801,41 @@ struct web *web_start(const struct web_config *cfg)
 	w->store = store_open(cfg->store_path);
 	if (!w->store)
 		goto fail;
-	fd = open_listener(listen_at, (int)or_default(cfg->listen_backlog,
-						      WEB_LISTEN_BACKLOG),
-			   host, sizeof(host), &w->port);
-	if (fd < 0 || set_origin(w, cfg->public_url, host))
+	w->listen_fd = open_listener(listen_at, (int)or_default(cfg->listen_backlog,
+								WEB_LISTEN_BACKLOG),
+				     host, sizeof(host), &w->port);
+	if (w->listen_fd < 0 || set_origin(w, cfg->public_url, host))
 		goto fail;
-	w->d = start_daemon(w, fd);
-	if (!w->d) {
-		error("cannot start the web server on '%s'", listen_at);
-		goto fail;
-	}
+	w->listen_at = xstrdup(listen_at);
+	return w;
+fail:
+	web_stop(w);
+	return NULL;
+}
+
+int web_run(struct web *w)
+{
+	const union MHD_DaemonInfo *di;
+
+	w->d = start_daemon(w, w->listen_fd);
+	if (!w->d)
+		return error("cannot start the web server on '%s'", w->listen_at);
+	w->listen_fd = -1;	/* the daemon owns it now */
 	di = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_BIND_PORT);
 	if (di && di->port)
 		w->port = di->port;
+	return 0;
+}
+
+struct web *web_start(const struct web_config *cfg)
+{
+	struct web *w = web_bind(cfg);
+
+	if (w && web_run(w)) {
+		web_stop(w);
+		return NULL;
+	}
 	return w;
-fail:
-	if (fd >= 0 && !w->d)
-		close(fd);
-	web_stop(w);
-	return NULL;
 }
 
 unsigned web_port(const struct web *w)
@@ -844,6 +861,9 @@ void web_stop(struct web *w)
 		drain(w);
 		MHD_stop_daemon(w->d);
 	}
+	if (w->listen_fd >= 0)
+		close(w->listen_fd);
+	free(w->listen_at);
 	store_close(w->store);
 	pthread_mutex_destroy(&w->lock);
 	if (w->tls_key)		/* private key material: do not leave it in the heap */

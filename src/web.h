@@ -72,7 +72,16 @@ struct web_config {
 	void (*api_done)(void *ud, void *cls);
 };
 
-/* Start serving.  listen is "HOST:PORT" or "[IPv6]:PORT" (NULL:
+/* Bind the listening socket (connections queue in the kernel from now
+ * on) without starting the server thread, so that the caller can still
+ * fork safely; web_port() is known.  web_run() starts serving.  Returns
+ * NULL after reporting an error. */
+struct web *web_bind(const struct web_config *cfg);
+
+/* Start the server thread on a bound web.  Returns 0, or -1 (reported). */
+int web_run(struct web *w);
+
+/* web_bind() and web_run() in one.  listen is "HOST:PORT" or "[IPv6]:PORT" (NULL:
  * WEB_DEFAULT_LISTEN), bound exactly as given.  The Origin check compares
  * against public_url's scheme://host[:port]; without public_url, against
  * http://HOST:PORT of the bound address.  cfg's strings are not kept.
