@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ci.h"
 #include "evaluate.h"
 #include "gitinfo.h"
 #include "util.h"
@@ -32,8 +33,12 @@ cJSON *context_build(const struct gate *g)
 	cJSON *ctx = cJSON_CreateObject();
 	cJSON *gate = cJSON_AddObjectToObject(ctx, "Gate");
 	struct gitinfo gi;
+	struct ci_info ci;
 
 	cJSON_AddStringToObject(gate, "Name", g->name);
+	ci_info_detect(&ci);
+	cJSON_AddItemToObject(ctx, "Ci", ci_info_json(&ci));
+	ci_info_release(&ci);
 	if (reads_git(g)) {
 		gitinfo_discover(&gi, ".");
 		cJSON_AddItemToObject(ctx, "Git", gitinfo_json(&gi));

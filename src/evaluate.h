@@ -35,7 +35,8 @@ void evaluation_release(struct evaluation *e);
 /* The gate path to use when no -g was given. */
 const char *default_gate_path(void);
 
-/* Build the context object ($$) for a gate: $$.Gate.Name, and $$.Git
+/* Build the context object ($$) for a gate: $$.Gate.Name, $$.Ci (the CI
+ * provider's facts, see ci_info_json()), and $$.Git
  * (Commit, Branch, Author, AuthorEmail, Subject, Repository) from the
  * repository around the working directory when a rule reads $$.Git. */
 cJSON *context_build(const struct gate *g);

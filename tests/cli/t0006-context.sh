@@ -18,4 +18,9 @@ expect 0 "another branch does not match" -- sh -c "cd '$R' && '$GREENLIGHT' chec
 mkdir -p "$TMP/norepo"
 expect 2 "outside a repository \$\$.Git.Branch is missing" -- sh -c "cd '$TMP/norepo' && GIT_CEILING_DIRECTORIES='$TMP' '$GREENLIGHT' check -g '$g' -r '$TMP/r.json'"
 grep_err '\$\$.Git.Branch'
+# $$.Ci: the CI provider's facts
+g=$(gate ci.json '{"version":1,"name":"ci","default":"pass","choices":[
+  {"Variable":"$$.Ci.Provider","StringEquals":"github","Next":"fail"}]}')
+expect 0 "outside CI the provider is local" -- "$GREENLIGHT" check -g "$g" -r "$TMP/r.json"
+expect 1 "under GitHub Actions the provider is github" -- env GITHUB_ACTIONS=true GITHUB_OUTPUT="$TMP/gho" GITHUB_STEP_SUMMARY="$TMP/ghs" "$GREENLIGHT" check -g "$g" -r "$TMP/r.json"
 finish

@@ -14,6 +14,10 @@
 set -u
 : "${GREENLIGHT:?set GREENLIGHT to the binary}"
 : "${SRCDIR:?set SRCDIR to the source tree}"
+# the suite must behave the same inside a CI: no provider outputs from it
+unset GITHUB_ACTIONS GITHUB_OUTPUT GITHUB_STEP_SUMMARY GITLAB_CI CI_PROJECT_DIR \
+	JENKINS_URL BUILD_URL GREENLIGHT_CI GREENLIGHT_JUNIT GREENLIGHT_DOTENV \
+	GREENLIGHT_TRIGGERED_BY GREENLIGHT_RUN_URL
 PY=/usr/bin/python3
 if ! $PY -c 'import aiosmtpd' 2>/dev/null; then
 	echo "SKIP: python3-aiosmtpd is not installed (scripts/setup-deps.sh installs it)"
