@@ -61,7 +61,8 @@ struct relay {
 	uint64_t idle;
 	struct relay_api *api;
 	struct web *web;
-	char *cert, *key;		/* PEM text */
+	char *cert, *key;		/* PEM text, until the server started */
+	int tls;
 };
 
 static volatile sig_atomic_t stop_signal, reload_signal;
@@ -238,6 +239,7 @@ static int load_tls(struct relay *r)
 	if (read_text(r->val[O_TLS_CERT], PEM_MAX, &r->cert) ||
 	    read_text(r->val[O_TLS_KEY], PEM_MAX, &r->key))
 		return -1;
+	r->tls = 1;
 	return 0;
 }
 
@@ -296,7 +298,7 @@ static void announce(const struct relay *r)
 	int hostlen = (int)(colon ? colon - listen : (long)strlen(listen));
 
 	fprintf(stderr, "greenlight relay: listening on %s://%.*s:%u"
-		" (database %s)\n", r->cert ? "https" : "http", hostlen,
+		" (database %s)\n", r->tls ? "https" : "http", hostlen,
 		listen, web_port(r->web), r->val[O_DB]);
 }
 
