@@ -1,0 +1,97 @@
+# i0210-run-relay.sh - greenlight run in relay mode with real processes:
+# gate + greenlight relay + SMTP rig over loopback.  Approve through the
+# relay's page; relay killed with SIGKILL and restarted on the same
+# database while the gate waits; relay not up yet when the gate starts;
+# two gates on two requests; a wrong bearer token; relay state loss.
+. "$(dirname "$0")/lib.sh"
+start_smtp
+export GREENLIGHT_RELAY_TOKEN=relay-secret-token-0001
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+RPORT=$(free_port)
+RDB=$TMP/relay.db
+start_relay() { # start_relay [DB]
+	GREENLIGHT_RELAY_TOKENS=relay-secret-token-0001 "$GREENLIGHT" relay --listen 127.0.0.1:$RPORT \
+		--db "${1:-$RDB}" >>"$TMP/relay.log" 2>&1 &
+	RELAY_PID=$!
+	PIDS="$PIDS $RELAY_PID"
+	for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$RPORT/healthz" && return 0; sleep 0.05; done
+	ko "relay did not start"; cat "$TMP/relay.log"
+}
+relay_args="--via relay --relay http://127.0.0.1:$RPORT --timeout 60s"
+
+# 1. approve through the relay's page
+start_relay
+WORK=$TMP/one
+make_repo "$WORK"
+gl_run_bg $relay_args
+wait_mail 1
+url=$(mail_link 1)
+check "link points at the relay" grep -q "^http://127.0.0.1:$RPORT/r/" <<<"$url"
+check "approve via the relay (200)" test "$(decide "$url" approve "via relay")" = 200
+wait_gl
+check "gate exits 0" test "$RC" -eq 0
+check "decision.json has the approver" test "$(json_get "$WORK/decision.json" 'd["request"]["approvers"][0]')" = engineering@example.com
+check "reason travelled through the relay" test "$(json_get "$WORK/decision.json" 'd["request"]["decisions"][0]["reason"]')" = "via relay"
+check "the gate served nothing itself" sh -c "! grep -q 'review page at http://127.0.0.1:[0-9]*/r' '$WORK/gl.err' || grep -q 'review page at http://127.0.0.1:$RPORT/r' '$WORK/gl.err'"
+
+# 2. relay SIGKILLed while the gate waits, restarted on the same database
+WORK=$TMP/two
+make_repo "$WORK"
+git -C "$WORK" commit -q --allow-empty -m "another commit"
+gl_run_bg $relay_args
+wait_mail 2
+kill -KILL "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
+sleep 1
+check "gate keeps waiting while the relay is down" kill -0 "$GL_PID"
+start_relay
+check "decision after the restart (200)" test "$(decide "$(mail_link 2)" approve)" = 200
+wait_gl
+check "gate exits 0 after relay restart" test "$RC" -eq 0
+check "gate retried while the relay was down" grep -q "retrying in" "$WORK/gl.err"
+
+# 3. relay not up yet when the gate starts
+kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
+WORK=$TMP/three
+make_repo "$WORK"
+git -C "$WORK" commit -q --allow-empty -m "third commit"
+gl_run_bg $relay_args
+sleep 2
+check "no mail before the request is registered" test "$(mail_count)" -eq 2
+start_relay
+wait_mail 3
+check "approve after late start (200)" test "$(decide "$(mail_link 3)" approve)" = 200
+wait_gl
+check "gate exits 0 after the relay came up" test "$RC" -eq 0
+
+# 4. two gates on two requests
+WORK=$TMP/four-a; make_repo "$WORK"; git -C "$WORK" commit -q --allow-empty -m a
+gl_run_bg $relay_args; A_PID=$GL_PID; A=$WORK
+wait_mail 4
+WORK=$TMP/four-b; make_repo "$WORK"; git -C "$WORK" commit -q --allow-empty -m b
+gl_run_bg $relay_args; B_PID=$GL_PID; B=$WORK
+wait_mail 5
+check "approve A" test "$(decide "$(mail_link 4)" approve)" = 200
+check "reject B" test "$(decide "$(mail_link 5)" reject "no")" = 200
+wait "$A_PID"; RA=$?
+wait "$B_PID"; RB=$?
+check "gate A exits 0" test "$RA" -eq 0
+check "gate B exits 1" test "$RB" -eq 1
+
+# 5. wrong bearer token: exit 4, clear message, nothing registered
+WORK=$TMP/five; make_repo "$WORK"; git -C "$WORK" commit -q --allow-empty -m five
+(cd "$WORK" && GREENLIGHT_RELAY_TOKEN=wrong "$GREENLIGHT" run $relay_args >"$WORK/gl.out" 2>"$WORK/gl.err"); RC=$?
+check "wrong token: exit 4" test "$RC" -eq 4
+check "wrong token: says so" grep -q "rejected the bearer token" "$WORK/gl.err"
+check "wrong token: no mail" test "$(mail_count)" -eq 5
+check "token never printed" sh -c "! grep -q relay-secret-token-0001 '$WORK/gl.err' '$TMP/relay.log'"
+
+# 6. relay state loss: restarted on an empty database while the gate waits
+WORK=$TMP/six; make_repo "$WORK"; git -C "$WORK" commit -q --allow-empty -m six
+gl_run_bg $relay_args
+wait_mail 6
+kill -KILL "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
+start_relay "$TMP/empty.db"
+wait_gl
+check "state loss: exit 4, never a decision" test "$RC" -eq 4
+check "state loss: says so" grep -q "does not know request" "$WORK/gl.err"
+finish
