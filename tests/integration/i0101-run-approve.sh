@@ -37,8 +37,16 @@ PYEOF
 
 check "GET does not decide" test "$(curl -s -o /dev/null -w '%{http_code}' "$url")" = 200
 check "HEAD does not decide" test "$(curl -s -I -o /dev/null -w '%{http_code}' "$url")" = 200
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+check "POST without the page's nonce is refused (403)" test "$(code --data decision=approve "$url")" = 403
+check "POST with a forged nonce is refused (403)" test "$(code --data "decision=approve&nonce=$(printf '0%.0s' $(seq 64))" "$url")" = 403
+check "oversized POST body is refused (413)" test "$(code --data "decision=approve&reason=$(head -c 20000 /dev/zero | tr '\0' x)" "$url")" = 413
+check "JSON POST is refused (415)" test "$(code -H 'Content-Type: application/json' --data '{"decision":"approve"}' "$url")" = 415
+check "PUT is not allowed (405)" test "$(code -X PUT "$url")" = 405
+check "unknown token (404)" test "$(code "${url%/r/*}/r/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")" = 404
+check "security headers on the page" sh -c "curl -s -D - -o /dev/null '$url' | tr -d '\r' | grep -qi '^referrer-policy: no-referrer' && curl -s -D - -o /dev/null '$url' | grep -qi 'frame-ancestors .none.' && curl -s -D - -o /dev/null '$url' | grep -qi '^cache-control: no-store'"
 sleep 1.5
-check "still waiting after GET and HEAD" kill -0 "$GL_PID"
+check "still waiting after GET, HEAD and refused POSTs" kill -0 "$GL_PID"
 code=$(decide "$url" approve "latency is fine for this release")
 check "approve recorded (200)" test "$code" = 200
 wait_gl
