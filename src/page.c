@@ -14,6 +14,7 @@
 #include "json.h"
 #include "mime.h"
 #include "page.h"
+#include "util.h"
 
 #define CAP_WHY 500		/* a rule's or team's explanation */
 #define CAP_REASON 1000		/* a reviewer's reason (store caps it too) */
@@ -110,7 +111,7 @@ static void when(struct html *h, time_t t)
 	struct tm tm;
 
 	if (!gmtime_r(&t, &tm) || !strftime(s, sizeof(s), "%Y-%m-%d %H:%M UTC", &tm))
-		strcpy(s, "?");
+		strlcpy_gl(s, "?", sizeof(s));
 	put(h, s);
 }
 
