@@ -763,7 +763,14 @@ static void test_metrics(void **state)
 	http(f->port, "GET", "/v1/requests/x", NULL, "nope-nope-nope-nope", NULL, &r);
 	resp_release(&r);
 	assert_int_equal(decide_on_page(f, f->tokens[0], "reject"), 200);
-	http(f->port, "GET", "/metrics", NULL, NULL, NULL, &r);
+	/* the decision is announced once its page was sent: wait for it */
+	for (int i = 0; i < 200; i++) {
+		http(f->port, "GET", "/metrics", NULL, NULL, NULL, &r);
+		if (strstr(r.body.data, "\ngreenlight_relay_decisions_recorded_total 1\n"))
+			break;
+		resp_release(&r);
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	}
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.head.data, "text/plain; version=0.0.4"));
 	assert_non_null(strstr(r.body.data, "\ngreenlight_relay_requests_registered_total 1\n"));
