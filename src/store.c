@@ -359,13 +359,24 @@ static int make_dirs(char *dir)
 	return 0;
 }
 
-/* Create the parent directories (0700) and the file itself (0600). */
+/* Create the parent directories (0700) and the file itself (0600), unless
+ * the file exists. */
 static int make_file(const char *path)
 {
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
+	char *dir;
+	char *slash;
+	struct stat st;
 	int fd, ret = 0;
 
+	/* An existing database is never opened here: closing a descriptor
+	 * drops every POSIX lock this process holds on the file, including
+	 * the SHARED locks of its other SQLite connections; another process
+	 * closing its own connection could then take the WAL away from under
+	 * them (later commits would go to an unlinked file). */
+	if (!stat(path, &st))
+		return 0;
+	dir = xstrdup(path);
+	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
 		ret = make_dirs(dir);
@@ -373,7 +384,9 @@ static int make_file(const char *path)
 	free(dir);
 	if (ret)
 		return ret;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST)	/* another thread made it meanwhile */
+		return 0;
 	if (fd < 0)
 		return error("cannot open '%s': %s", path, strerror(errno));
 	close(fd);

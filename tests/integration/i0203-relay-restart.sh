@@ -1,13 +1,14 @@
 #!/bin/bash
 # i0203-relay-restart.sh - the relay's state survives SIGKILL: a decision
 # whose page said "recorded" is there after a restart on the same
-# database, pending requests are served again (their links still work and
-# a long-poll is released by a decision made after the restart), and a
-# request whose deadline passed while the relay was down is settled as
-# expired at start-up.
+# database, even when an online backup (sqlite3 .backup, another process)
+# ran in between; pending requests are served again (their links still
+# work and a long-poll is released by a decision made after the restart),
+# and a request whose deadline passed while the relay was down is settled
+# as expired at start-up.
 . "$(dirname "$0")/relay_lib.sh"
 exec $PY - <<'PYEOF'
-import os, signal, time
+import os, signal, sqlite3, subprocess, time
 import relay_util as ru
 
 T, GL = os.environ["TMP"], os.environ["GREENLIGHT"]
@@ -22,8 +23,21 @@ decided, dtoks = ru.register(P)
 st = ru.call(P, "POST", f"/v1/requests/{pending['id']}/notified")[0]
 check("notified: 204", st == 204, st)
 
+# an online backup by another process, as docs/relay.md describes: its
+# connection closing must not take the WAL away from the running relay
+bk = subprocess.run(["sqlite3", db, f".backup '{T}/backup.db'"], capture_output=True, text=True)
+check("online backup works", bk.returncode == 0, bk.stderr)
+check("the WAL is still there after the backup closed", os.path.exists(db + "-wal"))
+con = sqlite3.connect(f"{T}/backup.db")
+check("the backup holds the requests", con.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 3)
+con.close()
+
 # a decision answered "recorded", then the relay dies at once
 check("decision recorded (200)", ru.decide(P, dtoks[0][2], "reject", "too slow") == 200)
+con = sqlite3.connect(db)
+check("another process sees the decision at once",
+      con.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 1)
+con.close()
 # and dies again while a long-poll is held
 def kill_when_held():
     check("long-poll held", ru.wait_metric(P, "greenlight_relay_waiters", 1, 10))
