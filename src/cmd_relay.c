@@ -29,12 +29,13 @@
 #define TOKENS_FILE_MAX (64 * 1024)
 #define PEM_MAX (1024 * 1024)
 #define RELAY_BACKLOG 1024
-#define RELAY_MEMORY_LIMIT (8 * 1024)	/* per connection: request line + headers */
+#define HEADER_BUFFER_MIN (4 * 1024)
+#define HEADER_BUFFER_MAX (1024 * 1024)
 
 enum opt {
 	O_LISTEN, O_DB, O_PUBLIC_URL, O_TOKENS_FILE, O_TLS_CERT, O_TLS_KEY,
 	O_MAX_WAITERS, O_MAX_CONNECTIONS, O_PER_IP, O_THREADS, O_IDLE,
-	O_COUNT
+	O_HEADER_BUFFER, O_COUNT
 };
 
 static const struct {
@@ -53,12 +54,13 @@ static const struct {
 	[O_PER_IP] = { "per-ip-connections", "GREENLIGHT_RELAY_PER_IP_CONNECTIONS", "128" },
 	[O_THREADS] = { "threads", "GREENLIGHT_RELAY_THREADS", "2" },
 	[O_IDLE] = { "idle-timeout", "GREENLIGHT_RELAY_IDLE_TIMEOUT", "30s" },
+	[O_HEADER_BUFFER] = { "header-buffer", "GREENLIGHT_RELAY_HEADER_BUFFER", "8K" },
 };
 
 struct relay {
 	const char *val[O_COUNT];
 	unsigned max_waiters, max_connections, per_ip, threads;
-	uint64_t idle;
+	uint64_t idle, header_buffer;
 	struct relay_api *api;
 	struct web *web;
 	char *cert, *key;		/* PEM text, until the server started */
@@ -98,6 +100,9 @@ void usage_relay(FILE *out)
 	      "      --per-ip-connections N   open connections per address (128)\n"
 	      "      --threads N              worker threads (2)\n"
 	      "      --idle-timeout DUR       close idle connections after (30s)\n"
+	      "      --header-buffer SIZE     memory per connection for the request\n"
+	      "                               line and headers (8K: headers up to\n"
+	      "                               about 3.5 KiB; larger ones get 431)\n"
 	      "Each option also reads GREENLIGHT_RELAY_<OPTION> (e.g.\n"
 	      "GREENLIGHT_RELAY_DB); a flag wins over the variable.\n"
 	      "\n"
@@ -168,6 +173,11 @@ static int resolve(struct relay *r)
 	if (parse_duration(r->val[O_IDLE], &r->idle) || r->idle > 3600)
 		return error("--idle-timeout \"%s\": write a duration like 30s"
 			     " (at most 1h)", r->val[O_IDLE]);
+	if (parse_size(r->val[O_HEADER_BUFFER], &r->header_buffer) ||
+	    r->header_buffer < HEADER_BUFFER_MIN ||
+	    r->header_buffer > HEADER_BUFFER_MAX)
+		return error("--header-buffer \"%s\": write a size from 4K to 1M,"
+			     " like 16K", r->val[O_HEADER_BUFFER]);
 	if (number(r, O_MAX_WAITERS, 1000000, &r->max_waiters) ||
 	    number(r, O_MAX_CONNECTIONS, 1000000, &r->max_connections) ||
 	    number(r, O_PER_IP, 1000000, &r->per_ip) ||
@@ -271,7 +281,7 @@ static struct web *start_web(struct relay *r)
 	wc.timeout_s = (unsigned)r->idle;
 	wc.threads = r->threads;
 	wc.listen_backlog = RELAY_BACKLOG;
-	wc.memory_limit = RELAY_MEMORY_LIMIT;
+	wc.memory_limit = (size_t)r->header_buffer;
 	wc.tls_cert_pem = r->cert;
 	wc.tls_key_pem = r->key;
 	return web_start(&wc);
