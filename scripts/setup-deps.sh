@@ -21,6 +21,7 @@ clang-14 libclang-rt-14-dev
 jq time python3 python3-aiosmtpd openssl curl
 chromium
 python3-yaml rsync groovy openjdk-17-jre-headless
+wrk sqlite3
 "
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
