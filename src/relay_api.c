@@ -970,7 +970,12 @@ static int do_register(struct relay_api *a, struct MHD_Connection *c,
 	pthread_mutex_unlock(&sl->lock);
 	if (rc == STORE_OK)
 		atomic_fetch_add(created ? &a->m.registered : &a->m.reattached, 1);
-	ret = reply_read(a, c, rc, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, &r);
+	if (rc == STORE_CONFLICT)
+		ret = fail(a, c, MHD_HTTP_CONFLICT, "a token_hash belongs to"
+			   " another request already; generate new tokens");
+	else
+		ret = reply_read(a, c, rc, created ? MHD_HTTP_CREATED :
+				 MHD_HTTP_OK, &r);
 out:
 	parsed_free(p);
 	return ret;

@@ -705,7 +705,7 @@ int store_request_put(struct store *s, const struct store_new_request *nr,
 		      struct store_request *out, int *created)
 {
 	char id[33] = "";
-	int rc, fresh = 0;
+	int rc, fresh = 0, taken;
 
 	memset(out, 0, sizeof(*out));
 	*created = 0;
@@ -718,7 +718,12 @@ int store_request_put(struct store *s, const struct store_new_request *nr,
 		rc = insert_request(s, nr, id);
 		fresh = 1;
 	}
+	/* a token hash another request has (the key was looked up first) */
+	taken = rc == STORE_ERROR &&
+		sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE;
 	rc = finish(s, rc);
+	if (taken)
+		return STORE_CONFLICT;
 	if (rc == STORE_OK)
 		rc = store_request_get(s, id, nr->created, out);
 	if (rc == STORE_OK)

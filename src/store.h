@@ -136,7 +136,8 @@ void store_close(struct store *s);
 
 /* Create a request, or find the existing one with the same key.
  * *created says which.  Returns STORE_OK and fills *out (release with
- * store_request_release), or STORE_ERROR. */
+ * store_request_release), STORE_CONFLICT when a token hash belongs to
+ * another request already, or STORE_ERROR; nothing is written then. */
 int store_request_put(struct store *s, const struct store_new_request *nr,
 		      struct store_request *out, int *created);
 

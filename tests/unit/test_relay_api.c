@@ -421,6 +421,31 @@ static void test_register_idempotent(void **state)
 	free(again);
 }
 
+static void test_register_reused_hash(void **state)
+{
+	struct fixture *f = *state;
+	char *body = register_body(f, 20, 600), *other;
+	char hash[TOKEN_HEX_SIZE], *at;
+	struct resp r;
+
+	http(f->port, "POST", "/v1/requests", body, BEARER, NULL, &r);
+	assert_int_equal(r.status, 201);
+	resp_release(&r);
+	/* another key, but b@'s token hash is the first request's */
+	assert_int_equal(token_hash(hash, f->tokens[1]), 0);
+	other = register_body(f, 21, 600);
+	at = strstr(other, "\"b@example.com\"");
+	assert_non_null(at);
+	at = strstr(at, "\"token_hash\":\"") + 14;
+	memcpy(at, hash, 64);
+	http(f->port, "POST", "/v1/requests", other, BEARER, NULL, &r);
+	assert_int_equal(r.status, 409);
+	resp_release(&r);
+	assert_int_equal(count_requests(f), 1);
+	free(body);
+	free(other);
+}
+
 /* tmpl with @K (a key member), @D (a deadline a minute ahead) and @H (a
  * token_hash member) filled in. */
 static void fill(char *out, size_t size, const char *tmpl)
@@ -889,6 +914,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_bearer_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_reused_hash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_too_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read, setup, teardown),
