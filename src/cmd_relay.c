@@ -218,8 +218,8 @@ static int load_tokens(struct relay *r)
 	}
 	if (read_text(path, TOKENS_FILE_MAX, &text))
 		return -1;
-	if (!stat(path, &st) && (st.st_mode & 077))
-		warning("'%s' can be read by other users; chmod 600 it", path);
+	if (!stat(path, &st) && (st.st_mode & 007))
+		warning("'%s' can be read by every user; chmod o-rwx it", path);
 	n = relay_api_set_tokens(r->api, text, path);
 	OPENSSL_cleanse(text, strlen(text));
 	free(text);

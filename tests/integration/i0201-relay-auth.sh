@@ -111,6 +111,6 @@ with open(tokfile, "w") as f:
     f.write(f"{NEW}\n")
 r = ru.Relay(GL, db, log, ["--tokens-file", tokfile], tokens=None).start()
 r.stop()
-check("warns about a readable tokens file", "can be read by other users" in open(log).read())
+check("warns about a world-readable tokens file", "can be read by every user" in open(log).read())
 check.finish()
 PYEOF
