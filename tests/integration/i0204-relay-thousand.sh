@@ -38,15 +38,14 @@ def decide_when_held():
     marks["decided"] = time.monotonic()
 
 t0 = time.monotonic()
-res = ru.hold_longpolls(P, ids, WAIT, decide_when_held)
-marks["start"] = t0
+ends = []
+res = ru.hold_longpolls(P, ids, WAIT, decide_when_held, ends=ends)
 counts = collections.Counter()
 late = []
-for rid, (st, body, secs) in zip(ids, res):
+for rid, (st, body, secs), end in zip(ids, res, ends):
     ok = st == 200 and isinstance(body, dict) and body.get("id") == rid
     if rid in decided:
         ok = ok and body["state"] == decided[rid]
-        end = t0 + secs
         if end - marks["decided"] > 1.0:
             late.append(end - marks["decided"])
         counts["decided-ok" if ok else "decided-bad"] += 1

@@ -173,9 +173,10 @@ def wait_metric(port, name, want, timeout=30):
     return False
 
 
-async def _longpoll(port, req_id, wait, token, results, idx, connect_sem):
+async def _longpoll(port, req_id, wait, token, results, idx, connect_sem, ends):
     """GET /v1/requests/<id>?wait= on its own connection; stores
-    (status, body, seconds) in results[idx]."""
+    (status, body, seconds) in results[idx] and, with ends, the monotonic
+    time the answer was complete in ends[idx]."""
     async with connect_sem:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
     t0 = time.monotonic()
@@ -193,13 +194,16 @@ async def _longpoll(port, req_id, wait, token, results, idx, connect_sem):
         parsed = json.loads(body) if body else None
     except ValueError:
         parsed = body
-    results[idx] = (status, parsed, time.monotonic() - t0)
+    end = time.monotonic()
+    results[idx] = (status, parsed, end - t0)
+    if ends is not None:
+        ends[idx] = end
 
 
-async def _hold(port, ids, wait, token, on_held, connect_burst):
+async def _hold(port, ids, wait, token, on_held, connect_burst, ends):
     results = [None] * len(ids)
     sem = asyncio.Semaphore(connect_burst)
-    tasks = [asyncio.create_task(_longpoll(port, rid, wait, token, results, i, sem))
+    tasks = [asyncio.create_task(_longpoll(port, rid, wait, token, results, i, sem, ends))
              for i, rid in enumerate(ids)]
     if on_held:
         await asyncio.get_running_loop().run_in_executor(None, on_held)
@@ -207,11 +211,14 @@ async def _hold(port, ids, wait, token, on_held, connect_burst):
     return results
 
 
-def hold_longpolls(port, ids, wait, on_held=None, token=BEARER, connect_burst=256):
+def hold_longpolls(port, ids, wait, on_held=None, token=BEARER, connect_burst=256, ends=None):
     """Open one long-poll per entry of ids at once; on_held() runs in a
     thread meanwhile (e.g. wait until held, then decide).  Returns a list of
-    (status, body, seconds)."""
-    return asyncio.run(_hold(port, ids, wait, token, on_held, connect_burst))
+    (status, body, seconds from sending the request); with a list `ends`,
+    ends[i] is the time.monotonic() at which answer i was complete."""
+    if ends is not None:
+        ends[:] = [None] * len(ids)
+    return asyncio.run(_hold(port, ids, wait, token, on_held, connect_burst, ends))
 
 
 class Checks:
