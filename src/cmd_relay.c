@@ -26,6 +26,7 @@
 
 #define TICK_MS 100			/* sweep period */
 #define SETTLE_TICKS 10			/* settle expired requests every second */
+#define DRAIN_MS 30000			/* for held long-polls to be answered */
 #define TOKENS_FILE_MAX (64 * 1024)
 #define PEM_MAX (1024 * 1024)
 #define RELAY_BACKLOG 1024
@@ -377,6 +378,9 @@ int cmd_relay(int argc, char **argv)
 			relay_api_waiters(r.api),
 			relay_api_waiters(r.api) == 1 ? "" : "s");
 		relay_api_shutdown(r.api);
+		if (relay_api_drain(r.api, DRAIN_MS))
+			warning("some long-polls were not answered in %d s",
+				DRAIN_MS / 1000);
 	}
 	web_stop(r.web);
 	relay_api_free(r.api);

@@ -89,6 +89,7 @@ struct relay_api {
 	struct call *bucket[NBUCKETS];
 	unsigned nwaiters, max_waiters;
 	atomic_int stopping;
+	atomic_int unanswered;		/* woken, not yet answered */
 	struct counters m;
 };
 
@@ -495,6 +496,7 @@ static void wake(struct relay_api *a, struct call *k)
 {
 	unlink_waiter(a, k);
 	k->state = CALL_WOKEN;
+	atomic_fetch_add(&a->unanswered, 1);
 	MHD_resume_connection(k->conn);
 }
 
@@ -609,6 +611,18 @@ void relay_api_shutdown(struct relay_api *a)
 	atomic_store(&a->stopping, 1);
 	pthread_mutex_unlock(&a->wlock);
 	wake_due(a, 1);
+}
+
+int relay_api_drain(struct relay_api *a, unsigned ms)
+{
+	struct timespec tick = { 0, 5 * 1000 * 1000 };
+
+	for (unsigned i = 0; i < ms / 5; i++) {
+		if (!relay_api_waiters(a) && !atomic_load(&a->unanswered))
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	return relay_api_waiters(a) || atomic_load(&a->unanswered) ? -1 : 0;
 }
 
 unsigned relay_api_waiters(struct relay_api *a)
@@ -1323,8 +1337,9 @@ int relay_api_handle(void *ud, struct MHD_Connection *c, const char *url,
 
 	if (!k)
 		return first_call(a, c, url, method, cls);
-	if (k->state == CALL_WOKEN) {
+	if (k->state == CALL_WOKEN) {	/* MHD resumed it: it is no longer suspended */
 		k->state = CALL_ANSWERED;
+		atomic_fetch_sub(&a->unanswered, 1);
 		return answer_request(a, c, k->id);
 	}
 	if (k->state != CALL_BODY || !k->in)	/* not reached */
@@ -1344,6 +1359,8 @@ void relay_api_done(void *ud, void *cls)
 		unlink_waiter(a, k);
 		pthread_mutex_unlock(&a->wlock);
 	}
+	if (k->state == CALL_WOKEN)
+		atomic_fetch_sub(&a->unanswered, 1);
 	if (k->in)
 		buf_release(&k->in->buf);
 	free(k->in);

@@ -8,8 +8,8 @@
  * logged.  The API keeps its own store connections (one per worker thread,
  * each behind a mutex); review-page decisions arrive via relay_api_decided().
  * Suspended connections never time out in libmicrohttpd, so the owner calls
- * relay_api_sweep() a few times a second and relay_api_shutdown() before
- * web_stop().
+ * relay_api_sweep() a few times a second, and relay_api_shutdown() then
+ * relay_api_drain() before web_stop().
  */
 #ifndef GREENLIGHT_RELAY_API_H
 #define GREENLIGHT_RELAY_API_H
@@ -65,6 +65,12 @@ long relay_api_sweep(struct relay_api *a, int settle);
 /* Refuse new API calls (503) and answer every held long-poll with the
  * request's current state.  Call before web_stop(). */
 void relay_api_shutdown(struct relay_api *a);
+
+/* After relay_api_shutdown(): wait up to ms milliseconds until every
+ * long-poll it woke has been taken back by libmicrohttpd and answered
+ * (MHD_stop_daemon() must not find a suspended connection).  Returns 0, or
+ * -1 if some are still pending. */
+int relay_api_drain(struct relay_api *a, unsigned ms);
 
 /* Long-polls held right now. */
 unsigned relay_api_waiters(struct relay_api *a);

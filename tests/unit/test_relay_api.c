@@ -102,6 +102,7 @@ static void stop(struct fixture *f)
 	atomic_store(&f->stop, 1);
 	pthread_join(f->sweeper, NULL);
 	relay_api_shutdown(f->a);
+	assert_int_equal(relay_api_drain(f->a, 5000), 0);
 	web_stop(f->w);
 	relay_api_free(f->a);
 	f->w = NULL;
@@ -669,6 +670,7 @@ static void test_too_many_waiters(void **state)
 	atomic_store(&f->stop, 1);
 	pthread_join(f->sweeper, NULL);
 	relay_api_shutdown(f->a);
+	assert_int_equal(relay_api_drain(f->a, 5000), 0);
 	for (int i = 0; i < 2; i++) {
 		pthread_join(p[i].t, NULL);
 		assert_int_equal(p[i].r.status, 200);
