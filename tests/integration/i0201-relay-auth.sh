@@ -105,6 +105,17 @@ for secret in (OLD, NEW, THIRD, "Authorization", "Bearer"):
 for _, _, tok in tokens:
     check("log holds no review token", tok not in text)
 
+# without --listen it binds loopback (skipped if port 8080 is taken)
+p = subprocess.Popen([GL, "relay", "--db", db], stderr=subprocess.PIPE, text=True,
+                     env=dict(os.environ, GREENLIGHT_RELAY_TOKENS=NEW))
+line = p.stderr.readline()
+if "listening on" in line:
+    check("binds 127.0.0.1:8080 by default", "listening on http://127.0.0.1:8080 " in line, line)
+    p.send_signal(signal.SIGTERM)
+else:
+    print(f"note: default address not checked: {line.strip()}")
+p.wait(10)
+
 # a world-readable tokens file is accepted with a warning
 os.chmod(tokfile, 0o644)
 with open(tokfile, "w") as f:
