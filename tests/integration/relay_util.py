@@ -9,6 +9,7 @@ sockets (one connection each, no client library limits).  Standard library
 only; run with the Debian /usr/bin/python3.
 """
 import asyncio
+import atexit
 import base64
 import hashlib
 import http.client
@@ -22,6 +23,16 @@ import time
 import urllib.parse
 
 BEARER = "test-bearer-token-0123456789"
+_started = []
+
+
+@atexit.register
+def _kill_leftovers():
+    """A test that stopped half-way leaves no relay running."""
+    for p in _started:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def new_token():
@@ -50,6 +61,7 @@ class Relay:
         self.proc = subprocess.Popen(
             [self.binary, "relay", "--db", self.db, "--listen", "127.0.0.1:0"] + self.args,
             stdout=subprocess.DEVNULL, stderr=self.err, env=self.env)
+        _started.append(self.proc)
         deadline = time.time() + timeout
         while time.time() < deadline:
             with open(self.log, "rb") as f:
