@@ -10,6 +10,7 @@
  * Recursion depth is bounded by JSON_MAX_DEPTH.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,14 +50,20 @@ struct scan {
 enum { C_PLAIN, C_QUOTE, C_BACKSLASH, C_CONTROL, C_HIGH };
 static unsigned char char_class[256];
 
-static void init_classes(void)
+static void fill_classes(void)
 {
-	if (char_class[0] == C_CONTROL)
-		return;
 	for (int c = 0; c < 256; c++)
 		char_class[c] = c < 0x20 ? C_CONTROL : c >= 0x80 ? C_HIGH : C_PLAIN;
 	char_class['"'] = C_QUOTE;
 	char_class['\\'] = C_BACKSLASH;
+}
+
+/* Threads may parse at once (the relay's server threads): fill once. */
+static void init_classes(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, fill_classes);
 }
 
 void json_offset_pos(const char *text, size_t len, size_t offset,
