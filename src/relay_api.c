@@ -963,6 +963,25 @@ static void parsed_free(struct parsed *p)
 	free(p);
 }
 
+int relay_api_check_register(const char *body, size_t len, time_t now,
+			     char *why, size_t whylen)
+{
+	struct parsed *p = xcalloc(1, sizeof(*p));
+	struct buf b = BUF_INIT(len);
+	const cJSON *root;
+	int ret = -1;
+
+	b.data = (char *)body;	/* borrowed: parse_body only reads it */
+	b.len = len;
+	root = parse_body(p, &b);
+	if (root && !parse_register(p, root, now))
+		ret = 0;
+	if (why && whylen)
+		strlcpy_gl(why, ret ? p->why : "", whylen);
+	parsed_free(p);
+	return ret;
+}
+
 /* ---- POST /v1/requests ---------------------------------------------------------- */
 
 static int do_register(struct relay_api *a, struct MHD_Connection *c,

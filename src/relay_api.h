@@ -15,6 +15,7 @@
 #define GREENLIGHT_RELAY_API_H
 
 #include <stddef.h>
+#include <time.h>
 
 #define RELAY_MAX_BODY (256 * 1024)	/* bytes of a JSON body (else 413) */
 #define RELAY_MAX_WAIT 60		/* longest ?wait= in seconds */
@@ -47,6 +48,12 @@ void relay_api_free(struct relay_api *a);
  * what is wrong (without the token itself); the old set then stays. */
 int relay_api_set_tokens(struct relay_api *a, const char *text,
 			 const char *from);
+
+/* Validate a POST /v1/requests body exactly as the relay does, without a
+ * database (pure; for tests and fuzzing).  Returns 0, or -1 with the
+ * reason the relay would answer 400 with in why. */
+int relay_api_check_register(const char *body, size_t len, time_t now,
+			     char *why, size_t whylen);
 
 /* web_config hooks: api, api_done, on_decision, on_response (ud = a). */
 int relay_api_handle(void *ud, struct MHD_Connection *c, const char *url,
