@@ -1136,31 +1136,6 @@ static int do_notified(struct relay_api *a, struct MHD_Connection *c,
 
 /* ---- bodies ------------------------------------------------------------------- */
 
-static int is_json_type(const char *ct)
-{
-	static const char want[] = JSON_TYPE;
-	size_t n = sizeof(want) - 1;
-
-	if (!ct)
-		return 0;
-	ct += strspn(ct, " \t");
-	if (strncasecmp(ct, want, n))
-		return 0;
-	ct += n;
-	ct += strspn(ct, " \t");
-	return *ct == '\0' || *ct == ';';
-}
-
-static int too_long(const char *cl)
-{
-	unsigned long long n;
-	char *end;
-
-	if (!cl)
-		return 0;
-	n = strtoull(cl, &end, 10);
-	return end == cl || n > RELAY_MAX_BODY;
-}
 
 static int start_body(struct relay_api *a, struct MHD_Connection *c,
 		      enum route route, const char *id, void **cls)
@@ -1168,10 +1143,10 @@ static int start_body(struct relay_api *a, struct MHD_Connection *c,
 	struct call *k;
 
 	if (route != R_NOTIFIED &&
-	    !is_json_type(header(c, MHD_HTTP_HEADER_CONTENT_TYPE)))
+	    !web_content_type_is(header(c, MHD_HTTP_HEADER_CONTENT_TYPE), JSON_TYPE))
 		return fail(a, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 			    "send the body as application/json");
-	if (too_long(header(c, MHD_HTTP_HEADER_CONTENT_LENGTH)))
+	if (web_length_over(header(c, MHD_HTTP_HEADER_CONTENT_LENGTH), RELAY_MAX_BODY))
 		return fail(a, c, MHD_HTTP_CONTENT_TOO_LARGE,
 			    "the body is over 256 KiB");
 	k = xcalloc(1, sizeof(*k));

@@ -254,10 +254,9 @@ static int origin_ok(const struct web *w, struct MHD_Connection *c)
 	return !strcmp(got, w->origin);
 }
 
-static int is_form_type(const char *ct)
+int web_content_type_is(const char *ct, const char *want)
 {
-	static const char want[] = "application/x-www-form-urlencoded";
-	size_t n = sizeof(want) - 1;
+	size_t n = strlen(want);
 
 	if (!ct)
 		return 0;
@@ -269,8 +268,7 @@ static int is_form_type(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
-/* Whether a Content-Length header announces more than we accept. */
-static int too_long(const char *cl)
+int web_length_over(const char *cl, unsigned long long max)
 {
 	unsigned long long n;
 	char *end;
@@ -279,7 +277,7 @@ static int too_long(const char *cl)
 		return 0;
 	errno = 0;
 	n = strtoull(cl, &end, 10);
-	return errno || end == cl || n > WEB_MAX_BODY;
+	return errno || end == cl || n > max;
 }
 
 /* ---- the review page ------------------------------------------------------- */
@@ -447,7 +445,8 @@ static enum MHD_Result post_start(struct web *w, struct MHD_Connection *c,
 
 	if (!token_syntax_ok(token, strnlen(token, TOKEN_SIZE)))
 		return not_found(w, c);
-	if (!is_form_type(header(c, MHD_HTTP_HEADER_CONTENT_TYPE)))
+	if (!web_content_type_is(header(c, MHD_HTTP_HEADER_CONTENT_TYPE),
+				 "application/x-www-form-urlencoded"))
 		return send_message(w, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 				    "Unsupported form", "Decisions are sent as"
 				    " application/x-www-form-urlencoded.", NULL);
@@ -455,7 +454,7 @@ static enum MHD_Result post_start(struct web *w, struct MHD_Connection *c,
 		return send_message(w, c, MHD_HTTP_FORBIDDEN, "Wrong origin",
 				    "This form was sent from another site."
 				    " Nothing was recorded.", NULL);
-	if (too_long(header(c, MHD_HTTP_HEADER_CONTENT_LENGTH)))
+	if (web_length_over(header(c, MHD_HTTP_HEADER_CONTENT_LENGTH), WEB_MAX_BODY))
 		return send_message(w, c, MHD_HTTP_CONTENT_TOO_LARGE,
 				    "Too large", "The form is larger than"
 				    " greenlight accepts.", NULL);

@@ -102,6 +102,14 @@ void web_stop(struct web *w);
  * response may then hold some of them). */
 int web_response_headers(struct MHD_Response *r, const char *content_type);
 
+/* Whether a Content-Type header value is `want` (case-insensitive, with
+ * optional parameters after ';').  NULL is never. */
+int web_content_type_is(const char *ct, const char *want);
+
+/* Whether a Content-Length header value is unreadable or over max.  NULL
+ * (no header) is not. */
+int web_length_over(const char *cl, unsigned long long max);
+
 /* Parse application/x-www-form-urlencoded text (pure; exposed for tests and
  * fuzzing).  Calls fn for each name=value pair after percent-decoding;
  * returns 0, or -1 on malformed input (bad %XX escape, NUL byte, more than
