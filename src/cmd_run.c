@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
@@ -284,6 +285,25 @@ static int renew(struct run *r, int created, const struct store_recipient *sr,
 	return 0;
 }
 
+/* Who may not approve: the commit author and the person who started the
+ * CI run (when the CI says their address), comma-separated, or NULL. */
+static const char *not_approvers(const struct run *r, char *out, size_t n)
+{
+	const char *a = r->git.author_email, *b = r->ci.actor_email;
+
+	if (a && strlen(a) > STORE_MAX_EMAIL)
+		a = NULL;
+	if (b && (strlen(b) > STORE_MAX_EMAIL || strchr(b, ',')))
+		b = NULL;
+	if (a && b && strcasecmp(a, b))
+		snprintf(out, n, "%s,%s", a, b);
+	else if (a || b)
+		snprintf(out, n, "%s", a ? a : b);
+	else
+		return NULL;
+	return out;
+}
+
 /* Create the request or find the one this commit already has.  *mail says
  * whether reviewers must be mailed (new request, or --resend). */
 static int open_request(struct run *r, int *mail)
@@ -292,7 +312,7 @@ static int open_request(struct run *r, int *mail)
 	struct store_team *teams = xcalloc(v->nteams, sizeof(*teams));
 	struct store_recipient *sr = NULL;
 	struct store_new_request nr = { 0 };
-	char key[TOKEN_HEX_SIZE];
+	char key[TOKEN_HEX_SIZE], authors[STORE_MAX_AUTHORS + 1];
 	time_t now = time(NULL);
 	int created = 0, ret = -1;
 
@@ -306,7 +326,7 @@ static int open_request(struct run *r, int *mail)
 	request_key(r, key);
 	nr.key = key;
 	nr.gate = r->e.gate.name;
-	nr.author_email = r->git.author_email;
+	nr.author_email = not_approvers(r, authors, sizeof(authors));
 	nr.allow_self_approval = r->set.allow_self;
 	nr.created = now;
 	nr.deadline = now + (time_t)r->set.timeout;
@@ -516,6 +536,7 @@ static int review(struct run *r)
 		nr.public_url = r->public_url;
 		nr.deadline = r->req.deadline;
 		nr.stop = &interrupted;
+		nr.triggered_by = r->ci.actors;
 		if (notify_send(&nr, r->rcpt, r->nrcpt)) {
 			error("request %s is pending but not every team could be notified; fix mail and re-run: it mails again",
 			      r->req.id);

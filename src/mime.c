@@ -544,7 +544,7 @@ struct clean_rule {
 struct clean {
 	char *gate, *team, *reason;
 	char *sha, *author, *email, *csubject, *branch;
-	char *run_url, *deadline;
+	char *run_url, *deadline, *trig;
 	struct clean_rule *rules;
 	size_t nrules;	/* listed in the body */
 	size_t more;	/* fired but not listed */
@@ -562,7 +562,7 @@ static void clean_release(struct clean *c)
 	free(c->gate), free(c->team), free(c->reason);
 	free(c->sha), free(c->author), free(c->email);
 	free(c->csubject), free(c->branch);
-	free(c->run_url), free(c->deadline);
+	free(c->run_url), free(c->deadline), free(c->trig);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -602,6 +602,7 @@ static int clean_facts(struct clean *c, const struct mime_facts *f)
 	c->csubject = clean_dup(f->commit_subject, MIME_CAP_COMMIT_SUBJECT, &failed);
 	c->branch = clean_dup(f->branch, MIME_CAP_BRANCH, &failed);
 	c->run_url = clean_dup(f->run_url, MIME_CAP_URL, &failed);
+	c->trig = clean_dup(f->triggered_by, MIME_CAP_TRIGGERED, &failed);
 	c->deadline = clean_dup(f->deadline, MIME_CAP_DATE, &failed);
 	if (failed || clean_rules(c, f, &failed))
 		return -1;
@@ -677,6 +678,7 @@ static int write_text(struct buf *b, const struct clean *c, const char *review)
 	put(&w, "\n");
 	text_commit(&w, c);
 	text_line(&w, "CI run: ", c->run_url);
+	text_line(&w, "Started by: ", c->trig);
 	text_line(&w, "Decide before: ", c->deadline);
 	put(&w, "\nYour personal review link:\n  ");
 	put(&w, review);
@@ -789,6 +791,7 @@ static void html_facts(struct w *w, const struct clean *c)
 	html_row(w, "Subject", c->csubject);
 	html_row(w, "Branch", c->branch);
 	html_run(w, c->run_url);
+	html_row(w, "Started by", c->trig);
 	html_row(w, "Decide before", c->deadline);
 	put(w, "</table>\n");
 }

@@ -35,6 +35,7 @@
 #define MIME_CAP_EMAIL 254	/* author email (shown, not an address) */
 #define MIME_CAP_COMMIT_SUBJECT 300
 #define MIME_CAP_BRANCH 255
+#define MIME_CAP_TRIGGERED 200	/* who started the CI run */
 #define MIME_CAP_URL 2048
 #define MIME_CAP_DATE 64	/* Date header and deadline text */
 #define MIME_CAP_SUBJECT 250	/* the decoded Subject header, whole */
@@ -65,6 +66,7 @@ struct mime_facts {
 	const char *author_email;	/* optional */
 	const char *commit_subject;	/* optional */
 	const char *branch;		/* optional */
+	const char *triggered_by;	/* optional: who started the CI run */
 	const char *run_url;		/* optional: CI run (linked if http/https) */
 	const char *deadline;		/* required: RFC 3339 text */
 	const char *review_url;		/* required: personal link, http/https */

@@ -92,6 +92,7 @@ static char *compose(const struct notify_request *nr, const struct notify_recipi
 		mf.branch = nr->git->branch;
 	}
 	mf.run_url = *nr->set->value[SET_RUN_URL] ? nr->set->value[SET_RUN_URL] : NULL;
+	mf.triggered_by = nr->triggered_by;
 	mf.deadline = deadline;
 	mf.review_url = url;
 	mf.from = nr->set->value[SET_FROM];

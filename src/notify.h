@@ -32,6 +32,7 @@ struct notify_request {
 	const char *public_url;		/* links are <public_url>/r/<token> */
 	time_t deadline;
 	volatile sig_atomic_t *stop;	/* SIGINT/SIGTERM: give up sending */
+	const char *triggered_by;	/* who started the CI run, or NULL */
 };
 
 /* Send every message.  Returns 0 when every team has at least one

@@ -932,7 +932,7 @@ static int parse_register(struct parsed *p, const cJSON *root, time_t now)
 	if (get_hex64(p, root, "key", "", &nr->key) ||
 	    get_text(p, root, "gate", "", STORE_MAX_GATE, 0, &nr->gate) ||
 	    parse_facts(p, root) ||
-	    get_text(p, root, "author_email", "", STORE_MAX_EMAIL, 1,
+	    get_text(p, root, "author_email", "", STORE_MAX_AUTHORS, 1,
 		     &nr->author_email) ||
 	    parse_self(p, root) ||
 	    get_int(p, root, "deadline", "", 0, 1LL << 53, &p->deadline,

@@ -171,7 +171,7 @@ struct store {
 struct policy {
 	enum req_state state;
 	time_t deadline;
-	char author_email[256];
+	char author_email[STORE_MAX_AUTHORS + 1];
 	int allow_self;
 	char secret[2 * SECRET_BYTES + 1];
 };
@@ -601,7 +601,7 @@ static int check_new_request(const struct store_new_request *nr)
 		return error("store: request facts missing or over %d bytes",
 			     STORE_MAX_FACTS);
 	if (nr->author_email && *nr->author_email &&
-	    !text_ok(nr->author_email, STORE_MAX_EMAIL))
+	    !text_ok(nr->author_email, STORE_MAX_AUTHORS))
 		return error("store: bad author address");
 	if (nr->deadline <= nr->created)
 		return error("store: request deadline is not after its creation");
@@ -1206,9 +1206,25 @@ static int ascii_casecmp(const char *a, const char *b)
 	return ca - cb;
 }
 
+/* Whether email is one of the comma-separated addresses that may not
+ * approve (the commit author, the person who started the run). */
 static int is_self(const struct policy *p, const char *email)
 {
-	return p->author_email[0] && !ascii_casecmp(p->author_email, email);
+	const char *a = p->author_email;
+	char one[STORE_MAX_EMAIL + 1];
+
+	while (*a) {
+		size_t n = strcspn(a, ",");
+
+		if (n && n <= STORE_MAX_EMAIL) {
+			memcpy(one, a, n);
+			one[n] = '\0';
+			if (!ascii_casecmp(one, email))
+				return 1;
+		}
+		a += n + (a[n] == ',');
+	}
+	return 0;
 }
 
 static int review_txn(struct store *s, const struct who *w,

@@ -25,6 +25,7 @@ struct store;	/* opaque: one SQLite connection */
 #define STORE_MAX_GATE 128		/* bytes of a gate name */
 #define STORE_MAX_FACTS (64 * 1024)	/* bytes of facts_json */
 #define STORE_MAX_EMAIL 254		/* bytes of an email address */
+#define STORE_MAX_AUTHORS (2 * STORE_MAX_EMAIL + 1)	/* author_email list */
 #define STORE_MAX_TEAM 71		/* bytes of a team name */
 #define STORE_MAX_TEAMS 32		/* teams per request */
 #define STORE_MAX_RECIPIENTS 256	/* recipients per request */
@@ -55,7 +56,9 @@ struct store_new_request {
 	const char *key;		/* idempotency key (hex SHA-256) */
 	const char *gate;		/* gate name */
 	const char *facts_json;		/* what the review page shows (JSON text) */
-	const char *author_email;	/* commit author, or NULL */
+	const char *author_email;	/* who may not approve: the commit author
+					 * and the person who started the CI run,
+					 * comma-separated; or NULL */
 	int allow_self_approval;
 	time_t created, deadline;
 	const struct store_team *teams;

@@ -76,6 +76,30 @@ check "allowed self-approval (200)" test "$(decide "$(mail_link 5)" approve)" = 
 wait_gl
 check "allowed self-approval ends with 0" test "$RC" -eq 0
 
+# the person who started the CI run cannot approve either, and is named
+WORK=$TMP/starter
+make_repo "$WORK"
+cat >"$WORK/greenlight.json" <<'JSON'
+{ "version": 1, "name": "starter",
+  "choices": [{ "Variable": "$.latencyMs", "NumericGreaterThan": 80, "Next": "eng" }],
+  "default": "pass",
+  "teams": { "eng": { "email": ["boss@example.com", "other@example.com"] } } }
+JSON
+GITLAB_CI=true CI_PROJECT_DIR=$WORK GITLAB_USER_LOGIN=boss GITLAB_USER_EMAIL=boss@example.com \
+	CI_PIPELINE_URL=https://gitlab.example.com/p/1 gl_run_bg --timeout 60s
+wait_mail 7
+for i in 6 7; do
+	to=$(json_get "$(ls "$MAILDIR"/*.json | sed -n "${i}p")" 'd["rcpt_tos"][0]')
+	[ "$to" = boss@example.com ] && boss=$i || other=$i
+done
+mail_text "$boss" >"$TMP/m6"
+check "mail names who started the run" grep -q "^Started by: boss" "$TMP/m6"
+check "mail links the CI run" grep -q "CI run: https://gitlab.example.com/p/1" "$TMP/m6"
+check "the run's starter cannot approve (403)" test "$(decide "$(mail_link "$boss")" approve)" = 403
+check "another reviewer can (200)" test "$(decide "$(mail_link "$other")" approve)" = 200
+wait_gl
+check "starter excluded, quorum met: exit 0" test "$RC" -eq 0
+
 # injection: a commit subject with CR/LF and a metric name with markup
 WORK=$TMP/inject
 make_repo "$WORK"
@@ -88,8 +112,8 @@ cat >"$WORK/greenlight.json" <<'JSON'
 JSON
 echo '{"<script>alert(1)</script>": 225}' >"$WORK/results.json"
 gl_run_bg --timeout 60s
-wait_mail 6
-f=$(ls "$MAILDIR"/*.eml | sed -n 6p)
+wait_mail 8
+f=$(ls "$MAILDIR"/*.eml | sed -n 8p)
 $PY - "$f" "${f%.eml}.json" <<'PYEOF' && ok || ko "mail injection"
 import email, json, sys
 from email import policy
@@ -102,7 +126,7 @@ html = m.get_body(("html",)).get_content()
 assert "<script>" not in html and "&lt;script&gt;" in html, "HTML not escaped"
 assert "<b>hi</b>" not in html
 PYEOF
-body=$(curl -s "$(mail_link 6)")
+body=$(curl -s "$(mail_link 8)")
 check "review page escapes the metric" sh -c "echo '$body' | grep -q '&lt;script&gt;' && ! echo '$body' | grep -q '<script>'"
-approve_and_wait 6
+approve_and_wait 8
 finish
