@@ -37,6 +37,7 @@ struct run {
 	const char *output;
 	const char *junit;
 	int resend;
+	int detach;		/* register and mail, then exit 5 */
 	struct evaluation e;
 	struct gitinfo git;
 	struct backend be;
@@ -79,6 +80,8 @@ void usage_run(FILE *out)
 	      "      --junit FILE            write a JUnit XML report ($GREENLIGHT_JUNIT)\n"
 	      "      --max-results-bytes N   refuse larger results (default 64M)\n"
 	      "      --resend                mail new links even if the request exists\n"
+	      "      --detach                relay mode: register and mail, then exit 5;\n"
+	      "                              a later run collects the decision\n"
 	      "Settings (flag > GREENLIGHT_* variable > gate file > default):\n"
 	      "      --smtp URL              notify.smtp       smtp://localhost:587\n"
 	      "      --smtp-tls MODE         notify.tls        starttls (or none)\n"
@@ -105,8 +108,8 @@ void usage_run(FILE *out)
 
 static int parse_args(struct run *r, int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_MAX, OPT_RESEND, OPT_JUNIT, OPT_SETTING };
-	struct option longopts[8 + SET_COUNT + 1];
+	enum { OPT_JSON = 256, OPT_MAX, OPT_RESEND, OPT_DETACH, OPT_JUNIT, OPT_SETTING };
+	struct option longopts[10 + SET_COUNT + 1];
 	int n = 0, c, idx;
 
 	longopts[n++] = (struct option){ "gate", required_argument, NULL, 'g' };
@@ -114,12 +117,14 @@ static int parse_args(struct run *r, int argc, char **argv)
 	longopts[n++] = (struct option){ "output", required_argument, NULL, 'o' };
 	longopts[n++] = (struct option){ "max-results-bytes", required_argument, NULL, OPT_MAX };
 	longopts[n++] = (struct option){ "resend", no_argument, NULL, OPT_RESEND };
+	longopts[n++] = (struct option){ "detach", no_argument, NULL, OPT_DETACH };
 	longopts[n++] = (struct option){ "junit", required_argument, NULL, OPT_JUNIT };
 	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	for (int i = 0; i < SET_COUNT; i++)
 		longopts[n++] = (struct option){ setting_option(i), required_argument, NULL, OPT_SETTING + i };
 	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
 	r->output = getenv("GREENLIGHT_OUTPUT");
+	r->detach = getenv("GREENLIGHT_DETACH") && !strcmp(getenv("GREENLIGHT_DETACH"), "1");
 	while ((c = getopt_long(argc, argv, "g:r:o:h", longopts, &idx)) != -1) {
 		if (c >= OPT_SETTING && c < OPT_SETTING + SET_COUNT) {
 			settings_set_flag(&r->set, (enum setting_id)(c - OPT_SETTING), optarg);
@@ -130,6 +135,7 @@ static int parse_args(struct run *r, int argc, char **argv)
 		case 'r': r->eo.results = optarg; break;
 		case 'o': r->output = optarg; break;
 		case OPT_RESEND: r->resend = 1; break;
+		case OPT_DETACH: r->detach = 1; break;
 		case OPT_JUNIT: r->junit = optarg; break;
 		case OPT_MAX:
 			if (parse_size(optarg, &r->eo.max_results) || !r->eo.max_results)
@@ -507,6 +513,10 @@ static int review(struct run *r)
 
 	if (settings_resolve(&r->set, &r->e.gate))
 		return GL_EXIT_USAGE;
+	if (r->detach && strcmp(r->set.value[SET_VIA], "relay")) {
+		error("--detach needs relay mode (--via relay): in listen mode nobody would serve the review page once the gate exits");
+		return GL_EXIT_USAGE;
+	}
 	gitinfo_discover(&r->git, ".");
 	ci_info_detect(&r->ci);		/* the CI knows the run and the branch */
 	if (!*r->set.value[SET_RUN_URL] && r->ci.run_url) {
@@ -547,6 +557,11 @@ static int review(struct run *r)
 	} else {
 		fprintf(stderr, "greenlight: re-attached to pending request %s; no mail sent (use --resend to mail new links)\n",
 			r->req.id);
+	}
+	if (r->detach) {
+		fprintf(stderr, "greenlight: request %s is pending at %s; run again (without --detach) to collect the decision\n",
+			r->req.id, r->public_url);
+		return finish(r, 1);
 	}
 	if (r->be.ops->start(&r->be))
 		return GL_EXIT_INFRA;

@@ -85,10 +85,25 @@ check "wrong token: says so" grep -q "rejected the bearer token" "$WORK/gl.err"
 check "wrong token: no mail" test "$(mail_count)" -eq 5
 check "token never printed" sh -c "! grep -q relay-secret-token-0001 '$WORK/gl.err' '$TMP/relay.log'"
 
+# 7. --detach: register and mail, exit 5 at once; a later run collects
+WORK=$TMP/detach; make_repo "$WORK"; git -C "$WORK" commit -q --allow-empty -m detach
+(cd "$WORK" && "$GREENLIGHT" run $relay_args --detach -o d1.json >"$WORK/gl.out" 2>"$WORK/gl.err"); RC=$?
+check "--detach exits 5 at once" test "$RC" -eq 5
+check "--detach says how to collect" grep -q "run again (without --detach)" "$WORK/gl.err"
+check "--detach record is pending" test "$(json_get "$WORK/d1.json" 'd["outcome"]')" = pending
+wait_mail 6
+check "--detach mailed the reviewer" test "$(mail_count)" -eq 6
+check "approve after detach (200)" test "$(decide "$(mail_link 6)" approve)" = 200
+(cd "$WORK" && "$GREENLIGHT" run $relay_args -o d2.json >"$WORK/gl2.out" 2>"$WORK/gl2.err"); RC=$?
+check "the next run collects the approval: exit 0" test "$RC" -eq 0
+check "no second mail" test "$(mail_count)" -eq 6
+(cd "$WORK" && "$GREENLIGHT" run --detach --timeout 60s >/dev/null 2>"$WORK/gl3.err"); RC=$?
+check "--detach in listen mode is bad usage" test "$RC" -eq 2
+
 # 6. relay state loss: restarted on an empty database while the gate waits
 WORK=$TMP/six; make_repo "$WORK"; git -C "$WORK" commit -q --allow-empty -m six
 gl_run_bg $relay_args
-wait_mail 6
+wait_mail 7
 kill -KILL "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null
 start_relay "$TMP/empty.db"
 wait_gl
