@@ -224,6 +224,8 @@ static char *facts_json(const struct run *r, time_t deadline)
 	}
 	if (*r->set.value[SET_RUN_URL])
 		cJSON_AddStringToObject(o, "run_url", r->set.value[SET_RUN_URL]);
+	if (r->ci.actors)
+		cJSON_AddStringToObject(o, "started_by", r->ci.actors);
 	rfc3339(deadline, when, sizeof(when));
 	cJSON_AddStringToObject(o, "deadline", when);
 	json = cJSON_PrintUnformatted(o);

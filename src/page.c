@@ -248,8 +248,9 @@ static void commit_section(struct html *h, const cJSON *facts)
 {
 	const cJSON *c = get(facts, "commit");
 	const char *run = str(facts, "run_url");
+	const char *started = str(facts, "started_by");
 
-	if (!cJSON_IsObject(c) && !run)
+	if (!cJSON_IsObject(c) && !run && !started)
 		return;
 	put(h, "<h2>Commit</h2>\n<dl class=\"card\">\n");
 	row(h, "Commit", str(c, "sha"), MIME_CAP_SHA, 1);
@@ -270,6 +271,7 @@ static void commit_section(struct html *h, const cJSON *facts)
 		put_link(h, run);
 		put(h, "</dd>\n");
 	}
+	row(h, "Started by", started, MIME_CAP_TRIGGERED, 0);
 	put(h, "</dl>\n");
 }
 

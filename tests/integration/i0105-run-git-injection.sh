@@ -95,6 +95,7 @@ done
 mail_text "$boss" >"$TMP/m6"
 check "mail names who started the run" grep -q "^Started by: boss" "$TMP/m6"
 check "mail links the CI run" grep -q "CI run: https://gitlab.example.com/p/1" "$TMP/m6"
+check "review page names who started the run" sh -c "curl -s '$(mail_link "$boss")' | grep -q '<dt>Started by</dt><dd>boss</dd>'"
 check "the run's starter cannot approve (403)" test "$(decide "$(mail_link "$boss")" approve)" = 403
 check "another reviewer can (200)" test "$(decide "$(mail_link "$other")" approve)" = 200
 wait_gl
