@@ -168,14 +168,6 @@ static void request_key(const struct run *r, char out[TOKEN_HEX_SIZE])
 	buf_release(&b);
 }
 
-static void rfc3339(time_t t, char *out, size_t n)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* The facts the review page shows (schema: docs/review-page.md). */
 static char *facts_json(const struct run *r, time_t deadline)
 {
@@ -226,7 +218,7 @@ static char *facts_json(const struct run *r, time_t deadline)
 		cJSON_AddStringToObject(o, "run_url", r->set.value[SET_RUN_URL]);
 	if (r->ci.actors)
 		cJSON_AddStringToObject(o, "started_by", r->ci.actors);
-	rfc3339(deadline, when, sizeof(when));
+	format_rfc3339(deadline, when, sizeof(when));
 	cJSON_AddStringToObject(o, "deadline", when);
 	json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -379,14 +371,13 @@ static int install_signals(void)
 }
 
 /* Distinct approvers of `team` so far. */
+/* Distinct approvers of `team` so far, as the store (or relay) counted. */
 static int approvals_of(const struct store_request *req, const char *team)
 {
-	int n = 0;
-
-	for (size_t i = 0; i < req->ndecisions; i++)
-		if (req->decisions[i].approve && !strcmp(req->decisions[i].team, team))
-			n++;
-	return n;
+	for (size_t i = 0; i < req->nteams; i++)
+		if (!strcmp(req->teams[i].name, team))
+			return req->teams[i].approved;
+	return 0;
 }
 
 static void progress(const struct run *r, time_t now)
@@ -446,12 +437,12 @@ static cJSON *request_json(const struct store_request *req)
 
 	cJSON_AddStringToObject(o, "id", req->id);
 	cJSON_AddStringToObject(o, "state", req_state_name(req->state));
-	rfc3339(req->created, when, sizeof(when));
+	format_rfc3339(req->created, when, sizeof(when));
 	cJSON_AddStringToObject(o, "created", when);
-	rfc3339(req->deadline, when, sizeof(when));
+	format_rfc3339(req->deadline, when, sizeof(when));
 	cJSON_AddStringToObject(o, "deadline", when);
 	if (req->decided_at) {
-		rfc3339(req->decided_at, when, sizeof(when));
+		format_rfc3339(req->decided_at, when, sizeof(when));
 		cJSON_AddStringToObject(o, "decided_at", when);
 	}
 	list = cJSON_AddArrayToObject(o, "decisions");
@@ -464,7 +455,7 @@ static cJSON *request_json(const struct store_request *req)
 		cJSON_AddStringToObject(x, "team", d->team);
 		cJSON_AddStringToObject(x, "decision", d->approve ? "approve" : "reject");
 		cJSON_AddStringToObject(x, "reason", d->reason);
-		rfc3339(d->at, when, sizeof(when));
+		format_rfc3339(d->at, when, sizeof(when));
 		cJSON_AddStringToObject(x, "at", when);
 		cJSON_AddStringToObject(x, "remote_addr", d->remote_addr);
 		cJSON_AddStringToObject(x, "user_agent", d->user_agent);

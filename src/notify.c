@@ -72,11 +72,9 @@ static char *compose(const struct notify_request *nr, const struct notify_recipi
 	struct fired f;
 	char url[2304], msgid[MIME_MSGID_SIZE], date[MIME_DATE_SIZE];
 	char deadline[32], boundary[TOKEN_BOUNDARY_SIZE];
-	struct tm tm;
 	int rc;
 
-	gmtime_r(&nr->deadline, &tm);
-	strftime(deadline, sizeof(deadline), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	format_rfc3339(nr->deadline, deadline, sizeof(deadline));
 	snprintf(url, sizeof(url), "%s/r/%s", nr->public_url, r->token);
 	fired_rules(&nr->e->verdict, r->team, &f);
 	mf.gate = nr->e->gate.name;

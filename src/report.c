@@ -184,11 +184,9 @@ cJSON *report_json(const struct gate *g, const char *results,
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *rules = cJSON_CreateArray();
-	char stamp[32];
-	struct tm tm;
+	char stamp[UTIL_RFC3339_SIZE];
 
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	format_rfc3339(now, stamp, sizeof(stamp));
 	cJSON_AddNumberToObject(o, "record_version", 1);
 	cJSON_AddStringToObject(o, "greenlight", GREENLIGHT_VERSION);
 	cJSON_AddStringToObject(o, "gate", g->name);

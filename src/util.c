@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -201,4 +202,14 @@ int parse_duration(const char *s, uint64_t *out)
 	}
 	*out = v * mul;
 	return 0;
+}
+
+void format_rfc3339(time_t t, char *out, size_t n)
+{
+	struct tm tm;
+
+	if (!n)
+		return;
+	if (!gmtime_r(&t, &tm) || !strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		out[0] = '\0';
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Exit codes: a public API, documented in docs/exit-codes.md. */
 enum gl_exit {
@@ -44,6 +45,11 @@ int parse_size(const char *s, uint64_t *out);
 /* The candidate closest to `word` by edit distance, if it is close enough to
  * be a plausible typo (distance <= 1/3 of the length, at least 1), or NULL. */
 const char *suggest(const char *word, const char *const *candidates, size_t n);
+
+/* t as RFC 3339 UTC with seconds ("2026-11-26T16:20:00Z") into out, which
+ * must hold 21 bytes (UTIL_RFC3339_SIZE). */
+#define UTIL_RFC3339_SIZE 21
+void format_rfc3339(time_t t, char *out, size_t n);
 
 /* Parse a duration: a positive integer followed by s, m, h or d ("90s",
  * "15m", "2h", "7d").  Returns 0 and seconds in *out, or -1. */
