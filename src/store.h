@@ -5,8 +5,11 @@
  * decision is on disk before any caller is told it was recorded.  Only
  * SHA-256 hashes of review tokens are stored, never the tokens.
  *
- * A request is keyed by (repository, commit, gate name): creating it again
- * returns the existing one.  Quorum is evaluated inside the transaction that
+ * A request is keyed by its key (docs/run.md: repository, commit, gate
+ * name, digests of the gate and of the evidence) within its tenant:
+ * creating it again returns the existing one.  The store is split by job:
+ * store_db.c (connection, schema), store_request.c (requests),
+ * store_review.c (tokens, decisions, quorum).  Quorum is evaluated inside the transaction that
  * records a decision: each team needs `approvals` distinct approvers; the
  * first reject rejects the whole request.
  */
@@ -23,6 +26,8 @@ struct store;	/* opaque: one SQLite connection */
  * written) and caps applied by store_decide() (longer text is cut). */
 #define STORE_MAX_KEY 64		/* bytes of a request key */
 #define STORE_MAX_GATE 128		/* bytes of a gate name */
+#define STORE_MAX_TENANT 64		/* bytes of a tenant name */
+#define STORE_MAX_REPO 1024		/* bytes of a repository URL */
 #define STORE_MAX_FACTS (64 * 1024)	/* bytes of facts_json */
 #define STORE_MAX_EMAIL 254		/* bytes of an email address */
 #define STORE_MAX_AUTHORS (2 * STORE_MAX_EMAIL + 1)	/* author_email list */
@@ -60,6 +65,11 @@ struct store_new_request {
 					 * and the person who started the CI run,
 					 * comma-separated; or NULL */
 	int allow_self_approval;
+	int keep_tags;			/* "+tag" addresses are their own mailbox */
+	const char *tenant;		/* owner (relay); NULL: "" (a gate's store) */
+	const char *repository;		/* what the request was registered for, or NULL */
+	const char *subject;		/* hex SHA-256 of repository, commit and
+					 * gate name, or NULL */
 	time_t created, deadline;
 	const struct store_team *teams;
 	size_t nteams;
@@ -98,6 +108,8 @@ struct store_request {
 	char id[33];			/* random hex id */
 	char key[65];
 	char gate[129];
+	char tenant[STORE_MAX_TENANT + 1];	/* owner; "" in a gate's store */
+	char subject[65];		/* "" when not given */
 	enum req_state state;
 	time_t created, deadline, decided_at;
 	int notified;			/* every reviewer was mailed */
@@ -172,6 +184,13 @@ int store_request_status(struct store *s, const char *id, time_t now,
 			 struct store_request *out);
 
 void store_request_release(struct store_request *r);
+
+/* The newest other request of the same tenant and subject than request
+ * `id` (what a request with changed evidence succeeds), read in full.
+ * STORE_OK, STORE_NOT_FOUND (none, or subject is empty) or STORE_ERROR. */
+int store_request_previous(struct store *s, const char *tenant,
+			   const char *subject, const char *id,
+			   struct store_request *out);
 
 /* Resolve a presented token (plaintext; hashed here) for the review page.
  * STORE_OK (pending: the page can decide), STORE_GONE (decided or expired;

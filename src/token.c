@@ -115,22 +115,41 @@ int token_syntax_ok(const char *s, size_t len)
 	return bad == 0;
 }
 
-int token_sha256_hex(char out[TOKEN_HEX_SIZE], const void *data, size_t n)
+void token_hex_encode(char *dst, const void *src, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = src;
+
+	for (size_t i = 0; i < n; i++) {
+		dst[2 * i] = hex[s[i] >> 4];
+		dst[2 * i + 1] = hex[s[i] & 15];
+	}
+	dst[2 * n] = '\0';
+}
+
+int token_hex_prefix(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int token_is_hex(const char *s, size_t n)
+{
+	return s && token_hex_prefix(s, n) && s[n] == '\0';
+}
+
+int token_sha256_hex(char out[TOKEN_HEX_SIZE], const void *data, size_t n)
+{
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	unsigned int i;
 
 	out[0] = '\0';
 	if (!EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL) ||
 	    mdlen != TOKEN_SHA256_BYTES)
 		return -1;
-	for (i = 0; i < mdlen; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[2 * mdlen] = '\0';
+	token_hex_encode(out, md, mdlen);
 	return 0;
 }
 
@@ -200,4 +219,88 @@ int token_boundary(char out[TOKEN_BOUNDARY_SIZE])
 	memcpy(out, "=_gl_", 5);
 	memcpy(out + 5, tail, 33);
 	return 0;
+}
+
+/* ---- derived review tokens ------------------------------------------------ */
+
+/* The MAC half of a derived token: HMAC-SHA256 under the gate secret over
+ * a label, the request key, team, address and the salt, cut to 16 bytes. */
+static int derive_mac(unsigned char mac[TOKEN_SALT_BYTES],
+		      const struct token_secret *sec, const char *key,
+		      const char *team, const char *email,
+		      const unsigned char salt[TOKEN_SALT_BYTES])
+{
+	static const char label[] = "greenlight review token v1";
+	unsigned char msg[sizeof(label) + 64 + 1 + 72 + 1 + 256 + 1 +
+			  TOKEN_SALT_BYTES];
+	unsigned char full[TOKEN_SHA256_BYTES];
+	size_t kl = strlen(key), tl = strlen(team), el = strlen(email), n = 0;
+	int rc;
+
+	if (kl > 64 || tl > 71 || el > 255)
+		return -1;
+	memcpy(msg, label, sizeof(label));	/* with its NUL */
+	n = sizeof(label);
+	memcpy(msg + n, key, kl + 1);
+	n += kl + 1;
+	memcpy(msg + n, team, tl + 1);
+	n += tl + 1;
+	memcpy(msg + n, email, el + 1);
+	n += el + 1;
+	memcpy(msg + n, salt, TOKEN_SALT_BYTES);
+	n += TOKEN_SALT_BYTES;
+	rc = token_hmac_sha256(full, sec->bytes, sec->len, msg, n);
+	memcpy(mac, full, TOKEN_SALT_BYTES);
+	OPENSSL_cleanse(full, sizeof(full));
+	return rc;
+}
+
+int token_derive(char out[TOKEN_SIZE], const struct token_secret *sec,
+		 const char *key, const char *team, const char *email)
+{
+	unsigned char raw[TOKEN_BYTES];
+	int ret = -1;
+
+	out[0] = '\0';
+	if (token_random_bytes(raw, TOKEN_SALT_BYTES) ||
+	    derive_mac(raw + TOKEN_SALT_BYTES, sec, key, team, email, raw))
+		goto out;
+	token_b64url_encode(out, TOKEN_SIZE, raw, sizeof(raw));
+	ret = 0;
+out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return ret;
+}
+
+/* Decode a canonical token (token_syntax_ok) into its 32 bytes. */
+static void b64url_decode32(unsigned char out[TOKEN_BYTES], const char *s)
+{
+	unsigned long acc = 0;
+	int bits = 0;
+	size_t o = 0;
+
+	for (size_t i = 0; i < TOKEN_LEN && o < TOKEN_BYTES; i++) {
+		acc = (acc << 6 | b64url_value((unsigned char)s[i])) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+}
+
+int token_derived_ok(const struct token_secret *sec, const char *key,
+		     const char *team, const char *email, const char *token)
+{
+	unsigned char raw[TOKEN_BYTES], mac[TOKEN_SALT_BYTES];
+	int ok;
+
+	if (!token || !token_syntax_ok(token, strnlen(token, TOKEN_SIZE)))
+		return 0;
+	b64url_decode32(raw, token);
+	ok = !derive_mac(mac, sec, key, team, email, raw) &&
+	     token_equal(mac, raw + TOKEN_SALT_BYTES, TOKEN_SALT_BYTES);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return ok;
 }

@@ -20,6 +20,17 @@
 #define TOKEN_HEX_SIZE (2 * TOKEN_SHA256_BYTES + 1)	/* hex digest + NUL */
 #define TOKEN_BOUNDARY_SIZE 38			/* "=_gl_" + 32 chars + NUL */
 
+#define TOKEN_SALT_BYTES 16			/* derived tokens: salt, then MAC */
+#define TOKEN_SECRET_MIN 32			/* bytes of a gate secret */
+#define TOKEN_SECRET_MAX 1024
+
+/* The gate secret (GREENLIGHT_GATE_SECRET): known to the CI, never to a
+ * relay.  Review tokens derived from it can be checked by any later run. */
+struct token_secret {
+	const unsigned char *bytes;
+	size_t len;
+};
+
 /* Fill buf with n bytes from the CSPRNG.  Returns 0, or -1 if the generator
  * failed (buf is then zeroed, so a failure can never leak as a weak token). */
 int token_random_bytes(void *buf, size_t n);
@@ -41,6 +52,14 @@ size_t token_b64url_len(size_t n);
  * zero (the canonical encoding of 32 bytes).  Returns 1 or 0; reads no
  * more than len bytes and runs in time independent of where it fails. */
 int token_syntax_ok(const char *s, size_t len);
+
+/* Write n bytes as 2n lowercase hex characters + NUL into dst. */
+void token_hex_encode(char *dst, const void *src, size_t n);
+
+/* Whether s starts with n lowercase hex digits (token_hex_prefix), or is
+ * exactly n of them (token_is_hex; s may be NULL).  Returns 1 or 0. */
+int token_hex_prefix(const char *s, size_t n);
+int token_is_hex(const char *s, size_t n);
 
 /* SHA-256 of n bytes as 64 lowercase hex characters + NUL.  Returns 0, or
  * -1 if libcrypto failed (out is then the empty string). */
@@ -72,5 +91,18 @@ int token_nonce(char *out, size_t outsize, size_t nbytes);
  * collide with an encoded body line.  Returns 0, or -1 on a CSPRNG failure
  * (out is then the empty string). */
 int token_boundary(char out[TOKEN_BOUNDARY_SIZE]);
+
+/* A review token any run holding the gate secret can check without state:
+ * 16 random bytes of salt, then the first 16 bytes of HMAC-SHA256 under
+ * the secret over ("greenlight review token v1", key, team, email, salt),
+ * written like every token (43 base64url characters).  Returns 0, or -1
+ * (out is then ""). */
+int token_derive(char out[TOKEN_SIZE], const struct token_secret *sec,
+		 const char *key, const char *team, const char *email);
+
+/* Whether token was derived by token_derive() for exactly this key, team
+ * and address under sec.  Constant time in the MAC.  Returns 1 or 0. */
+int token_derived_ok(const struct token_secret *sec, const char *key,
+		     const char *team, const char *email, const char *token);
 
 #endif

@@ -14,7 +14,7 @@ check = ru.Checks([log])
 OLD, NEW, THIRD = "old-token-aaaaaaaaaaaa", "new-token-bbbbbbbbbbbb", "third-token-ccccccccccc"
 tokfile = f"{T}/tokens"
 with open(tokfile, "w") as f:
-    f.write(f"# CI tokens, one a line\n{OLD}\n{NEW}\n")
+    f.write(f"# CI tokens: two of one tenant, as while rotating\ntenant ci {OLD} *\ntenant ci {NEW} *\n")
 os.chmod(tokfile, 0o600)
 
 # no token source at all: a usage error, before anything is served
@@ -72,7 +72,7 @@ check("the scheme is case-insensitive", ru.call(P, "GET", f"/v1/requests/{rid}",
 
 # rotation: drop OLD, add THIRD, SIGHUP
 with open(tokfile, "w") as f:
-    f.write(f"{NEW}, {THIRD}\n")
+    f.write(f"tenant ci {NEW} *\ntenant ci {THIRD} *\n")
 r.proc.send_signal(signal.SIGHUP)
 for _ in range(200):
     if "2 bearer tokens accepted now" in open(log).read():

@@ -17,7 +17,8 @@ check = ru.Checks([log])
 r = ru.Relay(GL, db, log).start()
 P = r.port
 
-pending, ptoks = ru.register(P, teams=(("eng", 1, 2),))
+PKEY = "5" * 64
+pending, ptoks = ru.register(P, key=PKEY, teams=(("eng", 1, 2),))
 due, _ = ru.register(P, deadline_in=3)
 decided, dtoks = ru.register(P)
 st = ru.call(P, "POST", f"/v1/requests/{pending['id']}/notified")[0]
@@ -73,7 +74,7 @@ def decide_when_held():
 check("the decision made after the restart releases the long-poll",
       st == 200 and body["state"] == "approved", (st, body))
 check("idempotent re-registration after restart returns the same request",
-      ru.call(P, "POST", "/v1/requests", dict(ru.request_body()[0], key=pending["key"]))[1]["id"] == pending["id"])
+      ru.call(P, "POST", "/v1/requests", dict(ru.request_body()[0], key=PKEY))[1]["id"] == pending["id"])
 m = ru.metrics(P)
 check("metrics see the states", m.get('greenlight_relay_requests{state="approved"}') == 1
       and m.get('greenlight_relay_requests{state="expired"}') == 1

@@ -1,0 +1,168 @@
+/* relay_int.h - what the relay API's files share (not for other modules).
+ *
+ * The API is five files, one job each:
+ *   relay_auth.c     bearer tokens, tenants and their repository scopes
+ *   relay_body.c     validating request bodies (pure)
+ *   relay_wait.c     held long-polls: linking, waking, sweeping, draining
+ *   relay_metrics.c  counters and GET /metrics
+ *   relay_api.c      routing, the /v1 endpoints and their answers
+ *
+ * Ownership: a struct call is the per-request state of a POST (its body and
+ * who sent it) or of a held long-poll; web.c hands it back on every later
+ * call and to relay_api_done(), which frees it.  A held long-poll sits in a
+ * hash bucket (by request id) under wlock; whoever ends it (a decision, the
+ * sweep, the shutdown) unlinks it under wlock and only then resumes its
+ * connection, so a connection is resumed exactly once and never before it
+ * was suspended.  A request's tenant never changes, so ownership is checked
+ * once, when a call arrives.
+ */
+#ifndef GREENLIGHT_RELAY_INT_H
+#define GREENLIGHT_RELAY_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "json.h"
+#include "relay_api.h"
+#include "store.h"
+#include "token.h"
+
+#define NBUCKETS 1024			/* held long-polls, by request id */
+#define NCODES 600			/* HTTP status codes counted */
+#define JSON_TYPE "application/json"
+#define RELAY_SCOPE_MAX 2048		/* bytes of a token's repository patterns */
+
+enum route { R_NONE, R_REQUESTS, R_REQUEST, R_REKEY, R_NOTIFIED };
+enum call_state { CALL_BODY, CALL_WAITING, CALL_WOKEN, CALL_ANSWERED };
+
+/* Who is calling: the tenant of the bearer token presented, and the
+ * repositories that token may register requests for. */
+struct relay_principal {
+	char tenant[STORE_MAX_TENANT + 1];
+	char repos[RELAY_SCOPE_MAX];	/* patterns, each NUL-terminated,
+					 * then an empty one; "*" for any */
+};
+
+/* A POST's body as it arrives, and who sent it. */
+struct body {
+	struct buf buf;
+	size_t seen;			/* bytes received */
+	int too_big;
+	struct relay_principal who;
+};
+
+/* Kept small: a relay may hold ten thousand of these. */
+struct call {
+	char id[33];
+	unsigned char route;		/* enum route */
+	unsigned char state;		/* enum call_state */
+	unsigned short bucket;
+	struct body *in;		/* POSTs only */
+	/* while held (CALL_WAITING), guarded by wlock */
+	struct MHD_Connection *conn;
+	uint64_t until_ms;		/* monotonic */
+	struct call *prev, *next;
+};
+
+struct slot {
+	pthread_mutex_t lock;
+	struct store *s;
+};
+
+struct counters {
+	atomic_ulong registered, reattached, decisions, settled;
+	atomic_ulong errors, auth_failures, waiters_refused, scope_refused;
+	atomic_ulong codes[NCODES];
+};
+
+struct relay_token;			/* relay_auth.c */
+
+struct relay_api {
+	struct slot *slots;
+	unsigned nslots;
+	atomic_uint next_slot;
+	pthread_mutex_t tlock;		/* guards tokens */
+	struct relay_token *tokens;
+	size_t ntokens;
+	pthread_mutex_t wlock;		/* guards the waiters */
+	struct call *bucket[NBUCKETS];
+	unsigned nwaiters, max_waiters;
+	atomic_int stopping;
+	atomic_int unanswered;		/* woken, not yet answered */
+	struct counters m;
+};
+
+/* The parts of a POST body, validated. */
+struct parsed {
+	struct json_doc doc;
+	struct store_new_request nr;
+	struct store_team teams[STORE_MAX_TEAMS];
+	size_t nteams;
+	struct store_recipient rcpt[STORE_MAX_RECIPIENTS];
+	size_t nrcpt;
+	char *facts;
+	long long deadline;
+	int has_deadline;
+	char why[300];
+};
+
+/* ---- relay_auth.c ---- */
+/* Whether the Authorization header carries an accepted bearer token; *who
+ * receives its tenant and scope.  Time independent of the token. */
+int relay_auth(struct relay_api *a, struct MHD_Connection *c,
+	       struct relay_principal *who);
+/* Whether who may register requests for repository (NULL: unnamed, which
+ * only an any-repository token may). */
+int relay_auth_repo_ok(const struct relay_principal *who, const char *repo);
+void relay_auth_free(struct relay_api *a);
+
+/* ---- relay_body.c ---- */
+const cJSON *relay_parse_body(struct parsed *p, const struct buf *body);
+int relay_parse_register(struct parsed *p, const cJSON *root, time_t now);
+/* The new recipients of a rekey, checked against the stored teams. */
+int relay_parse_rekey(struct parsed *p, const cJSON *root,
+		      const struct store_request *r);
+int relay_parse_deadline(struct parsed *p, const cJSON *root);
+void relay_parsed_free(struct parsed *p);
+/* As vsnprintf into p->why; returns status (for callers that answer). */
+unsigned relay_refuse(struct parsed *p, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- relay_wait.c ---- */
+/* GET with ?wait=N > 0: answer now, or suspend until decided, N seconds
+ * pass or the deadline comes.  who: the caller (checked against the
+ * request's tenant before anything is held). */
+int relay_hold(struct relay_api *a, struct MHD_Connection *c, const char *id,
+	       int wait, const struct relay_principal *who, void **cls);
+void relay_unlink_waiter(struct relay_api *a, struct call *k);
+
+/* ---- relay_api.c ---- */
+struct slot *relay_slot(struct relay_api *a);
+/* Read a request's status as tenant `tenant` (NULL: any; another tenant's
+ * request is STORE_NOT_FOUND). */
+int relay_read(struct relay_api *a, const char *id, const char *tenant,
+	       struct store_request *r);
+/* Answer with what a store read returned (releases *r). */
+int relay_reply_read(struct relay_api *a, struct MHD_Connection *c, int rc,
+		     unsigned status, struct store_request *r);
+int relay_answer(struct relay_api *a, struct MHD_Connection *c,
+		 const char *id);
+int relay_queue(struct relay_api *a, struct MHD_Connection *c,
+		unsigned status, char *body, size_t len, const char *type,
+		const char *hname, const char *hval);
+int relay_fail_h(struct relay_api *a, struct MHD_Connection *c,
+		 unsigned status, const char *msg, const char *hname,
+		 const char *hval);
+int relay_fail(struct relay_api *a, struct MHD_Connection *c,
+	       unsigned status, const char *msg);
+
+/* ---- relay_metrics.c ---- */
+int relay_metrics(struct relay_api *a, struct MHD_Connection *c,
+		  const char *method);
+
+#endif
