@@ -16,6 +16,7 @@
 #                              the HTTP status
 #   wait_gl                    wait for the gate; sets RC
 #   json_get FILE EXPR         a Python expression on the JSON in FILE (as d)
+#   free_port                  a loopback TCP port nothing listens on
 # A failed assertion also shows the end of $WORK/gl.out and $WORK/gl.err.
 . "${SRCDIR:?set SRCDIR to the source tree}/tests/lib.sh"
 PY=/usr/bin/python3
@@ -111,4 +112,8 @@ decide() { # decide URL approve|reject [REASON]; NONCE=... to reuse a nonce
 
 json_get() { # json_get FILE PYTHON-EXPR-ON-d
 	$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+free_port() {
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
