@@ -5,14 +5,10 @@
 #              email links the run detected from GITHUB_*; summary lists it
 #   reject with a hostile reason -> step fails (1); the reason is one
 #              escaped annotation and inert Markdown, never markup
+. "$(dirname "$0")/lib.sh"
 . "$SRCDIR/tests/integration/lib.sh"
 $PY -c 'import yaml' 2>/dev/null || { echo "FAIL: python3-yaml is missing; run scripts/setup-deps.sh"; exit 1; }
 command -v jq >/dev/null || { echo "FAIL: jq is missing; run scripts/setup-deps.sh"; exit 1; }
-GLDIR=$(cd "$(dirname "$GREENLIGHT")" && pwd)
-jqr() { jq -r "$2" "$1"; }
-eq() { if [ "$2" = "$3" ]; then ok; else ko "$1: got '$2', want '$3'"; fi; }
-has() { if grep -qF -- "$3" "$2"; then ok; else ko "$1: $2 lacks '$3'"; fi; }
-hasnt() { if grep -qF -- "$3" "$2"; then ko "$1: $2 has '$3'"; else ok; fi; }
 
 # action_bg REPORT: the action in $WORK in the background (command run)
 action_bg() {

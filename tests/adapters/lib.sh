@@ -1,53 +1,22 @@
 # lib.sh - shared by the CI adapter tests (tests/adapters/a*.sh), sourced by bash.
 #
-# Gives each test a scratch directory, an environment with no CI variables
-# leaking in from whatever runs the suite, the tool paths (npm binaries from
-# the repository's node_modules, Debian's python3 and groovy), and
-# assertions that count and print "N passed, N failed" at the end.
+# tests/lib.sh gives each test a scratch directory ($TMP), an environment
+# with no CI variables leaking in from whatever runs the suite, and the
+# assertions (ok/ko/check/eq/has/hasnt) that count and print
+# "N passed, N failed" at the end (finish).  This adds the tool paths (npm
+# binaries from the repository's node_modules, Debian's python3 and groovy)
+# and helpers:
+#   $PY, $NODE_BIN, $GLDIR     python3, node_modules/.bin, greenlight's directory
+#   need PATH WHAT             stop the test unless PATH exists
+#   gha REPORT [options]       run action.yml under gha_harness.py
+#   jqr FILE FILTER            raw jq output
+#   write_fail_gate FILE       a gate whose first rule fails the release
 # A missing tool is a failure with a message naming the setup step (the
 # README's test command installs all of them), never a silent skip.
-set -u
-: "${GREENLIGHT:?set GREENLIGHT to the binary}"
-: "${SRCDIR:?set SRCDIR to the source tree}"
+. "${SRCDIR:?set SRCDIR to the source tree}/tests/lib.sh"
 PY=/usr/bin/python3
 NODE_BIN=$SRCDIR/node_modules/.bin
 GLDIR=$(cd "$(dirname "$GREENLIGHT")" && pwd)
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-passed=0
-failed=0
-
-# nothing from an outer CI may change what greenlight detects
-unset GITHUB_ACTIONS GITHUB_OUTPUT GITHUB_STEP_SUMMARY GITHUB_ENV GITHUB_PATH \
-	GITLAB_CI CI_PROJECT_DIR JENKINS_URL BUILD_TAG BUILD_URL GREENLIGHT_CI \
-	GREENLIGHT_GATE GREENLIGHT_RESULTS GREENLIGHT_OUTPUT GREENLIGHT_JUNIT \
-	GREENLIGHT_DOTENV GREENLIGHT_TRIGGERED_BY GREENLIGHT_RUN_URL
-
-ok() { passed=$((passed + 1)); }
-ko() {
-	failed=$((failed + 1))
-	echo "FAIL: $*"
-}
-check() { # check DESCRIPTION COMMAND...
-	local what=$1
-	shift
-	if "$@"; then ok; else ko "$what"; fi
-}
-# eq DESCRIPTION GOT WANT
-eq() {
-	if [ "$2" = "$3" ]; then ok; else ko "$1: got '$2', want '$3'"; fi
-}
-# has DESCRIPTION FILE TEXT (fixed string)
-has() {
-	if grep -qF -- "$3" "$2"; then ok; else ko "$1: $2 lacks '$3'"; fi
-}
-hasnt() {
-	if grep -qF -- "$3" "$2"; then ko "$1: $2 has '$3'"; else ok; fi
-}
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-}
 
 need() { # need PATH WHAT
 	if [ ! -e "$1" ]; then

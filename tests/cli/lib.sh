@@ -1,29 +1,26 @@
-# lib.sh - tiny harness for black-box CLI tests (sourced by tNNNN-*.sh).
+# lib.sh - tiny harness for black-box CLI tests (sourced by tNNNN-*.sh,
+# which run under sh).  tests/lib.sh gives $TMP, ok/ko/check/eq/has/hasnt
+# and finish; this adds:
 #
 # Each case is `expect CODE DESCRIPTION -- COMMAND...`: it runs the command,
 # captures stdout/stderr into $out/$err, and checks the exit code.  Follow
-# with `grep_out`/`grep_err` assertions.  The script exits non-zero if any
-# assertion failed and prints "N passed, N failed".
-set -u
-: "${GREENLIGHT:?set GREENLIGHT to the binary}"
-: "${SRCDIR:?set SRCDIR to the source tree}"
-# the suite must behave the same inside a CI: no provider outputs from it
-unset GITHUB_ACTIONS GITHUB_OUTPUT GITHUB_STEP_SUMMARY GITLAB_CI CI_PROJECT_DIR \
-	JENKINS_URL BUILD_URL GREENLIGHT_CI GREENLIGHT_JUNIT GREENLIGHT_DOTENV \
-	GREENLIGHT_TRIGGERED_BY GREENLIGHT_RUN_URL
+# with `grep_out`/`grep_err` assertions.  A failure names the case and shows
+# the captured output.  The script exits non-zero if any assertion failed
+# and prints "N passed, N failed".
+#   expect CODE DESCRIPTION -- CMD...        run CMD with no input
+#   expect_stdin CODE DESCRIPTION INPUT -- CMD...   with INPUT on stdin
+#   grep_out / grep_err PATTERN   stdout / stderr matches PATTERN (grep)
+#   no_out PATTERN                stdout does not match PATTERN
+#   empty_err                     nothing on stderr
+#   one_line_err                  exactly one line on stderr
+#   gate NAME JSON                write a gate file into $TMP, print its path
+#   $SEED                         examples/seed in the source tree
+. "${SRCDIR:?set SRCDIR to the source tree}/tests/lib.sh"
 SEED="$SRCDIR/examples/seed"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 out="$TMP/stdout"
 err="$TMP/stderr"
-passed=0
-failed=0
-current=""
 
-ok() { passed=$((passed + 1)); }
-ko() {
-	failed=$((failed + 1))
-	echo "FAIL: $current: $*" >&2
+ko_hook() {
 	echo "--- stdout"; cat "$out"; echo "--- stderr"; cat "$err"; echo "---"
 }
 
@@ -54,8 +51,3 @@ one_line_err() {
 
 # gate NAME JSON: write a gate file into $TMP and print its path
 gate() { printf '%s\n' "$2" >"$TMP/$1"; echo "$TMP/$1"; }
-
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-}

@@ -9,7 +9,7 @@ run_fg() { (cd "$WORK" && "$GREENLIGHT" run -o decision.json "$@" >"$WORK/gl.out
 
 # server down: nothing listens on the port
 fresh down
-port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 start=$(date +%s)
 GREENLIGHT_SMTP=smtp://127.0.0.1:$port run_fg --timeout 60s --send-timeout 6s
 check "server down: exit 4" test "$RC" -eq 4

@@ -6,7 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 start_smtp
 export GREENLIGHT_RELAY_TOKEN=relay-secret-token-0001
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 RPORT=$(free_port)
 RDB=$TMP/relay.db
 start_relay() { # start_relay [DB]

@@ -1,54 +1,36 @@
 # lib.sh - harness for end-to-end tests of `greenlight run` with real parts:
 # the aiosmtpd rig (STARTTLS + AUTH, throw-away CA), the review page over
 # loopback HTTP (curl), and git repositories made here.  Sourced by bash.
+# tests/lib.sh gives $TMP, $PIDS (stopped on exit), ok/ko/check/eq/has/hasnt
+# and finish; this adds:
 #
 #   start_smtp [rig flags]     start the SMTP rig; sets SMTP_PORT, MAILDIR
+#   stop_smtp                  stop it
 #   make_repo DIR              a git repository with one commit by Ada Dev
 #   gl_run_bg [run flags]      start `greenlight run` in $WORK in background
 #   wait_mail N                until N messages arrived (or fail)
+#   mail_count                 how many messages arrived
 #   mail_link I                the review link in message I (1-based)
+#   page_nonce URL             the nonce in the review page's form
 #   decide URL approve|reject [REASON]   GET the page, POST the form; prints
 #                              the HTTP status
 #   wait_gl                    wait for the gate; sets RC
-# Assertions print "FAIL: ..." and count; finish prints "N passed, N failed".
-set -u
-: "${GREENLIGHT:?set GREENLIGHT to the binary}"
-: "${SRCDIR:?set SRCDIR to the source tree}"
-# the suite must behave the same inside a CI: no provider outputs from it
-unset GITHUB_ACTIONS GITHUB_OUTPUT GITHUB_STEP_SUMMARY GITLAB_CI CI_PROJECT_DIR \
-	JENKINS_URL BUILD_URL GREENLIGHT_CI GREENLIGHT_JUNIT GREENLIGHT_DOTENV \
-	GREENLIGHT_TRIGGERED_BY GREENLIGHT_RUN_URL
+#   json_get FILE EXPR         a Python expression on the JSON in FILE (as d)
+#   free_port                  a loopback TCP port nothing listens on
+# A failed assertion also shows the end of $WORK/gl.out and $WORK/gl.err.
+. "${SRCDIR:?set SRCDIR to the source tree}/tests/lib.sh"
 PY=/usr/bin/python3
 if ! $PY -c 'import aiosmtpd' 2>/dev/null; then
 	echo "SKIP: python3-aiosmtpd is not installed (scripts/setup-deps.sh installs it)"
 	exit 77
 fi
-TMP=$(mktemp -d)
-PIDS=""
-passed=0
-failed=0
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
 
-ok() { passed=$((passed + 1)); }
-ko() {
-	failed=$((failed + 1))
-	echo "FAIL: $*"
+ko_hook() {
+	[ -n "${WORK:-}" ] || return 0
+	local f
 	for f in "$WORK"/gl.out "$WORK"/gl.err; do
 		[ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }
 	done
-}
-check() { # check DESCRIPTION COMMAND...
-	local what=$1; shift
-	if "$@"; then ok; else ko "$what"; fi
-}
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
 }
 
 CERTS=$TMP/certs
@@ -56,7 +38,6 @@ sh "$SRCDIR/tests/integration/make_ca.sh" "$CERTS"
 export GREENLIGHT_SMTP_USER=greenlight GREENLIGHT_SMTP_PASSWORD=secret
 export GREENLIGHT_SMTP_CA_FILE=$CERTS/ca.pem
 export GREENLIGHT_LISTEN=127.0.0.1:0
-unset GREENLIGHT_GATE GREENLIGHT_RESULTS GREENLIGHT_OUTPUT GREENLIGHT_PUBLIC_URL
 
 start_smtp() {
 	MAILDIR=$TMP/mail.$$.$RANDOM
@@ -131,4 +112,8 @@ decide() { # decide URL approve|reject [REASON]; NONCE=... to reuse a nonce
 
 json_get() { # json_get FILE PYTHON-EXPR-ON-d
 	$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+free_port() {
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }

@@ -1,14 +1,10 @@
 # relay_lib.sh - harness for tests of `greenlight relay` alone (no SMTP, no
 # gate): each test is a Python program using relay_util.py, run by the
-# Debian interpreter with $TMP as a scratch directory that is removed on
-# exit.  Sourced by bash; expects GREENLIGHT (the binary) and SRCDIR.
-set -u
-: "${GREENLIGHT:?set GREENLIGHT to the binary}"
-: "${SRCDIR:?set SRCDIR to the source tree}"
+# Debian interpreter with $TMP (from tests/lib.sh, exported here) as a
+# scratch directory.  Sourced by bash; expects GREENLIGHT (the binary) and
+# SRCDIR.  The Python program counts and prints "N passed, N failed" itself
+# (relay_util.Checks).
+. "${SRCDIR:?set SRCDIR to the source tree}/tests/lib.sh"
 PY=/usr/bin/python3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 export TMP GREENLIGHT
 export PYTHONPATH="$SRCDIR/tests/integration${PYTHONPATH:+:$PYTHONPATH}"
-unset GREENLIGHT_RELAY_TOKENS GREENLIGHT_RELAY_TOKENS_FILE GREENLIGHT_RELAY_DB \
-	GREENLIGHT_RELAY_LISTEN GREENLIGHT_RELAY_PUBLIC_URL
