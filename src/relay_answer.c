@@ -1,0 +1,218 @@
+/* relay_answer.c - the gate's reading of a relay's answer (see
+ * relay_answer.h).  Nothing here trusts the answer's types or sizes: every
+ * member is checked before it is copied, and strings are cut to the
+ * fields' sizes. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "relay_answer.h"
+#include "util.h"
+
+#define MAX_DECISIONS 1024	/* a request has at most 256 reviewers */
+
+enum check { VERIFIED, FORGED, UNVERIFIABLE };
+
+static int say(char *why, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int say(char *why, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static time_t num(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15)
+		return 0;
+	return (time_t)v->valuedouble;
+}
+
+static enum req_state state_of(const char *s)
+{
+	if (!strcmp(s, "approved"))
+		return REQ_APPROVED;
+	if (!strcmp(s, "rejected"))
+		return REQ_REJECTED;
+	if (!strcmp(s, "expired"))
+		return REQ_EXPIRED;
+	return REQ_PENDING;
+}
+
+/* Whether the decision's token is the one issued to (email, team). */
+static enum check check_token(const struct relay_trust *t,
+			      const struct store_decision *d)
+{
+	char hash[TOKEN_HEX_SIZE];
+
+	for (size_t i = 0; i < t->nknown; i++) {
+		const struct store_recipient *k = &t->known[i];
+
+		if (strcasecmp(k->email, d->email) || strcmp(k->team, d->team))
+			continue;
+		if (!token_syntax_ok(d->token, strnlen(d->token, TOKEN_SIZE)) ||
+		    token_hash(hash, d->token))
+			return FORGED;
+		return token_hex_equal(k->token_hash, hash) ? VERIFIED : FORGED;
+	}
+	if (!t->secret)
+		return UNVERIFIABLE;
+	return token_derived_ok(t->secret, t->key, d->team, d->email,
+				d->token) ? VERIFIED : FORGED;
+}
+
+static void read_decision(const cJSON *o, struct store_decision *x)
+{
+	strlcpy_gl(x->email, str(o, "email"), sizeof(x->email));
+	strlcpy_gl(x->team, str(o, "team"), sizeof(x->team));
+	x->approve = !strcmp(str(o, "decision"), "approve");
+	strlcpy_gl(x->reason, str(o, "reason"), sizeof(x->reason));
+	x->at = num(o, "at");
+	strlcpy_gl(x->remote_addr, str(o, "remote_addr"), sizeof(x->remote_addr));
+	strlcpy_gl(x->user_agent, str(o, "user_agent"), sizeof(x->user_agent));
+	if (strlen(str(o, "token")) < sizeof(x->token))
+		strlcpy_gl(x->token, str(o, "token"), sizeof(x->token));
+}
+
+/* Read and check every decision; votes[] gets the verified ones. */
+static int read_decisions(const cJSON *arr, const struct relay_trust *t,
+			  struct store_request *r, struct quorum_vote *votes,
+			  size_t *nvotes, size_t *unverifiable, char *why,
+			  size_t wl)
+{
+	const cJSON *d;
+
+	r->decisions = xcalloc(r->ndecisions ? r->ndecisions : 1,
+			       sizeof(*r->decisions));
+	r->ndecisions = 0;
+	cJSON_ArrayForEach(d, arr) {
+		struct store_decision *x = &r->decisions[r->ndecisions++];
+		enum check c;
+
+		read_decision(d, x);
+		c = check_token(t, x);
+		if (c == FORGED)
+			return say(why, wl, "relay reported a decision by %s (team %s)"
+				   " whose review token was not issued for this"
+				   " request; refusing it", x->email, x->team);
+		if (c == UNVERIFIABLE) {
+			(*unverifiable)++;
+			continue;
+		}
+		votes[(*nvotes)++] = (struct quorum_vote){ x->email, x->team,
+							   x->approve };
+	}
+	return 0;
+}
+
+/* out->teams: the gate's teams with the approvals counted. */
+static void set_teams(struct store_request *r, const struct quorum_team *q,
+		      size_t n)
+{
+	r->teams = xcalloc(n ? n : 1, sizeof(*r->teams));
+	r->nteams = n;
+	for (size_t i = 0; i < n; i++) {
+		strlcpy_gl(r->teams[i].name, q[i].name, sizeof(r->teams[i].name));
+		r->teams[i].approvals = q[i].approvals;
+		r->teams[i].approved = q[i].approved;
+	}
+}
+
+/* The state to act on: the verified one when it is decided; else the
+ * relay's hint when that decides nothing. */
+static int settle(struct store_request *r, enum req_state claimed,
+		  enum req_state verified, size_t unverifiable, char *why,
+		  size_t wl)
+{
+	if (verified != REQ_PENDING) {
+		r->state = verified;
+		return 0;
+	}
+	if (claimed == REQ_PENDING || claimed == REQ_EXPIRED) {
+		r->state = claimed;
+		return 0;
+	}
+	if (unverifiable)
+		return say(why, wl, "relay says request %s was %s, but %zu"
+			   " decision%s cannot be verified by this run (it did not"
+			   " issue their links and no gate secret is set); set the"
+			   " gate secret (GREENLIGHT_GATE_SECRET) in every run, or"
+			   " re-run with --resend", r->id, req_state_name(claimed),
+			   unverifiable, unverifiable == 1 ? "" : "s");
+	return say(why, wl, "relay says request %s was %s, but the decisions it"
+		   " shows do not make it so; refusing to believe it", r->id,
+		   req_state_name(claimed));
+}
+
+int relay_answer_read(const cJSON *j, const struct relay_trust *t,
+		      struct store_request *out, char *why, size_t whylen)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "decisions");
+	struct quorum_team *teams = NULL;
+	struct quorum_vote *votes = NULL;
+	size_t nvotes = 0, unverifiable = 0;
+	enum req_state verified;
+	int rc = -1;
+
+	store_request_release(out);
+	memset(out, 0, sizeof(*out));
+	if (!cJSON_IsObject(j) || strlen(str(j, "id")) != 32 ||
+	    !token_is_hex(str(j, "id"), 32))
+		return say(why, whylen, "relay: the answer has no request id");
+	if (arr && !cJSON_IsArray(arr))
+		return say(why, whylen, "relay: \"decisions\" is not an array");
+	strlcpy_gl(out->id, str(j, "id"), sizeof(out->id));
+	strlcpy_gl(out->gate, str(j, "gate"), sizeof(out->gate));
+	out->created = num(j, "created");
+	out->deadline = num(j, "deadline");
+	out->decided_at = num(j, "decided_at");
+	out->notified = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "notified"));
+	out->facts_json = xstrdup("{}");
+	out->ndecisions = (size_t)cJSON_GetArraySize(arr);
+	if (out->ndecisions > MAX_DECISIONS)
+		return say(why, whylen, "relay: over %d decisions", MAX_DECISIONS);
+	votes = xcalloc(out->ndecisions ? out->ndecisions : 1, sizeof(*votes));
+	teams = xcalloc(t->nteams ? t->nteams : 1, sizeof(*teams));
+	memcpy(teams, t->teams, t->nteams * sizeof(*teams));
+	if (read_decisions(arr, t, out, votes, &nvotes, &unverifiable, why, whylen))
+		goto done;
+	verified = quorum_settle(teams, t->nteams, votes, nvotes, &t->policy);
+	set_teams(out, teams, t->nteams);
+	rc = settle(out, state_of(str(j, "state")), verified, unverifiable, why,
+		    whylen);
+done:
+	free(votes);
+	free(teams);
+	return rc;
+}
+
+int relay_answer_previous(const cJSON *j, struct store_request *prev)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "previous");
+	const cJSON *facts = cJSON_GetObjectItemCaseSensitive(p, "facts");
+
+	memset(prev, 0, sizeof(*prev));
+	if (!cJSON_IsObject(p) || !token_is_hex(str(p, "id"), 32) ||
+	    !cJSON_IsObject(facts))
+		return -1;
+	strlcpy_gl(prev->id, str(p, "id"), sizeof(prev->id));
+	prev->created = num(p, "created");
+	prev->facts_json = cJSON_PrintUnformatted(facts);
+	return prev->facts_json ? 0 : -1;
+}
