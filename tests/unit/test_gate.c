@@ -459,6 +459,9 @@ static void test_limits(void **state)
 	assert_string_equal(gate.teams[0].email[99], "u99@example.com");
 	teardown(state);
 	free(s);
+	s = many_addresses(GATE_MAX_EMAILS + 1, 1);
+	load_bad(s, "t.json:3:44: teams.ops.email has 101 addresses; at most 100 are allowed");
+	free(s);
 }
 
 static void test_size_limit(void **state)
