@@ -161,7 +161,7 @@ static int load_team(struct gate *g, const cJSON *node, struct team *t)
 {
 	char where[128];
 	const cJSON *email, *appr;
-	size_t i = 0;
+	size_t i = 0, n;
 
 	snprintf(where, sizeof(where), "teams.%s", node->string);
 	t->name = xstrdup(node->string);
@@ -176,11 +176,12 @@ static int load_team(struct gate *g, const cJSON *node, struct team *t)
 	email = cJSON_GetObjectItemCaseSensitive(node, "email");
 	if (!email || !cJSON_IsArray(email) || !email->child)
 		return gate_error(g, email ? email : node, 0, "%s.email must be a non-empty array of addresses, like [\"research@example.com\"]", where);
-	t->nemail = (size_t)cJSON_GetArraySize(email);
-	if (t->nemail > GATE_MAX_EMAILS)
+	n = (size_t)cJSON_GetArraySize(email);
+	if (n > GATE_MAX_EMAILS)
 		return gate_error(g, email, 0, "%s.email has %zu addresses; at most %d are allowed",
-				  where, t->nemail, GATE_MAX_EMAILS);
-	t->email = xcalloc(t->nemail, sizeof(*t->email));
+				  where, n, GATE_MAX_EMAILS);
+	t->email = xcalloc(n, sizeof(*t->email));
+	t->nemail = n;
 	for (const cJSON *e = email->child; e; e = e->next, i++) {
 		if (!cJSON_IsString(e) || !is_email(e->valuestring))
 			return gate_error(g, e, 0, "%s.email[%zu] is not a valid address; write a plain address like \"name@example.com\"",

@@ -1,0 +1,438 @@
+/* test_settings.c - unit tests for src/settings.c.
+ *
+ * Precedence flag > GREENLIGHT_* environment > gate file > default, for
+ * strings, durations and booleans, with the origin each value remembers;
+ * the parsed forms (durations in seconds, booleans, tls); and every check
+ * with the message it prints, which names where the bad value came from.
+ * The GREENLIGHT_* variables are cleared before each test and restored
+ * afterwards, so the tests neither see nor leave anything in the caller's
+ * environment.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "capture.h"
+#include "gate.h"
+#include "settings.h"
+
+static const char *const env_names[] = {
+	"GREENLIGHT_SMTP", "GREENLIGHT_SMTP_TLS", "GREENLIGHT_FROM",
+	"GREENLIGHT_SMTP_USER_ENV", "GREENLIGHT_SMTP_PASSWORD_ENV",
+	"GREENLIGHT_SMTP_CA_FILE", "GREENLIGHT_SEND_TIMEOUT", "GREENLIGHT_VIA",
+	"GREENLIGHT_LISTEN", "GREENLIGHT_PUBLIC_URL", "GREENLIGHT_TIMEOUT",
+	"GREENLIGHT_ON_TIMEOUT", "GREENLIGHT_STATE", "GREENLIGHT_PROGRESS",
+	"GREENLIGHT_ALLOW_SELF_APPROVAL", "GREENLIGHT_RUN_URL", "GREENLIGHT_RELAY",
+	"GREENLIGHT_RELAY_TOKEN_ENV", "GREENLIGHT_RELAY_TOKEN", "GL_TEST_TOKEN",
+};
+#define NENV (sizeof(env_names) / sizeof(env_names[0]))
+
+static char *saved_env[NENV];
+static struct gate gate;
+static struct settings set;
+
+static int setup(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NENV; i++) {
+		const char *v = getenv(env_names[i]);
+
+		saved_env[i] = v ? strdup(v) : NULL;
+		unsetenv(env_names[i]);
+	}
+	memset(&set, 0, sizeof(set));
+	memset(&gate, 0, sizeof(gate));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	capture_reset();
+	for (size_t i = 0; i < NENV; i++) {
+		if (saved_env[i])
+			setenv(env_names[i], saved_env[i], 1);
+		else
+			unsetenv(env_names[i]);
+		free(saved_env[i]);
+		saved_env[i] = NULL;
+	}
+	gate_release(&gate);
+	return 0;
+}
+
+#define RULES "\"choices\": [{\"Variable\": \"$.a\", \"IsPresent\": true, \"Next\": \"pass\"}]"
+
+/* Load a gate with the given extra members (e.g. "\"notify\": {...}"). */
+static void load_gate(const char *members)
+{
+	char text[2048];
+
+	gate_release(&gate);
+	snprintf(text, sizeof(text), "{\"version\": 1, \"name\": \"g\", " RULES "%s%s}",
+		 *members ? ", " : "", members);
+	if (gate_load_text(&gate, "t.json", text, strlen(text)))
+		fail_msg("gate did not load: %s", text);
+}
+
+/* settings_resolve() that must succeed, quietly. */
+static void resolve_ok(void)
+{
+	int rc;
+
+	capture_begin();
+	rc = settings_resolve(&set, &gate);
+	capture_end();
+	if (rc)
+		fail_msg("settings_resolve failed: %s", captured);
+	assert_string_equal(captured, "");
+}
+
+/* settings_resolve() that must fail with exactly the one line `want`. */
+static void resolve_bad(const char *want)
+{
+	char line[1024];
+	int rc;
+
+	capture_begin();
+	rc = settings_resolve(&set, &gate);
+	capture_end();
+	assert_int_equal(rc, -1);
+	snprintf(line, sizeof(line), "greenlight: %s\n", want);
+	assert_string_equal(captured, line);
+}
+
+/* Start again from no flags. */
+static void reset(void)
+{
+	memset(&set, 0, sizeof(set));
+}
+
+static void test_option_names(void **state)
+{
+	static const struct {
+		enum setting_id id;
+		const char *option;
+	} names[] = {
+		{ SET_SMTP, "smtp" }, { SET_TLS, "smtp-tls" }, { SET_FROM, "from" },
+		{ SET_USER_ENV, "smtp-user-env" }, { SET_PASSWORD_ENV, "smtp-password-env" },
+		{ SET_CA_FILE, "smtp-ca-file" }, { SET_SEND_TIMEOUT, "send-timeout" },
+		{ SET_VIA, "via" }, { SET_LISTEN, "listen" }, { SET_PUBLIC_URL, "public-url" },
+		{ SET_TIMEOUT, "timeout" }, { SET_ON_TIMEOUT, "on-timeout" },
+		{ SET_STATE, "state" }, { SET_PROGRESS, "progress" },
+		{ SET_ALLOW_SELF, "allow-self-approval" }, { SET_RUN_URL, "run-url" },
+		{ SET_RELAY, "relay" }, { SET_RELAY_TOKEN_ENV, "relay-token-env" },
+	};
+
+	(void)state;
+	assert_int_equal(sizeof(names) / sizeof(names[0]), SET_COUNT);
+	for (size_t i = 0; i < SET_COUNT; i++)
+		assert_string_equal(setting_option(names[i].id), names[i].option);
+}
+
+static void test_defaults(void **state)
+{
+	static const char *const want[SET_COUNT] = {
+		[SET_SMTP] = "smtp://localhost:587", [SET_TLS] = "starttls",
+		[SET_FROM] = "greenlight@localhost", [SET_USER_ENV] = "GREENLIGHT_SMTP_USER",
+		[SET_PASSWORD_ENV] = "GREENLIGHT_SMTP_PASSWORD", [SET_CA_FILE] = "",
+		[SET_SEND_TIMEOUT] = "2m", [SET_VIA] = "listen",
+		[SET_LISTEN] = "127.0.0.1:8080", [SET_PUBLIC_URL] = "",
+		[SET_TIMEOUT] = "24h", [SET_ON_TIMEOUT] = "fail",
+		[SET_STATE] = ".greenlight/state.db", [SET_PROGRESS] = "60s",
+		[SET_ALLOW_SELF] = "false", [SET_RUN_URL] = "", [SET_RELAY] = "",
+		[SET_RELAY_TOKEN_ENV] = "GREENLIGHT_RELAY_TOKEN",
+	};
+
+	(void)state;
+	load_gate("");
+	resolve_ok();
+	for (int i = 0; i < SET_COUNT; i++) {
+		assert_non_null(set.value[i]);
+		assert_string_equal(set.value[i], want[i]);
+		assert_string_equal(set.origin[i], "default");
+	}
+	assert_int_equal(set.send_timeout, 120);
+	assert_int_equal(set.timeout, 86400);
+	assert_int_equal(set.progress, 60);
+	assert_int_equal(set.tls_none, 0);
+	assert_int_equal(set.allow_self, 0);
+}
+
+static void test_precedence(void **state)
+{
+	(void)state;
+	load_gate("\"decision\": {\"timeout\": \"2h\", \"listen\": \"10.0.0.1:1\"},"
+		  "\"notify\": {\"smtp\": \"smtp://gate:25\"}");
+	setenv("GREENLIGHT_TIMEOUT", "3h", 1);
+	setenv("GREENLIGHT_SMTP", "smtp://env:25", 1);
+
+	/* flag beats everything */
+	settings_set_flag(&set, SET_TIMEOUT, "4h");
+	settings_set_flag(&set, SET_SMTP, "smtp://flag:25");
+	resolve_ok();
+	assert_string_equal(set.value[SET_TIMEOUT], "4h");
+	assert_string_equal(set.origin[SET_TIMEOUT], "timeout");
+	assert_int_equal(set.timeout, 4 * 3600);
+	assert_string_equal(set.value[SET_SMTP], "smtp://flag:25");
+	assert_string_equal(set.origin[SET_SMTP], "smtp");
+	/* the gate file still fills what nothing else sets */
+	assert_string_equal(set.value[SET_LISTEN], "10.0.0.1:1");
+	assert_string_equal(set.origin[SET_LISTEN], "gate");
+
+	/* then the environment */
+	reset();
+	resolve_ok();
+	assert_string_equal(set.value[SET_TIMEOUT], "3h");
+	assert_string_equal(set.origin[SET_TIMEOUT], "GREENLIGHT_TIMEOUT");
+	assert_int_equal(set.timeout, 3 * 3600);
+	assert_string_equal(set.value[SET_SMTP], "smtp://env:25");
+	assert_string_equal(set.origin[SET_SMTP], "GREENLIGHT_SMTP");
+
+	/* an empty variable counts as unset: the gate file */
+	setenv("GREENLIGHT_TIMEOUT", "", 1);
+	unsetenv("GREENLIGHT_SMTP");
+	reset();
+	resolve_ok();
+	assert_string_equal(set.value[SET_TIMEOUT], "2h");
+	assert_string_equal(set.origin[SET_TIMEOUT], "gate");
+	assert_int_equal(set.timeout, 2 * 3600);
+	assert_string_equal(set.value[SET_SMTP], "smtp://gate:25");
+	assert_string_equal(set.origin[SET_SMTP], "gate");
+
+	/* then the default */
+	load_gate("");
+	reset();
+	resolve_ok();
+	assert_string_equal(set.value[SET_TIMEOUT], "24h");
+	assert_string_equal(set.origin[SET_TIMEOUT], "default");
+	assert_string_equal(set.value[SET_LISTEN], "127.0.0.1:8080");
+}
+
+static void test_flag_empty_and_run_url(void **state)
+{
+	(void)state;
+	load_gate("\"notify\": {\"ca_file\": \"gate-ca.pem\"}");
+	/* an empty flag is a value: it overrides the gate file */
+	settings_set_flag(&set, SET_CA_FILE, "");
+	setenv("GREENLIGHT_RUN_URL", "https://ci.example.com/run/7", 1);
+	resolve_ok();
+	assert_string_equal(set.value[SET_CA_FILE], "");
+	assert_string_equal(set.origin[SET_CA_FILE], "smtp-ca-file");
+	/* run-url has no place in the gate file; the environment sets it */
+	assert_string_equal(set.value[SET_RUN_URL], "https://ci.example.com/run/7");
+	assert_string_equal(set.origin[SET_RUN_URL], "GREENLIGHT_RUN_URL");
+}
+
+static void test_gate_values(void **state)
+{
+	(void)state;
+	load_gate("\"notify\": {\"smtp\": \"smtps://m:465\", \"tls\": \"none\", \"from\": \"gl@example.com\","
+		  " \"username_env\": \"U\", \"password_env\": \"P\", \"ca_file\": \"ca.pem\","
+		  " \"send_timeout\": \"45s\"},"
+		  "\"decision\": {\"via\": \"listen\", \"listen\": \"0.0.0.0:9\", \"public_url\": \"https://gl\","
+		  " \"timeout\": \"7d\", \"on_timeout\": \"fail\", \"state\": \"s.db\", \"progress\": \"5m\","
+		  " \"allow_self_approval\": true, \"relay\": \"https://relay\", \"relay_token_env\": \"T\"}");
+	resolve_ok();
+	for (int i = 0; i < SET_COUNT; i++)
+		if (i != SET_RUN_URL)
+			assert_string_equal(set.origin[i], "gate");
+	assert_string_equal(set.value[SET_SMTP], "smtps://m:465");
+	assert_string_equal(set.value[SET_FROM], "gl@example.com");
+	assert_string_equal(set.value[SET_USER_ENV], "U");
+	assert_string_equal(set.value[SET_PASSWORD_ENV], "P");
+	assert_string_equal(set.value[SET_STATE], "s.db");
+	assert_string_equal(set.value[SET_RELAY_TOKEN_ENV], "T");
+	/* booleans from the file read as text */
+	assert_string_equal(set.value[SET_ALLOW_SELF], "true");
+	assert_int_equal(set.allow_self, 1);
+	assert_int_equal(set.tls_none, 1);
+	assert_int_equal(set.send_timeout, 45);
+	assert_int_equal(set.timeout, 7 * 86400);
+	assert_int_equal(set.progress, 300);
+
+	load_gate("\"decision\": {\"allow_self_approval\": false}");
+	reset();
+	setenv("GREENLIGHT_ALLOW_SELF_APPROVAL", "", 1);
+	resolve_ok();
+	assert_string_equal(set.value[SET_ALLOW_SELF], "false");
+	assert_string_equal(set.origin[SET_ALLOW_SELF], "gate");
+	assert_int_equal(set.allow_self, 0);
+}
+
+static void test_booleans(void **state)
+{
+	static const struct {
+		const char *text;
+		int value;
+	} good[] = {
+		{ "true", 1 }, { "1", 1 }, { "yes", 1 },
+		{ "false", 0 }, { "0", 0 }, { "no", 0 }, { "", 0 },
+	};
+	static const char *const bad[] = { "TRUE", "True", "on", "off", "2", "y", " true" };
+	char want[256];
+
+	(void)state;
+	load_gate("\"decision\": {\"allow_self_approval\": true}");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		reset();
+		settings_set_flag(&set, SET_ALLOW_SELF, good[i].text);
+		resolve_ok();
+		assert_int_equal(set.allow_self, good[i].value);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (!*good[i].text)
+			continue;	/* empty means unset: the gate's true */
+		reset();
+		setenv("GREENLIGHT_ALLOW_SELF_APPROVAL", good[i].text, 1);
+		resolve_ok();
+		assert_string_equal(set.origin[SET_ALLOW_SELF], "GREENLIGHT_ALLOW_SELF_APPROVAL");
+		assert_int_equal(set.allow_self, good[i].value);
+	}
+	unsetenv("GREENLIGHT_ALLOW_SELF_APPROVAL");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		reset();
+		settings_set_flag(&set, SET_ALLOW_SELF, bad[i]);
+		snprintf(want, sizeof(want), "--allow-self-approval \"%s\": write true or false", bad[i]);
+		resolve_bad(want);
+	}
+	reset();
+	setenv("GREENLIGHT_ALLOW_SELF_APPROVAL", "maybe", 1);
+	resolve_bad("allow-self-approval \"maybe\" (from GREENLIGHT_ALLOW_SELF_APPROVAL): write true or false");
+}
+
+static void test_durations(void **state)
+{
+	static const struct {
+		const char *text;
+		uint64_t secs;
+	} good[] = {
+		{ "1s", 1 }, { "90s", 90 }, { "15m", 900 }, { "2h", 7200 },
+		{ "7d", 604800 }, { "999999999s", 999999999 },
+	};
+	static const char *const bad[] = {
+		"", "0s", "0m", "10", "s", "1day", "1.5h", "-5m", "+5m", "5 m",
+		"5M", "5ms", " 5m", "1w", "99999999999s",
+	};
+	char want[256];
+
+	(void)state;
+	load_gate("");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		reset();
+		settings_set_flag(&set, SET_TIMEOUT, good[i].text);
+		settings_set_flag(&set, SET_PROGRESS, good[i].text);
+		settings_set_flag(&set, SET_SEND_TIMEOUT, good[i].text);
+		resolve_ok();
+		assert_int_equal(set.timeout, good[i].secs);
+		assert_int_equal(set.progress, good[i].secs);
+		assert_int_equal(set.send_timeout, good[i].secs);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		reset();
+		settings_set_flag(&set, SET_TIMEOUT, bad[i]);
+		snprintf(want, sizeof(want), "--timeout \"%s\": write a duration like 90s, 15m, 2h or 7d", bad[i]);
+		resolve_bad(want);
+		reset();
+		settings_set_flag(&set, SET_PROGRESS, bad[i]);
+		snprintf(want, sizeof(want), "--progress \"%s\": write a duration like 30s or 5m", bad[i]);
+		resolve_bad(want);
+		reset();
+		settings_set_flag(&set, SET_SEND_TIMEOUT, bad[i]);
+		snprintf(want, sizeof(want), "--send-timeout \"%s\": write a duration like 30s or 2m", bad[i]);
+		resolve_bad(want);
+	}
+	reset();
+	setenv("GREENLIGHT_TIMEOUT", "forever", 1);
+	resolve_bad("timeout \"forever\" (from GREENLIGHT_TIMEOUT): write a duration like 90s, 15m, 2h or 7d");
+}
+
+static void test_checks(void **state)
+{
+	(void)state;
+	load_gate("");
+	settings_set_flag(&set, SET_TLS, "ssl");
+	resolve_bad("--smtp-tls \"ssl\": valid values: starttls, none");
+	reset();
+	setenv("GREENLIGHT_SMTP_TLS", "STARTTLS", 1);
+	resolve_bad("smtp-tls \"STARTTLS\" (from GREENLIGHT_SMTP_TLS): valid values: starttls, none");
+	unsetenv("GREENLIGHT_SMTP_TLS");
+
+	reset();
+	settings_set_flag(&set, SET_VIA, "email");
+	resolve_bad("--via \"email\": valid values: listen, relay");
+	reset();
+	setenv("GREENLIGHT_ON_TIMEOUT", "pass", 1);
+	resolve_bad("on-timeout \"pass\" (from GREENLIGHT_ON_TIMEOUT): the only valid value is fail (a gate fails closed)");
+	unsetenv("GREENLIGHT_ON_TIMEOUT");
+	reset();
+	settings_set_flag(&set, SET_STATE, "");
+	resolve_bad("--state \"\": name a database file, like .greenlight/state.db");
+
+	/* the first bad setting is the one reported */
+	reset();
+	settings_set_flag(&set, SET_TIMEOUT, "soon");
+	settings_set_flag(&set, SET_TLS, "ssl");
+	resolve_bad("--smtp-tls \"ssl\": valid values: starttls, none");
+}
+
+static void test_relay_mode(void **state)
+{
+	(void)state;
+	/* relay mode needs a URL; the message names where "relay" came from */
+	load_gate("\"decision\": {\"via\": \"relay\"}");
+	resolve_bad("decision.via \"relay\" in the gate file: relay mode needs the relay's URL: set decision.relay, --relay or GREENLIGHT_RELAY");
+	reset();
+	settings_set_flag(&set, SET_VIA, "relay");
+	resolve_bad("--via \"relay\": relay mode needs the relay's URL: set decision.relay, --relay or GREENLIGHT_RELAY");
+
+	/* ... and its token variable set */
+	reset();
+	setenv("GREENLIGHT_RELAY", "https://relay.example.com", 1);
+	resolve_bad("relay-token-env \"GREENLIGHT_RELAY_TOKEN\" (from default): this variable holds the relay's bearer token and is not set");
+	reset();
+	settings_set_flag(&set, SET_RELAY_TOKEN_ENV, "GL_TEST_TOKEN");
+	resolve_bad("--relay-token-env \"GL_TEST_TOKEN\": this variable holds the relay's bearer token and is not set");
+
+	/* with both it resolves; the token itself is never a setting */
+	setenv("GL_TEST_TOKEN", "secret", 1);
+	reset();
+	settings_set_flag(&set, SET_RELAY_TOKEN_ENV, "GL_TEST_TOKEN");
+	resolve_ok();
+	assert_string_equal(set.value[SET_VIA], "relay");
+	assert_string_equal(set.origin[SET_VIA], "gate");
+	assert_string_equal(set.value[SET_RELAY], "https://relay.example.com");
+	assert_string_equal(set.origin[SET_RELAY], "GREENLIGHT_RELAY");
+	for (int i = 0; i < SET_COUNT; i++)
+		assert_null(strstr(set.value[i], "secret"));
+
+	/* listen mode needs neither */
+	unsetenv("GREENLIGHT_RELAY");
+	unsetenv("GL_TEST_TOKEN");
+	load_gate("");
+	reset();
+	resolve_ok();
+	assert_string_equal(set.value[SET_VIA], "listen");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_option_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_precedence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flag_empty_and_run_url, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gate_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_booleans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_durations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_mode, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
