@@ -5,6 +5,9 @@
  *           point at the gate; a decision wakes the wait at once.
  *   relay   a `greenlight relay` reached over HTTPS (relay_client.c): links
  *           point at the relay; the gate long-polls it.  Outbound only.
+ *           The relay is not trusted with the outcome: every decision it
+ *           reports is verified and the state settled by the gate
+ *           (relay_answer.h).
  * Every operation leaves the request as last read in *out (release with
  * store_request_release) and returns 0, or -1 after reporting an error.
  */
@@ -13,6 +16,7 @@
 
 #include <signal.h>
 #include <time.h>
+#include "quorum.h"
 #include "settings.h"
 #include "store.h"
 
@@ -20,9 +24,13 @@ struct backend;
 
 struct backend_ops {
 	const char *name;
-	/* Create or find the request by key (*created says which). */
+	/* Create or find the request by key (*created says which).  For a
+	 * new request, *prev receives the newest earlier request of the same
+	 * subject (same repository, commit and gate name, other evidence),
+	 * if any: prev->id is "" otherwise (release it either way). */
 	int (*put)(struct backend *b, const struct store_new_request *nr,
-		   struct store_request *out, int *created);
+		   struct store_request *out, int *created,
+		   struct store_request *prev);
 	/* New links for a pending request. */
 	int (*rekey)(struct backend *b, const char *id,
 		     const struct store_recipient *sr, size_t n,
@@ -52,6 +60,12 @@ struct backend {
 	volatile sig_atomic_t *stop;	/* set by SIGINT/SIGTERM */
 	int wake_fd;			/* readable when the wait should end */
 	void (*wake)(void);		/* makes wake_fd readable */
+	/* what the gate checks decisions with (relay): its own key, teams,
+	 * quorum and self-approval rules; the secret is set->secret */
+	const char *key;
+	const struct quorum_team *teams;
+	size_t nteams;
+	struct quorum_policy policy;
 	void *priv;
 };
 

@@ -46,9 +46,19 @@ static int get(struct backend *b, const char *id, struct store_request *out)
 }
 
 static int put(struct backend *b, const struct store_new_request *nr,
-	       struct store_request *out, int *created)
+	       struct store_request *out, int *created,
+	       struct store_request *prev)
 {
-	return store_request_put(L(b)->store, nr, out, created) ? -1 : 0;
+	int rc;
+
+	memset(prev, 0, sizeof(*prev));
+	if (store_request_put(L(b)->store, nr, out, created))
+		return -1;
+	if (!*created)
+		return 0;
+	rc = store_request_previous(L(b)->store, nr->tenant, nr->subject,
+				    out->id, prev);
+	return rc == STORE_OK || rc == STORE_NOT_FOUND ? 0 : -1;
 }
 
 static int rekey(struct backend *b, const char *id, const struct store_recipient *sr,

@@ -2,11 +2,11 @@
  *
  * The gate registers its request, mails links that point at the relay and
  * long-polls it; it never accepts a connection.  Decisions come back with
- * the review token each reviewer presented, and every decision is checked
- * against the token hashes this gate generated (when this run generated
- * them: a re-attach from a fresh runner has none and relies on the relay,
- * which is authenticated by its bearer token).  A 404 for a request the
- * gate registered is relay state loss: an error, never a decision.
+ * the review token each reviewer presented; the gate checks each against
+ * the token hashes this run generated, or as a token derived from the gate
+ * secret, and settles the request from the verified ones alone
+ * (relay_answer.h).  A 404 for a request the gate registered is relay
+ * state loss: an error, never a decision.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "backend.h"
+#include "relay_answer.h"
 #include "relay_client.h"
 #include "token.h"
 #include "util.h"
@@ -41,107 +42,23 @@ static void remember(struct backend *b, const struct store_recipient *sr, size_t
 	R(b)->nknown = n;
 }
 
-static const char *str(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static time_t num(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(v) ? (time_t)v->valuedouble : 0;
-}
-
-static enum req_state state_of(const char *s)
-{
-	if (!strcmp(s, "approved"))
-		return REQ_APPROVED;
-	if (!strcmp(s, "rejected"))
-		return REQ_REJECTED;
-	if (!strcmp(s, "expired"))
-		return REQ_EXPIRED;
-	return REQ_PENDING;
-}
-
-/* The presented token must hash to what we generated for that reviewer. */
-static int verify(struct backend *b, const char *email, const char *team,
-		  const char *token)
-{
-	char hash[TOKEN_HEX_SIZE];
-
-	if (!R(b)->nknown)
-		return 0;
-	if (token_hash(hash, token))
-		return -1;
-	for (size_t i = 0; i < R(b)->nknown; i++) {
-		const struct store_recipient *k = &R(b)->known[i];
-
-		if (!strcasecmp(k->email, email) && !strcmp(k->team, team))
-			return token_hex_equal(k->token_hash, hash) ? 0 : -1;
-	}
-	return -1;
-}
-
-static int read_decisions(struct backend *b, const cJSON *arr, struct store_request *r)
-{
-	const cJSON *d;
-	size_t i = 0;
-
-	r->ndecisions = (size_t)cJSON_GetArraySize(arr);
-	r->decisions = xcalloc(r->ndecisions ? r->ndecisions : 1, sizeof(*r->decisions));
-	cJSON_ArrayForEach(d, arr) {
-		struct store_decision *x = &r->decisions[i++];
-
-		strlcpy_gl(x->email, str(d, "email"), sizeof(x->email));
-		strlcpy_gl(x->team, str(d, "team"), sizeof(x->team));
-		x->approve = !strcmp(str(d, "decision"), "approve");
-		strlcpy_gl(x->reason, str(d, "reason"), sizeof(x->reason));
-		x->at = num(d, "at");
-		strlcpy_gl(x->remote_addr, str(d, "remote_addr"), sizeof(x->remote_addr));
-		strlcpy_gl(x->user_agent, str(d, "user_agent"), sizeof(x->user_agent));
-		if (verify(b, x->email, x->team, str(d, "token")))
-			return error("relay reported a decision by %s (team %s) whose review token does not match the one this gate sent; refusing it",
-				     x->email, x->team);
-	}
-	return 0;
-}
-
-static void read_teams(const cJSON *arr, struct store_request *r)
-{
-	const cJSON *t;
-	size_t i = 0;
-
-	r->nteams = (size_t)cJSON_GetArraySize(arr);
-	r->teams = xcalloc(r->nteams ? r->nteams : 1, sizeof(*r->teams));
-	cJSON_ArrayForEach(t, arr) {
-		strlcpy_gl(r->teams[i].name, str(t, "name"), sizeof(r->teams[i].name));
-		r->teams[i].approvals = (int)num(t, "approvals");
-		r->teams[i].approved = (int)num(t, "approved");
-		i++;
-	}
-}
-
-/* The relay's request object as a store_request. */
+/* The relay's request object, checked and settled by the gate. */
 static int from_json(struct backend *b, const cJSON *j, struct store_request *r)
 {
-	store_request_release(r);
-	memset(r, 0, sizeof(*r));
-	if (strlen(str(j, "id")) != 32)
-		return error("relay: the answer has no request id");
-	strlcpy_gl(r->id, str(j, "id"), sizeof(r->id));
-	strlcpy_gl(r->key, str(j, "key"), sizeof(r->key));
-	strlcpy_gl(r->gate, str(j, "gate"), sizeof(r->gate));
-	r->state = state_of(str(j, "state"));
-	r->created = num(j, "created");
-	r->deadline = num(j, "deadline");
-	r->decided_at = num(j, "decided_at");
-	r->notified = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "notified"));
-	r->facts_json = xstrdup("{}");
-	read_teams(cJSON_GetObjectItemCaseSensitive(j, "teams"), r);
-	return read_decisions(b, cJSON_GetObjectItemCaseSensitive(j, "decisions"), r);
+	struct relay_trust tr = {
+		.key = b->key,
+		.secret = b->set->secret.len ? &b->set->secret : NULL,
+		.known = R(b)->known,
+		.nknown = R(b)->nknown,
+		.teams = b->teams,
+		.nteams = b->nteams,
+		.policy = b->policy,
+	};
+	char why[512];
+
+	if (relay_answer_read(j, &tr, r, why, sizeof(why)))
+		return error("%s", why);
+	return 0;
 }
 
 static int result(struct backend *b, int rc, cJSON *j, const char *id,
@@ -182,6 +99,11 @@ static cJSON *register_json(const struct store_new_request *nr)
 
 	cJSON_AddStringToObject(o, "key", nr->key);
 	cJSON_AddStringToObject(o, "gate", nr->gate);
+	if (nr->repository)
+		cJSON_AddStringToObject(o, "repository", nr->repository);
+	if (nr->subject)
+		cJSON_AddStringToObject(o, "subject", nr->subject);
+	cJSON_AddBoolToObject(o, "keep_tags", nr->keep_tags);
 	cJSON_AddItemToObject(o, "facts", facts ? facts : cJSON_CreateObject());
 	if (nr->author_email)
 		cJSON_AddStringToObject(o, "author_email", nr->author_email);
@@ -200,15 +122,22 @@ static cJSON *register_json(const struct store_new_request *nr)
 }
 
 static int put(struct backend *b, const struct store_new_request *nr,
-	       struct store_request *out, int *created)
+	       struct store_request *out, int *created,
+	       struct store_request *prev)
 {
 	cJSON *body = register_json(nr), *j = NULL;
 	int rc = relay_register(R(b)->c, body, nr->deadline + GRACE_S, &j, created);
 
 	cJSON_Delete(body);
+	memset(prev, 0, sizeof(*prev));
 	R(b)->deadline = nr->deadline;
-	if (rc == RELAY_OK && *created)
+	if (rc == RELAY_OK && *created) {
 		remember(b, nr->recipients, nr->nrecipients);
+		if (relay_answer_previous(j, prev)) {
+			store_request_release(prev);
+			memset(prev, 0, sizeof(*prev));
+		}
+	}
 	return result(b, rc, j, NULL, out);
 }
 

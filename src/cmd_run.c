@@ -23,6 +23,7 @@
 #include "backend.h"
 #include "cmd.h"
 #include "evaluate.h"
+#include "evidence.h"
 #include "gitinfo.h"
 #include "notify.h"
 #include "report.h"
@@ -46,6 +47,10 @@ struct run {
 	size_t nrcpt;
 	char *public_url;
 	struct ci_info ci;
+	struct evidence_key key;
+	char not_approvers[STORE_MAX_AUTHORS + 1];
+	struct quorum_team *qteams;	/* the gate's quorum, for the backend */
+	int created;			/* this run created the request */
 };
 
 static int wake_fd[2] = { -1, -1 };
@@ -150,22 +155,24 @@ static int parse_args(struct run *r, int argc, char **argv)
 	return 0;
 }
 
-/* The request key: SHA-256 over repository, commit and gate name. */
-static void request_key(const struct run *r, char out[TOKEN_HEX_SIZE])
+/* The request key (evidence.h): repository, commit, gate name, and digests
+ * of the gate's rules and teams and of the evidence. */
+static int request_key(struct run *r)
 {
-	struct buf b = BUF_INIT(64 * 1024);
 	char cwd[4096];
 	const char *repo = r->git.repo;
 
 	if (!repo)
 		repo = getcwd(cwd, sizeof(cwd)) ? cwd : ".";
-	buf_adds(&b, repo);
-	buf_add(&b, "\n", 1);
-	buf_adds(&b, r->git.sha ? r->git.sha : "");
-	buf_add(&b, "\n", 1);
-	buf_adds(&b, r->e.gate.name);
-	token_sha256_hex(out, b.data ? b.data : "", b.len);
-	buf_release(&b);
+	if (evidence_key(&r->key, &r->e.gate, &r->e.verdict, repo, r->git.sha))
+		return error("cannot compute the request key: hashing failed");
+	return 0;
+}
+
+static const char *repository(const struct run *r)
+{
+	return r->git.repo && strlen(r->git.repo) <= STORE_MAX_REPO ?
+	       r->git.repo : NULL;
 }
 
 /* The facts the review page shows (schema: docs/review-page.md). */
@@ -225,6 +232,16 @@ static char *facts_json(const struct run *r, time_t deadline)
 	return json;
 }
 
+/* A fresh review token: derived from the gate secret when there is one,
+ * so any later run of this gate can check it without this run's state. */
+static int new_token(const struct run *r, struct notify_recipient *x)
+{
+	if (!r->set.secret.len)
+		return token_new(x->token);
+	return token_derive(x->token, &r->set.secret, r->key.key, x->team,
+			    x->email);
+}
+
 /* One recipient per (team, address), each with a fresh token. */
 static int make_recipients(struct run *r)
 {
@@ -242,7 +259,7 @@ static int make_recipients(struct run *r)
 
 			x->team = t->name;
 			x->email = t->email[k];
-			if (token_new(x->token) || token_hash(x->token_hash, x->token))
+			if (new_token(r, x) || token_hash(x->token_hash, x->token))
 				return error("cannot generate a review token: the system random generator failed");
 		}
 	}
@@ -287,8 +304,10 @@ static int renew(struct run *r, int created, const struct store_recipient *sr,
 
 /* Who may not approve: the commit author and the person who started the
  * CI run (when the CI says their address), comma-separated, or NULL. */
-static const char *not_approvers(const struct run *r, char *out, size_t n)
+static const char *not_approvers(struct run *r)
 {
+	char *out = r->not_approvers;
+	size_t n = sizeof(r->not_approvers);
 	const char *a = r->git.author_email, *b = r->ci.actor_email;
 
 	if (a && strlen(a) > STORE_MAX_EMAIL)
@@ -304,6 +323,27 @@ static const char *not_approvers(const struct run *r, char *out, size_t n)
 	return out;
 }
 
+/* One line on why this run made a new request when an earlier one for the
+ * same commit and gate exists: what changed in the evidence. */
+static void say_why_new(const struct run *r, const struct store_request *prev)
+{
+	cJSON *before = cJSON_Parse(prev->facts_json ? prev->facts_json : "{}");
+	char *facts = facts_json(r, r->req.deadline);
+	cJSON *now = cJSON_Parse(facts ? facts : "{}");
+	struct buf b = BUF_INIT(4096);
+	char when[32];
+
+	format_rfc3339(prev->created, when, sizeof(when));
+	evidence_diff(&b, before, now);
+	fprintf(stderr, "greenlight: results changed since request %s of %s: %s;"
+		" this is a new request (%s)\n", prev->id, when,
+		b.data ? b.data : "", r->req.id);
+	buf_release(&b);
+	cJSON_Delete(before);
+	cJSON_Delete(now);
+	free(facts);
+}
+
 /* Create the request or find the one this commit already has.  *mail says
  * whether reviewers must be mailed (new request, or --resend). */
 static int open_request(struct run *r, int *mail)
@@ -312,9 +352,9 @@ static int open_request(struct run *r, int *mail)
 	struct store_team *teams = xcalloc(v->nteams, sizeof(*teams));
 	struct store_recipient *sr = NULL;
 	struct store_new_request nr = { 0 };
-	char key[TOKEN_HEX_SIZE], authors[STORE_MAX_AUTHORS + 1];
+	struct store_request prev = { 0 };
 	time_t now = time(NULL);
-	int created = 0, ret = -1;
+	int ret = -1;
 
 	if (make_recipients(r))
 		goto out;
@@ -323,11 +363,13 @@ static int open_request(struct run *r, int *mail)
 		teams[i].approvals = gate_team(&r->e.gate, v->teams[i])->approvals;
 	}
 	sr = store_recipients(r);
-	request_key(r, key);
-	nr.key = key;
+	nr.key = r->key.key;
+	nr.subject = r->key.subject;
+	nr.repository = repository(r);
 	nr.gate = r->e.gate.name;
-	nr.author_email = not_approvers(r, authors, sizeof(authors));
+	nr.author_email = r->be.policy.not_approvers;
 	nr.allow_self_approval = r->set.allow_self;
+	nr.keep_tags = r->set.keep_tags;
 	nr.created = now;
 	nr.deadline = now + (time_t)r->set.timeout;
 	nr.facts_json = facts_json(r, nr.deadline);
@@ -335,10 +377,13 @@ static int open_request(struct run *r, int *mail)
 	nr.nteams = v->nteams;
 	nr.recipients = sr;
 	nr.nrecipients = r->nrcpt;
-	if (r->be.ops->put(&r->be, &nr, &r->req, &created))
+	if (r->be.ops->put(&r->be, &nr, &r->req, &r->created, &prev))
 		goto out;
-	ret = renew(r, created, sr, nr.deadline, mail);
+	if (r->created && *prev.id)
+		say_why_new(r, &prev);
+	ret = renew(r, r->created, sr, nr.deadline, mail);
 out:
+	store_request_release(&prev);
 	free((char *)nr.facts_json);
 	free(teams);
 	free(sr);
@@ -498,6 +543,43 @@ static int finish(struct run *r, int reviewed)
 	return code;
 }
 
+/* What the backend checks decisions with: this gate's key, its teams
+ * and quorum, and who may not approve. */
+static void set_trust(struct run *r)
+{
+	const struct verdict *v = &r->e.verdict;
+
+	r->qteams = xcalloc(v->nteams ? v->nteams : 1, sizeof(*r->qteams));
+	for (size_t i = 0; i < v->nteams; i++) {
+		r->qteams[i].name = v->teams[i];
+		r->qteams[i].approvals = gate_team(&r->e.gate, v->teams[i])->approvals;
+	}
+	r->be.set = &r->set;
+	r->be.stop = &interrupted;
+	r->be.wake_fd = wake_fd[0];
+	r->be.wake = wake;
+	r->be.key = r->key.key;
+	r->be.teams = r->qteams;
+	r->be.nteams = v->nteams;
+	r->be.policy.not_approvers = not_approvers(r);
+	r->be.policy.allow_self = r->set.allow_self;
+	r->be.policy.keep_tags = r->set.keep_tags;
+}
+
+/* A relay request this run neither created nor re-linked, without the
+ * gate secret: no decision on it could be verified, so waiting is pointless
+ * and counting one would trust the relay. */
+static int unverifiable(const struct run *r)
+{
+	if (strcmp(r->set.value[SET_VIA], "relay") || r->created ||
+	    r->set.secret.len || r->req.state != REQ_PENDING)
+		return 0;
+	if (r->resend || !r->req.notified)
+		return 0;	/* renew() gave it new links this run knows */
+	return error("request %s was registered by an earlier run and no gate secret is set (%s): this run cannot verify its reviewers' decisions; set the same secret in every run, or re-run with --resend to mail new links",
+		     r->req.id, r->set.value[SET_SECRET_ENV]);
+}
+
 /* The review half: request, server, mail, wait. */
 static int review(struct run *r)
 {
@@ -510,6 +592,11 @@ static int review(struct run *r)
 		error("--detach needs relay mode (--via relay): in listen mode nobody would serve the review page once the gate exits");
 		return GL_EXIT_USAGE;
 	}
+	if (r->detach && !r->set.secret.len) {
+		error("--detach needs the gate secret in %s (the same in every run): the run that collects the decision must be able to verify the reviewers' links; make one with: openssl rand -base64 48",
+		      r->set.value[SET_SECRET_ENV]);
+		return GL_EXIT_USAGE;
+	}
 	gitinfo_discover(&r->git, ".");
 	ci_info_detect(&r->ci);		/* the CI knows the run and the branch */
 	if (!*r->set.value[SET_RUN_URL] && r->ci.run_url) {
@@ -520,12 +607,13 @@ static int review(struct run *r)
 		r->git.branch = xstrdup(r->ci.branch);	/* CI checkouts are detached */
 	if (install_signals())
 		return GL_EXIT_INFRA;
-	r->be.set = &r->set;
-	r->be.stop = &interrupted;
-	r->be.wake_fd = wake_fd[0];
-	r->be.wake = wake;
+	if (request_key(r))
+		return GL_EXIT_INFRA;
+	set_trust(r);
 	if (backend_open(&r->be) || open_request(r, &mail))
 		return interrupted ? GL_EXIT_REVIEW : GL_EXIT_INFRA;
+	if (unverifiable(r))
+		return GL_EXIT_INFRA;
 	if (r->req.state != REQ_PENDING)
 		return finish(r, 1);
 	if (r->be.ops->serve(&r->be, &r->public_url))
@@ -576,6 +664,7 @@ static void run_release(struct run *r)
 		OPENSSL_cleanse(r->rcpt[i].token, sizeof(r->rcpt[i].token));
 	free(r->rcpt);
 	free(r->public_url);
+	free(r->qteams);
 	gitinfo_release(&r->git);
 	ci_info_release(&r->ci);
 	evaluation_release(&r->e);

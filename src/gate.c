@@ -27,6 +27,7 @@ static const char *const notify_keys[] = {
 static const char *const decision_keys[] = {
 	"via", "listen", "public_url", "timeout", "on_timeout", "state",
 	"progress", "allow_self_approval", "relay", "relay_token_env",
+	"secret_env", "allow_insecure_relay", "plus_tags",
 };
 
 #define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
@@ -383,6 +384,7 @@ static int load_decision(struct gate *g, const cJSON *d)
 {
 	static const char *const via[] = { "listen", "relay" };
 	static const char *const on_timeout[] = { "fail" };
+	static const char *const plus_tags[] = { "ignore", "keep" };
 	static const char *const strings[] = { "listen", "public_url", "state", "relay" };
 	const cJSON *self;
 
@@ -396,11 +398,16 @@ static int load_decision(struct gate *g, const cJSON *d)
 	    check_duration_key(g, d, "decision", "timeout") ||
 	    check_duration_key(g, d, "decision", "progress") ||
 	    check_env_key(g, d, "decision", "relay_token_env") ||
+	    check_env_key(g, d, "decision", "secret_env") ||
+	    check_enum(g, d, "decision", "plus_tags", plus_tags, 2) ||
 	    check_string_keys(g, d, "decision", strings, NKEYS(strings)))
 		return -1;
 	self = cJSON_GetObjectItemCaseSensitive(d, "allow_self_approval");
 	if (self && !cJSON_IsBool(self))
 		return gate_error(g, self, 0, "decision.allow_self_approval must be true or false");
+	self = cJSON_GetObjectItemCaseSensitive(d, "allow_insecure_relay");
+	if (self && !cJSON_IsBool(self))
+		return gate_error(g, self, 0, "decision.allow_insecure_relay must be true or false");
 	g->decision = d;
 	return 0;
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "settings.h"
 #include "util.h"
@@ -33,6 +34,9 @@ static const struct setting_def defs[SET_COUNT] = {
 	[SET_RUN_URL] = { "run-url", "GREENLIGHT_RUN_URL", NULL, NULL, "" },
 	[SET_RELAY] = { "relay", "GREENLIGHT_RELAY", "decision", "relay", "" },
 	[SET_RELAY_TOKEN_ENV] = { "relay-token-env", "GREENLIGHT_RELAY_TOKEN_ENV", "decision", "relay_token_env", "GREENLIGHT_RELAY_TOKEN" },
+	[SET_SECRET_ENV] = { "gate-secret-env", "GREENLIGHT_GATE_SECRET_ENV", "decision", "secret_env", "GREENLIGHT_GATE_SECRET" },
+	[SET_INSECURE_RELAY] = { "allow-insecure-relay", "GREENLIGHT_ALLOW_INSECURE_RELAY", "decision", "allow_insecure_relay", "false" },
+	[SET_PLUS_TAGS] = { "plus-tags", "GREENLIGHT_PLUS_TAGS", "decision", "plus_tags", "ignore" },
 };
 
 const char *setting_option(enum setting_id id)
@@ -87,6 +91,61 @@ static int parse_bool(const char *v, int *out)
 	return -1;
 }
 
+/* Whether url's host is this machine: 127.0.0.0/8, localhost or [::1]. */
+static int loopback_url(const char *url)
+{
+	const char *h = strstr(url, "://");
+	size_t n;
+
+	if (!h)
+		return 0;
+	h += 3;
+	n = strcspn(h, ":/?#");
+	if (*h == '[')
+		return !strncmp(h, "[::1]", 5);
+	return (n == 9 && !strncasecmp(h, "localhost", 9)) ||
+	       (n >= 7 && !strncmp(h, "127.", 4) &&
+		strspn(h, "0123456789.") == n);
+}
+
+/* The relay URL: https://, or http:// to this machine, or http:// with
+ * the explicit opt-in (anyone on the path could then read and forge). */
+static int check_relay(struct settings *s)
+{
+	const char *u = s->value[SET_RELAY];
+
+	if (!*u || !strncasecmp(u, "https://", 8))
+		return 0;
+	if (strncasecmp(u, "http://", 7))
+		return bad(s, SET_RELAY, "write an https:// URL");
+	if (!loopback_url(u) && !s->insecure_relay)
+		return bad(s, SET_RELAY, "plain http to another host lets anyone on"
+			   " the path read review links and forge answers; use"
+			   " https://, or pass --allow-insecure-relay if the network"
+			   " is trusted");
+	return 0;
+}
+
+/* The gate secret, if its variable is set: at least TOKEN_SECRET_MIN
+ * bytes.  Never printed. */
+static int check_secret(struct settings *s)
+{
+	const char *name = s->value[SET_SECRET_ENV];
+	const char *v = *name ? getenv(name) : NULL;
+	size_t n = v ? strlen(v) : 0;
+
+	s->secret.bytes = (const unsigned char *)v;
+	s->secret.len = n;
+	if (!n)
+		return 0;
+	if (n < TOKEN_SECRET_MIN || n > TOKEN_SECRET_MAX)
+		return bad(s, SET_SECRET_ENV, n < TOKEN_SECRET_MIN ?
+			   "the gate secret in this variable is shorter than 32"
+			   " bytes; make one with: openssl rand -base64 48" :
+			   "the gate secret in this variable is over 1024 bytes");
+	return 0;
+}
+
 static int check(struct settings *s)
 {
 	const char *tls = s->value[SET_TLS];
@@ -113,7 +172,16 @@ static int check(struct settings *s)
 		return bad(s, SET_RELAY_TOKEN_ENV, "this variable holds the relay's bearer token and is not set");
 	if (!*s->value[SET_STATE])
 		return bad(s, SET_STATE, "name a database file, like .greenlight/state.db");
-	return 0;
+	if (strcmp(s->value[SET_PLUS_TAGS], "ignore") &&
+	    strcmp(s->value[SET_PLUS_TAGS], "keep"))
+		return bad(s, SET_PLUS_TAGS, "valid values: ignore (name+tag@domain"
+			   " is name@domain), keep");
+	s->keep_tags = !strcmp(s->value[SET_PLUS_TAGS], "keep");
+	if (parse_bool(s->value[SET_INSECURE_RELAY], &s->insecure_relay))
+		return bad(s, SET_INSECURE_RELAY, "write true or false");
+	if (!strcmp(via, "relay") && check_relay(s))
+		return -1;
+	return check_secret(s);
 }
 
 int settings_resolve(struct settings *s, const struct gate *g)

@@ -11,12 +11,14 @@
 
 #include <stdint.h>
 #include "gate.h"
+#include "token.h"
 
 enum setting_id {
 	SET_SMTP, SET_TLS, SET_FROM, SET_USER_ENV, SET_PASSWORD_ENV, SET_CA_FILE,
 	SET_SEND_TIMEOUT, SET_VIA, SET_LISTEN, SET_PUBLIC_URL, SET_TIMEOUT,
 	SET_ON_TIMEOUT, SET_STATE, SET_PROGRESS, SET_ALLOW_SELF, SET_RUN_URL,
-	SET_RELAY, SET_RELAY_TOKEN_ENV,
+	SET_RELAY, SET_RELAY_TOKEN_ENV, SET_SECRET_ENV, SET_INSECURE_RELAY,
+	SET_PLUS_TAGS,
 	SET_COUNT
 };
 
@@ -26,6 +28,11 @@ struct settings {
 	/* parsed forms */
 	uint64_t send_timeout, timeout, progress;	/* seconds */
 	int tls_none, allow_self;
+	int insecure_relay;		/* http:// to a relay off this host */
+	int keep_tags;			/* plus_tags "keep" */
+	/* the gate secret (from the variable SET_SECRET_ENV names), or
+	 * secret.len == 0 when it is not set */
+	struct token_secret secret;
 };
 
 /* Long option name of a setting ("smtp", "smtp-tls", ...), for getopt. */

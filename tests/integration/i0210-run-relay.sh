@@ -84,8 +84,15 @@ check "wrong token: says so" grep -q "rejected the bearer token" "$WORK/gl.err"
 check "wrong token: no mail" test "$(mail_count)" -eq 5
 check "token never printed" sh -c "! grep -q relay-secret-token-0001 '$WORK/gl.err' '$TMP/relay.log'"
 
-# 7. --detach: register and mail, exit 5 at once; a later run collects
+# 7. --detach: register and mail, exit 5 at once; a later run in a fresh
+# workspace (no state of the first) collects it, verifying the reviewer's
+# token with the gate secret alone
 WORK=$TMP/detach; make_repo "$WORK"; git -C "$WORK" commit -q --allow-empty -m detach
+git -C "$WORK" remote add origin https://git.example.com/acme/model.git
+(cd "$WORK" && "$GREENLIGHT" run $relay_args --detach >"$WORK/gl.out" 2>"$WORK/gl.err"); RC=$?
+check "--detach without a gate secret is bad usage" test "$RC" -eq 2
+check "... and names the variable" grep -q "GREENLIGHT_GATE_SECRET" "$WORK/gl.err"
+export GREENLIGHT_GATE_SECRET=detach-test-secret-0123456789abcdefghijkl
 (cd "$WORK" && "$GREENLIGHT" run $relay_args --detach -o d1.json >"$WORK/gl.out" 2>"$WORK/gl.err"); RC=$?
 check "--detach exits 5 at once" test "$RC" -eq 5
 check "--detach says how to collect" grep -q "run again (without --detach)" "$WORK/gl.err"
@@ -93,9 +100,18 @@ check "--detach record is pending" test "$(json_get "$WORK/d1.json" 'd["outcome"
 wait_mail 6
 check "--detach mailed the reviewer" test "$(mail_count)" -eq 6
 check "approve after detach (200)" test "$(decide "$(mail_link 6)" approve)" = 200
-(cd "$WORK" && "$GREENLIGHT" run $relay_args -o d2.json >"$WORK/gl2.out" 2>"$WORK/gl2.err"); RC=$?
-check "the next run collects the approval: exit 0" test "$RC" -eq 0
+FRESH=$TMP/fresh
+git clone -q "$WORK" "$FRESH"
+git -C "$FRESH" remote set-url origin https://git.example.com/acme/model.git
+(cd "$FRESH" && GREENLIGHT_GATE_SECRET=another-secret-0123456789abcdefghijklmn \
+	"$GREENLIGHT" run $relay_args >"$FRESH/gl0.out" 2>"$FRESH/gl0.err"); RC=$?
+check "a run with another secret cannot verify the approval: exit 4" test "$RC" -eq 4
+check "... and says the token was not issued for the request" grep -q "not issued for this request" "$FRESH/gl0.err"
+(cd "$FRESH" && "$GREENLIGHT" run $relay_args -o d2.json >"$FRESH/gl2.out" 2>"$FRESH/gl2.err"); RC=$?
+check "a fresh workspace collects the approval: exit 0" test "$RC" -eq 0
+check "... verified, without state" test "$(json_get "$FRESH/d2.json" 'd["outcome"]')" = approved
 check "no second mail" test "$(mail_count)" -eq 6
+unset GREENLIGHT_GATE_SECRET
 (cd "$WORK" && "$GREENLIGHT" run --detach --timeout 60s >/dev/null 2>"$WORK/gl3.err"); RC=$?
 check "--detach in listen mode is bad usage" test "$RC" -eq 2
 

@@ -29,6 +29,8 @@ static const char *const env_names[] = {
 	"GREENLIGHT_ON_TIMEOUT", "GREENLIGHT_STATE", "GREENLIGHT_PROGRESS",
 	"GREENLIGHT_ALLOW_SELF_APPROVAL", "GREENLIGHT_RUN_URL", "GREENLIGHT_RELAY",
 	"GREENLIGHT_RELAY_TOKEN_ENV", "GREENLIGHT_RELAY_TOKEN", "GL_TEST_TOKEN",
+	"GREENLIGHT_GATE_SECRET", "GREENLIGHT_GATE_SECRET_ENV", "GREENLIGHT_ALLOW_INSECURE_RELAY",
+	"GREENLIGHT_PLUS_TAGS",
 };
 #define NENV (sizeof(env_names) / sizeof(env_names[0]))
 
@@ -127,11 +129,14 @@ static void test_option_names(void **state)
 		{ SET_STATE, "state" }, { SET_PROGRESS, "progress" },
 		{ SET_ALLOW_SELF, "allow-self-approval" }, { SET_RUN_URL, "run-url" },
 		{ SET_RELAY, "relay" }, { SET_RELAY_TOKEN_ENV, "relay-token-env" },
+		{ SET_SECRET_ENV, "gate-secret-env" },
+		{ SET_INSECURE_RELAY, "allow-insecure-relay" },
+		{ SET_PLUS_TAGS, "plus-tags" },
 	};
 
 	(void)state;
 	assert_int_equal(sizeof(names) / sizeof(names[0]), SET_COUNT);
-	for (size_t i = 0; i < SET_COUNT; i++)
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		assert_string_equal(setting_option(names[i].id), names[i].option);
 }
 
@@ -147,6 +152,8 @@ static void test_defaults(void **state)
 		[SET_STATE] = ".greenlight/state.db", [SET_PROGRESS] = "60s",
 		[SET_ALLOW_SELF] = "false", [SET_RUN_URL] = "", [SET_RELAY] = "",
 		[SET_RELAY_TOKEN_ENV] = "GREENLIGHT_RELAY_TOKEN",
+		[SET_SECRET_ENV] = "GREENLIGHT_GATE_SECRET",
+		[SET_INSECURE_RELAY] = "false", [SET_PLUS_TAGS] = "ignore",
 	};
 
 	(void)state;
@@ -237,7 +244,8 @@ static void test_gate_values(void **state)
 		  " \"send_timeout\": \"45s\"},"
 		  "\"decision\": {\"via\": \"listen\", \"listen\": \"0.0.0.0:9\", \"public_url\": \"https://gl\","
 		  " \"timeout\": \"7d\", \"on_timeout\": \"fail\", \"state\": \"s.db\", \"progress\": \"5m\","
-		  " \"allow_self_approval\": true, \"relay\": \"https://relay\", \"relay_token_env\": \"T\"}");
+		  " \"allow_self_approval\": true, \"relay\": \"https://relay\", \"relay_token_env\": \"T\","
+		  " \"secret_env\": \"S\", \"allow_insecure_relay\": false, \"plus_tags\": \"keep\"}");
 	resolve_ok();
 	for (int i = 0; i < SET_COUNT; i++)
 		if (i != SET_RUN_URL)
@@ -248,6 +256,8 @@ static void test_gate_values(void **state)
 	assert_string_equal(set.value[SET_PASSWORD_ENV], "P");
 	assert_string_equal(set.value[SET_STATE], "s.db");
 	assert_string_equal(set.value[SET_RELAY_TOKEN_ENV], "T");
+	assert_string_equal(set.value[SET_SECRET_ENV], "S");
+	assert_int_equal(set.keep_tags, 1);
 	/* booleans from the file read as text */
 	assert_string_equal(set.value[SET_ALLOW_SELF], "true");
 	assert_int_equal(set.allow_self, 1);
