@@ -17,6 +17,9 @@
 #   wait_gl                    wait for the gate; sets RC
 #   json_get FILE EXPR         a Python expression on the JSON in FILE (as d)
 #   free_port                  a loopback TCP port nothing listens on
+#   mail_link_to ADDR          the review link in the newest message to ADDR
+#   mail_count_to ADDR         how many messages went to ADDR
+#   stop_gl                    SIGTERM the gate; sets RC
 # A failed assertion also shows the end of $WORK/gl.out and $WORK/gl.err.
 . "${SRCDIR:?set SRCDIR to the source tree}/tests/lib.sh"
 PY=/usr/bin/python3
@@ -117,3 +120,17 @@ json_get() { # json_get FILE PYTHON-EXPR-ON-d
 free_port() {
 	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# the review link in the newest message to ADDR (its envelope recipient)
+mail_link_to() {
+	local f
+	f=$(grep -l "\"$1\"" "$MAILDIR"/*.json 2>/dev/null | tail -n 1)
+	[ -n "$f" ] || return 1
+	mail_link "$(ls "$MAILDIR"/*.eml | grep -n "${f%.json}.eml" | cut -d: -f1)"
+}
+
+# how many messages went to ADDR
+mail_count_to() { grep -l "\"$1\"" "$MAILDIR"/*.json 2>/dev/null | wc -l; }
+
+# stop the gate started by gl_run_bg with SIGTERM; sets RC
+stop_gl() { kill -TERM "$GL_PID" 2>/dev/null; wait_gl; }
