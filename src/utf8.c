@@ -71,7 +71,12 @@ int utf8_unsafe(uint32_t cp)
 	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
-int utf8_escape(struct buf *b, const char *s, size_t n)
+static int kept(uint32_t cp, const char *keep)
+{
+	return keep && cp && cp < 0x80 && strchr(keep, (int)cp);
+}
+
+int utf8_escape(struct buf *b, const char *s, size_t n, const char *keep)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t used;
@@ -82,7 +87,7 @@ int utf8_escape(struct buf *b, const char *s, size_t n)
 		used = utf8_decode(p, n, &cp);
 		if (cp == UTF8_BAD)
 			rc = buf_adds(b, UTF8_REPLACEMENT);
-		else if (utf8_unsafe(cp))
+		else if (utf8_unsafe(cp) && !kept(cp, keep))
 			rc = buf_addf(b, "\\u%04x", (unsigned)cp);
 		else
 			rc = buf_add(b, p, used);
@@ -90,4 +95,24 @@ int utf8_escape(struct buf *b, const char *s, size_t n)
 		n -= used;
 	}
 	return rc;
+}
+
+char *utf8_escape_dup(const char *s, const char *keep)
+{
+	struct buf b = BUF_INIT(UTF8_ESCAPE_MAX);
+	size_t n = s ? strlen(s) : 0, take = n;
+	const size_t room = (UTF8_ESCAPE_MAX - 3) / 6;	/* input that surely fits */
+
+	if (n > room) {		/* cut the input on a character boundary */
+		take = room;
+		while (take && ((unsigned char)s[take] & 0xc0) == 0x80)
+			take--;
+	}
+	char *out;
+
+	if (utf8_escape(&b, s ? s : "", take, keep) ||
+	    (take < n && buf_adds(&b, "...")))
+		return xstrdup("...");
+	out = buf_detach(&b, NULL);
+	return out ? out : xstrdup("");
 }

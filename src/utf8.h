@@ -36,9 +36,17 @@ int utf8_unsafe(uint32_t cp);
 
 /* Append s[0..n) with every utf8_unsafe() character written as a \u
  * escape of four lowercase hex digits ("\u202e", "\u0085", "\u000a") and
- * every invalid byte as U+FFFD; everything else is copied.  A backslash
+ * every invalid byte as U+FFFD; everything else is copied.  The ASCII
+ * characters in keep (NULL for none), such as "\n" for a destination that
+ * has its own way to show line breaks, are copied too.  A backslash
  * already in s is copied as is.  Returns 0, or a negative buf_status (b
  * released). */
-int utf8_escape(struct buf *b, const char *s, size_t n);
+int utf8_escape(struct buf *b, const char *s, size_t n, const char *keep);
+
+/* utf8_escape() of the whole of s as a heap string (never NULL; "" for
+ * NULL).  Output is capped at UTF8_ESCAPE_MAX bytes: a longer result is
+ * cut at a character boundary and ends in "...". */
+#define UTF8_ESCAPE_MAX (256 * 1024)
+char *utf8_escape_dup(const char *s, const char *keep);
 
 #endif

@@ -81,7 +81,7 @@ static void escaped(const char *in, const char *want)
 {
 	struct buf b = BUF_INIT(1024);
 
-	assert_int_equal(utf8_escape(&b, in, strlen(in)), 0);
+	assert_int_equal(utf8_escape(&b, in, strlen(in), NULL), 0);
 	assert_string_equal(b.data ? b.data : "", want);
 	buf_release(&b);
 }
@@ -105,14 +105,49 @@ static void test_escape(void **state)
 	{
 		struct buf b = BUF_INIT(64);
 
-		assert_int_equal(utf8_escape(&b, "ab\x01" "cd", 3), 0);
+		assert_int_equal(utf8_escape(&b, "ab\x01" "cd", 3, NULL), 0);
 		assert_string_equal(b.data, "ab\\u0001");
 		buf_release(&b);
 	}
+	/* ASCII characters in keep pass through; keep cannot let bidi through */
+	{
+		struct buf b = BUF_INIT(64);
+		const char *in = "a\tb\nc\rd\x01\xe2\x80\xae";
+
+		assert_int_equal(utf8_escape(&b, in, strlen(in), "\t\n\r"), 0);
+		assert_string_equal(b.data, "a\tb\nc\rd\\u0001\\u202e");
+		buf_release(&b);
+	}
 	/* a full buffer fails and is left empty */
-	assert_int_not_equal(utf8_escape(&small, "\xe2\x80\xae", 3), 0);
+	assert_int_not_equal(utf8_escape(&small, "\xe2\x80\xae", 3, NULL), 0);
 	assert_null(small.data);
 	assert_int_equal(small.len, 0);
+}
+
+static void test_escape_dup(void **state)
+{
+	char *s, *big;
+	size_t n = UTF8_ESCAPE_MAX;
+
+	(void)state;
+	s = utf8_escape_dup(NULL, NULL);
+	assert_string_equal(s, "");
+	free(s);
+	s = utf8_escape_dup("x\xc2\x85y\n", "\n");
+	assert_string_equal(s, "x\\u0085y\n");
+	free(s);
+	/* a huge input is cut, stays within the cap and ends in "..." */
+	big = malloc(n + 1);
+	assert_non_null(big);
+	for (size_t i = 0; i + 2 <= n; i += 2)	/* n is even */
+		memcpy(big + i, "\xc2\x85", 2);
+	big[n] = '\0';
+	s = utf8_escape_dup(big, NULL);
+	assert_true(strlen(s) <= UTF8_ESCAPE_MAX);
+	assert_memory_equal(s, "\\u0085", 6);
+	assert_string_equal(s + strlen(s) - 3, "...");
+	free(s);
+	free(big);
 }
 
 int main(void)
@@ -122,6 +157,7 @@ int main(void)
 		cmocka_unit_test(test_repair),
 		cmocka_unit_test(test_unsafe),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_escape_dup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
