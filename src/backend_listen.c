@@ -113,14 +113,25 @@ static int start(struct backend *b)
 	return web_run(L(b)->web);
 }
 
+/* Milliseconds from now until `until` for poll(): 0 when due, and at most
+ * a day, so that a wait of weeks fits an int; the caller's loop waits the
+ * rest. */
+static int poll_ms(time_t now, time_t until)
+{
+	const time_t max_wait = 24 * 3600;
+
+	if (until <= now)
+		return 0;
+	return (int)((until - now < max_wait ? until - now : max_wait) * 1000);
+}
+
 static int wait_for(struct backend *b, const char *id, time_t until,
 		    struct store_request *out)
 {
 	struct pollfd p = { b->wake_fd, POLLIN, 0 };
-	time_t now = time(NULL);
 	char drain[64];
 
-	if (poll(&p, 1, until > now ? (int)(until - now) * 1000 : 0) > 0)
+	if (poll(&p, 1, poll_ms(time(NULL), until)) > 0)
 		while (read(b->wake_fd, drain, sizeof(drain)) > 0)
 			;
 	return get(b, id, out);

@@ -6,12 +6,14 @@
  * destination, on bytes that are first checked to be valid UTF-8.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ci_report.h"
 #include "report.h"
+#include "utf8.h"
 #include "util.h"
 
 #define JOIN_MAX (64 * 1024)	/* teams or approvers joined by commas */
@@ -59,29 +61,14 @@ static int bool_of(const cJSON *o, const char *key)
 	return cJSON_IsTrue(member(o, key));
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one. */
+/* Length of the UTF-8 character at p in a NUL-terminated string, or 0
+ * if it is not a valid one. */
 static size_t utf8_len(const unsigned char *p)
 {
-	size_t n, i;
-	unsigned c = p[0];
+	uint32_t cp;
+	size_t n = utf8_decode(p, strnlen((const char *)p, 4), &cp);
 
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-	if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) ||
-	    (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F))
-		return 0;	/* overlong, surrogate, or beyond U+10FFFF */
-	return n;
+	return cp == UTF8_BAD ? 0 : n;
 }
 
 /* Strings of an array, or member `key` of its objects, joined by commas. */
@@ -132,14 +119,15 @@ void ci_values_release(struct ci_values *cv)
 
 int ci_xml_escape(struct buf *b, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	char *t = utf8_escape_dup(s, "\t\n\r");
+	const unsigned char *p = (const unsigned char *)t;
 	int rc = 0;
 
 	while (*p && !rc) {
 		size_t n = utf8_len(p);
 
 		if (!n) {
-			rc = buf_adds(b, "\xEF\xBF\xBD");	/* U+FFFD */
+			rc = buf_adds(b, UTF8_REPLACEMENT);
 			n = 1;
 		} else if (*p == '&') {
 			rc = buf_adds(b, "&amp;");
@@ -151,35 +139,39 @@ int ci_xml_escape(struct buf *b, const char *s)
 			rc = buf_adds(b, "&quot;");
 		} else if (*p == '\'') {
 			rc = buf_adds(b, "&apos;");
-		} else if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7F) {
-			;	/* not allowed in XML 1.0 */
 		} else {
 			rc = buf_add(b, p, n);
 		}
 		p += n;
 	}
+	free(t);
 	return rc;
 }
 
 /* Markdown and HTML metacharacters that could start markup in a cell. */
 static const char md_special[] = "&<>\"'|\\`*_[]~!#@$";
 
-/* One cell, at most `max` bytes of input (whole UTF-8 sequences). */
+/* One cell, at most `max` bytes of escaped input (whole characters):
+ * line breaks and tabs become spaces, other controls and bidi characters
+ * \u escapes (shown with the backslash as an entity). */
 static int md_cell(struct buf *b, const char *s, size_t max)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	char *t = utf8_escape_dup(s, "\t\n\r");
+	const unsigned char *p = (const unsigned char *)t;
 	size_t used = 0;
 	int rc = 0;
 
 	while (*p && !rc) {
 		size_t n = utf8_len(p);
 
-		if (used + (n ? n : 1) > max)
-			return buf_adds(b, "\xE2\x80\xA6");	/* ... */
+		if (used + (n ? n : 1) > max) {
+			rc = buf_adds(b, "\xE2\x80\xA6");	/* ... */
+			break;
+		}
 		if (!n) {
-			rc = buf_adds(b, "\xEF\xBF\xBD");
+			rc = buf_adds(b, UTF8_REPLACEMENT);
 			n = 1;
-		} else if (*p < 0x20 || *p == 0x7F) {
+		} else if (*p < 0x20) {
 			rc = buf_add(b, " ", 1);
 		} else if (strchr(md_special, *p)) {
 			rc = buf_addf(b, "&#%u;", (unsigned)*p);
@@ -189,6 +181,7 @@ static int md_cell(struct buf *b, const char *s, size_t max)
 		used += n;
 		p += n;
 	}
+	free(t);
 	return rc;
 }
 
@@ -199,9 +192,10 @@ int ci_md_escape(struct buf *b, const char *s)
 
 int ci_cmd_escape(struct buf *b, const char *s, int property)
 {
+	char *t = utf8_escape_dup(s, "\r\n");
 	int rc = 0;
 
-	for (; *s && !rc; s++) {
+	for (s = t; *s && !rc; s++) {
 		if (*s == '%')
 			rc = buf_adds(b, "%25");
 		else if (*s == '\r')
@@ -215,6 +209,7 @@ int ci_cmd_escape(struct buf *b, const char *s, int property)
 		else
 			rc = buf_add(b, s, 1);
 	}
+	free(t);
 	return rc;
 }
 
@@ -610,10 +605,12 @@ int ci_annotation(struct buf *b, const cJSON *rec, const struct ci_values *cv)
 
 /* ---- dotenv ------------------------------------------------------------- */
 
-/* A value on one line: controls become spaces, trimmed, capped. */
+/* A value on one line: line breaks and tabs become spaces, other controls
+ * and bidi characters \u escapes; trimmed, capped. */
 static int dotenv_value(struct buf *b, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s, *end;
+	char *t = utf8_escape_dup(s, "\t\n\r");
+	const unsigned char *p = (const unsigned char *)t, *end;
 	size_t used = 0;
 	int rc = 0;
 
@@ -627,13 +624,14 @@ static int dotenv_value(struct buf *b, const char *s)
 
 		if (used + (n ? n : 1) > CI_DOTENV_VALUE_MAX)
 			break;
-		if (!n || *p < 0x20 || *p == 0x7F)
+		if (!n || *p < 0x20)
 			rc = buf_add(b, n ? " " : "?", 1);
 		else
 			rc = buf_add(b, p, n);
 		used += n ? n : 1;
 		p += n ? n : 1;
 	}
+	free(t);
 	return rc;
 }
 

@@ -5,7 +5,7 @@
  * and appends text to the caller's bounded buf; no files, environment,
  * randomness or clock.  Every value taken from the record is escaped for
  * its destination (XML, Markdown + HTML, workflow-command percent-encoding,
- * single-line dotenv).  A writer returns 0, or a negative buf_status after
+ * single-line dotenv), with control and bidi characters shown as \uXXXX.  A writer returns 0, or a negative buf_status after
  * which the buffer is empty (buf.h: never half a document).
  */
 #ifndef GREENLIGHT_CI_REPORT_H
@@ -65,15 +65,18 @@ int ci_github_output(struct buf *b, const struct ci_values *cv, const char *deli
 int ci_annotation(struct buf *b, const cJSON *record, const struct ci_values *cv);
 
 /* KEY=value lines for GitLab's artifacts:reports:dotenv: no quotes, no
- * empty lines, control characters replaced by spaces, values trimmed and
- * capped at CI_DOTENV_VALUE_MAX bytes (whole UTF-8 sequences). */
+ * empty lines, line breaks and tabs replaced by spaces, other controls and
+ * bidi characters as \u escapes, values trimmed and capped at
+ * CI_DOTENV_VALUE_MAX bytes (whole UTF-8 sequences). */
 #define CI_DOTENV_VALUE_MAX 512
 int ci_dotenv(struct buf *b, const struct ci_values *cv);
 
-/* Escapers, exposed for tests.  xml: &<>"' as entities, C0 controls other
- * than TAB/LF/CR and DEL dropped.  md: one table cell; HTML and Markdown
- * metacharacters as numeric entities, line breaks as spaces.  cmd: %, CR,
- * LF percent-encoded, and with `property` also ':' and ','. */
+/* Escapers, exposed for tests.  Each first shows control and bidi
+ * characters as \u escapes (utf8_escape) except those the destination
+ * has its own form for.  xml: &<>"' as entities, TAB/LF/CR kept.  md: one
+ * table cell; HTML and Markdown metacharacters as numeric entities, line
+ * breaks as spaces.  cmd: %, CR, LF percent-encoded, and with `property`
+ * also ':' and ','. */
 int ci_xml_escape(struct buf *b, const char *s);
 int ci_md_escape(struct buf *b, const char *s);
 int ci_cmd_escape(struct buf *b, const char *s, int property);

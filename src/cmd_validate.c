@@ -5,6 +5,7 @@
 #include "cmd.h"
 #include "evaluate.h"
 #include "gate.h"
+#include "utf8.h"
 #include "util.h"
 
 void usage_validate(FILE *out)
@@ -29,6 +30,7 @@ int cmd_validate(int argc, char **argv)
 	};
 	const char *path = NULL;
 	struct gate g;
+	char *file, *name;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "g:h", longopts, NULL)) != -1) {
@@ -44,10 +46,14 @@ int cmd_validate(int argc, char **argv)
 	}
 	if (gate_load(&g, path ? path : default_gate_path()))
 		return GL_EXIT_USAGE;
-	printf("%s: ok: gate \"%s\", %zu rule%s, %zu team%s, match %s\n", g.file, g.name,
+	file = utf8_escape_dup(g.file, NULL);
+	name = utf8_escape_dup(g.name, NULL);
+	printf("%s: ok: gate \"%s\", %zu rule%s, %zu team%s, match %s\n", file, name,
 	       g.choices.nrules, g.choices.nrules == 1 ? "" : "s",
 	       g.nteams, g.nteams == 1 ? "" : "s",
 	       g.match == GATE_MATCH_ALL ? "all" : "first");
+	free(file);
+	free(name);
 	gate_release(&g);
 	return GL_EXIT_PASS;
 }

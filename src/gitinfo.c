@@ -1,42 +1,47 @@
 /* gitinfo.c - commit facts through libgit2 (see gitinfo.h).
  *
  * libgit2 is initialised on first use and never shut down (a CLI exits).
- * Every libgit2 object is freed before returning.
+ * Every libgit2 object is freed before returning.  Git stores text as
+ * bytes; every string read here is repaired to valid UTF-8 (a bad byte
+ * becomes U+FFFD) so the mail, the review page, the relay and the records
+ * can all carry it.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <git2.h>
 
 #include "gitinfo.h"
+#include "utf8.h"
 #include "util.h"
-
-static char *dup_or_null(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
 
 static char *first_line(const char *msg)
 {
-	size_t n;
+	char *line, *repaired;
 
 	if (!msg)
 		return NULL;
-	n = strcspn(msg, "\r\n");
-	return xstrndup(msg, n);
+	line = xstrndup(msg, strcspn(msg, "\r\n"));
+	repaired = utf8_repair(line);
+	free(line);
+	return repaired;
 }
 
+/* remote.origin.url from a snapshot of the configuration (read directly:
+ * git_remote_lookup in libgit2 1.5 leaks on every call), else the work
+ * tree path. */
 static void read_identity(struct gitinfo *gi, git_repository *repo)
 {
-	git_remote *origin = NULL;
-	const char *wd;
+	git_config *cfg = NULL;
+	const char *url = NULL, *wd;
 
-	if (!git_remote_lookup(&origin, repo, "origin") && git_remote_url(origin)) {
-		gi->repo = xstrdup(git_remote_url(origin));
+	if (!git_repository_config_snapshot(&cfg, repo) &&
+	    !git_config_get_string(&url, cfg, "remote.origin.url") && *url) {
+		gi->repo = utf8_repair(url);
 	} else {
 		wd = git_repository_workdir(repo);
-		gi->repo = xstrdup(wd ? wd : git_repository_path(repo));
+		gi->repo = utf8_repair(wd ? wd : git_repository_path(repo));
 	}
-	git_remote_free(origin);
+	git_config_free(cfg);
 }
 
 static int read_head(struct gitinfo *gi, git_repository *repo)
@@ -53,12 +58,12 @@ static int read_head(struct gitinfo *gi, git_repository *repo)
 	git_oid_tostr(hex, sizeof(hex), git_commit_id(commit));
 	gi->sha = xstrdup(hex);
 	author = git_commit_author(commit);
-	gi->author_name = dup_or_null(author ? author->name : NULL);
-	gi->author_email = dup_or_null(author ? author->email : NULL);
+	gi->author_name = utf8_repair(author ? author->name : NULL);
+	gi->author_email = utf8_repair(author ? author->email : NULL);
 	gi->subject = first_line(git_commit_message(commit));
 	gi->time = (time_t)git_commit_time(commit);
 	if (!git_repository_head_detached(repo))
-		gi->branch = dup_or_null(git_reference_shorthand(head));
+		gi->branch = utf8_repair(git_reference_shorthand(head));
 	ret = 0;
 out:
 	git_commit_free(commit);

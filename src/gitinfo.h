@@ -2,7 +2,8 @@
  *
  * The repository is discovered from a directory (normally the working
  * directory) the way git does.  No repository is not an error: the facts
- * are simply absent and messages leave those lines out.
+ * are simply absent and messages leave those lines out.  Every string is
+ * valid UTF-8: bytes that are not become U+FFFD.
  */
 #ifndef GREENLIGHT_GITINFO_H
 #define GREENLIGHT_GITINFO_H

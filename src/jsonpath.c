@@ -96,6 +96,33 @@ static int bad_name(struct parser *ps)
 		    what, consumed(ps), ps->text);
 }
 
+/* A backslash in a .name step: .name has no escapes, so `$.a\.b` would
+ * read as "a\" then "b".  The message shows the path in bracket notation
+ * with the name the writer meant ($['a.b']: backslashes taken as escapes,
+ * up to the next unescaped step). */
+static int backslash_in_name(struct parser *ps, const char *start)
+{
+	char name[128];
+	size_t n = 0;
+	const char *q;
+
+	for (q = start; *q && *q != '[' && n + 3 < sizeof(name); q++) {
+		if (*q == '\\' && q[1])
+			q++;
+		else if (*q == '.')
+			break;
+		if (*q == '\'' || *q == '\\')
+			name[n++] = '\\';
+		name[n++] = *q;
+	}
+	name[n] = '\0';
+	return fail(ps, "\"\\\" is not allowed in a .name step (after \"%.*s\"): "
+		    ".name has no escapes; for a name with \".\" or other "
+		    "special characters use brackets: write %.*s['%s']%.200s",
+		    consumed(ps), ps->text, (int)(start - 1 - ps->text),
+		    ps->text, name, q);
+}
+
 static int dot_step(struct parser *ps)
 {
 	const char *start = ++ps->p;	/* past '.' */
@@ -110,6 +137,8 @@ static int dot_step(struct parser *ps)
 	while (*ps->p && *ps->p != '.' && *ps->p != '[') {
 		unsigned char c = (unsigned char)*ps->p;
 
+		if (c == '\\')
+			return backslash_in_name(ps, start);
 		if (bad_name_char(c))
 			return bad_name(ps);
 		ps->p++;

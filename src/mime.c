@@ -18,51 +18,17 @@
 
 #include "mime.h"
 #include "token.h"
+#include "utf8.h"
 
 #define PART_MAX (MIME_MAX_MESSAGE / 2)
-#define BAD_CP 0xFFFFFFFFu
 
 /* ---- cleaning ---------------------------------------------------------- */
-
-/* Decode one UTF-8 sequence from s[0..n), n > 0.  Returns the bytes used;
- * *cp is the code point, or BAD_CP for an invalid, overlong or surrogate
- * sequence (then exactly one byte is used). */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len, i;
-	uint32_t v, min;
-
-	*cp = BAD_CP;
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, v = s[0] & 0x1f, min = 0x80;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, v = s[0] & 0x0f, min = 0x800;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, v = s[0] & 0x07, min = 0x10000;
-	else
-		return 1;
-	if (len > n)
-		return 1;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 1;
-		v = v << 6 | (s[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 1;
-	*cp = v;
-	return len;
-}
 
 enum cp_action { CP_KEEP, CP_SPACE, CP_DROP, CP_REPLACE };
 
 static enum cp_action classify(uint32_t cp)
 {
-	if (cp == BAD_CP)
+	if (cp == UTF8_BAD)
 		return CP_REPLACE;
 	if (cp == '\t' || cp == '\n' || cp == '\r' || cp == 0x0b || cp == 0x0c ||
 	    cp == 0x85 || cp == 0x2028 || cp == 0x2029)
@@ -102,7 +68,7 @@ int mime_clean(struct buf *out, const char *s, size_t cap)
 		return 0;
 	n = strlen(s);
 	while (n && !ret && out->len - base <= cap) {
-		used = utf8_next(p, n, &cp);
+		used = utf8_decode(p, n, &cp);
 		switch (classify(cp)) {
 		case CP_KEEP:
 			ret = buf_add(out, p, used);
@@ -114,7 +80,7 @@ int mime_clean(struct buf *out, const char *s, size_t cap)
 			spaced = 1;
 			break;
 		case CP_REPLACE:
-			ret = buf_add(out, "\xef\xbf\xbd", 3);
+			ret = buf_adds(out, UTF8_REPLACEMENT);
 			spaced = 0;
 			break;
 		case CP_DROP:

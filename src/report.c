@@ -3,15 +3,32 @@
 #include <string.h>
 
 #include "report.h"
+#include "utf8.h"
 #include "util.h"
 
 #define VALUE_MAX 64		/* bytes of a value shown in the table */
 #define CONDITION_MAX 60	/* column width cap for conditions */
 
+/* Copy s into out (max bytes with the NUL), ending in "..." when cut; the
+ * cut falls on a character boundary. */
+static void copy_cut(char *out, size_t max, const char *s)
+{
+	size_t n = strlen(s), keep;
+
+	if (n < max || max <= 4) {
+		strlcpy_gl(out, s, max);
+		return;
+	}
+	keep = max - 4;
+	while (keep && ((unsigned char)s[keep] & 0xc0) == 0x80)
+		keep--;
+	memcpy(out, s, keep);
+	memcpy(out + keep, "...", 4);
+}
+
 void report_value(const cJSON *v, char *out, size_t max)
 {
-	char *s;
-	size_t n;
+	char *s, *shown;
 
 	if (!v) {
 		strlcpy_gl(out, "(missing)", max);
@@ -22,13 +39,9 @@ void report_value(const cJSON *v, char *out, size_t max)
 		strlcpy_gl(out, "?", max);
 		return;
 	}
-	n = strlen(s);
-	if (n >= max && max > 4) {
-		memcpy(out, s, max - 4);
-		memcpy(out + max - 4, "...", 4);
-	} else {
-		strlcpy_gl(out, s, max);
-	}
+	shown = utf8_escape_dup(s, NULL);	/* still JSON: \uXXXX escapes */
+	copy_cut(out, max, shown);
+	free(shown);
 	free(s);
 }
 
@@ -78,8 +91,10 @@ static void print_outcome(FILE *out, const struct gate *g, const struct verdict 
 		fprintf(out, " - notify ");
 		for (size_t i = 0; i < v->nteams; i++) {
 			const struct team *t = gate_team(g, v->teams[i]);
+			char *name = utf8_escape_dup(v->teams[i], NULL);
 
-			fprintf(out, "%s%s (", i ? ", " : "", v->teams[i]);
+			fprintf(out, "%s%s (", i ? ", " : "", name);
+			free(name);
 			for (size_t k = 0; t && k < t->nemail; k++)
 				fprintf(out, "%s%s", k ? ", " : "", t->email[k]);
 			fprintf(out, "; %d approval%s)", t ? t->approvals : 1,
@@ -89,34 +104,71 @@ static void print_outcome(FILE *out, const struct gate *g, const struct verdict 
 	fputc('\n', out);
 }
 
+/* One row's cells as a terminal may show them (utf8_escape). */
+struct row {
+	char *condition, *values, *next;
+};
+
+static void row_make(struct row *row, const struct rule_result *r)
+{
+	char values[256];
+
+	rule_values(r, values, sizeof(values));
+	row->condition = utf8_escape_dup(r->condition, NULL);
+	row->values = utf8_escape_dup(values, NULL);
+	row->next = utf8_escape_dup(r->next, NULL);
+}
+
+static void row_free(struct row *row)
+{
+	free(row->condition);
+	free(row->values);
+	free(row->next);
+}
+
+static void print_header(FILE *out, const struct gate *g, const char *results)
+{
+	char *name = utf8_escape_dup(g->name, NULL);
+	char *file = utf8_escape_dup(g->file, NULL);
+	char *res = utf8_escape_dup(strcmp(results, "-") ? results : "stdin", NULL);
+
+	fprintf(out, "gate %s (%s), match %s, results %s\n", name, file,
+		g->match == GATE_MATCH_ALL ? "all" : "first", res);
+	free(name);
+	free(file);
+	free(res);
+}
+
 void report_text(FILE *out, const struct gate *g, const char *results,
 		 const struct verdict *v)
 {
-	char values[256];
 	int wc = (int)strlen("CONDITION"), wv = (int)strlen("VALUE");
+	struct row row;
 
 	for (size_t i = 0; i < v->nrules; i++) {
-		int n = (int)strlen(v->rules[i].condition);
+		int n, m;
 
-		rule_values(&v->rules[i], values, sizeof(values));
+		row_make(&row, &v->rules[i]);
+		n = (int)strlen(row.condition);
+		m = (int)strlen(row.values);
 		if (n > wc)
 			wc = n > CONDITION_MAX ? CONDITION_MAX : n;
-		if ((int)strlen(values) > wv)
-			wv = (int)strlen(values) > VALUE_MAX ? VALUE_MAX : (int)strlen(values);
+		if (m > wv)
+			wv = m > VALUE_MAX ? VALUE_MAX : m;
+		row_free(&row);
 	}
-	fprintf(out, "gate %s (%s), match %s, results %s\n", g->name, g->file,
-		g->match == GATE_MATCH_ALL ? "all" : "first",
-		strcmp(results, "-") ? results : "stdin");
+	print_header(out, g, results);
 	fprintf(out, "  %-12s %-*s  %-*s  %-7s  %s\n", "RULE", wc, "CONDITION",
 		wv, "VALUE", "FIRED", "NEXT");
 	for (size_t i = 0; i < v->nrules; i++) {
 		char where[32];
 
 		snprintf(where, sizeof(where), "choices[%zu]", i);
-		rule_values(&v->rules[i], values, sizeof(values));
+		row_make(&row, &v->rules[i]);
 		fprintf(out, "  %-12s %-*s  %-*s  %-7s  %s\n", where, wc,
-			v->rules[i].condition, wv, values, fired_text(&v->rules[i]),
-			v->rules[i].next);
+			row.condition, wv, row.values, fired_text(&v->rules[i]),
+			row.next);
+		row_free(&row);
 	}
 	print_outcome(out, g, v);
 }

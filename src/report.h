@@ -14,10 +14,13 @@
 #include "verdict.h"
 
 /* Compact JSON text of a value for tables and messages, at most `max` bytes
- * (longer values end in "..."); "(missing)" for NULL.  Writes into out. */
+ * (longer values end in "..."); "(missing)" for NULL.  Control and bidi
+ * characters are \u escapes (utf8_escape), so the text stays JSON and is
+ * safe on a terminal.  Writes into out. */
 void report_value(const cJSON *v, char *out, size_t max);
 
-/* The rule table and the outcome, as `greenlight check` prints them. */
+/* The rule table and the outcome, as `greenlight check` prints them, with
+ * every cell escaped by utf8_escape. */
 void report_text(FILE *out, const struct gate *g, const char *results,
 		 const struct verdict *v);
 

@@ -6,15 +6,21 @@
 #include <string.h>
 #include <time.h>
 
+#include "utf8.h"
 #include "util.h"
 
+/* One line on stderr.  Messages quote values from results and gate files,
+ * so the line is escaped (utf8_escape): no control or bidi character can
+ * break it, recolour the terminal or forge a CI log line. */
 __attribute__((format(printf, 2, 0)))
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
-	char line[4096];
+	char line[4096], *shown;
 
 	vsnprintf(line, sizeof(line), fmt, ap);
-	fprintf(stderr, "%s%s\n", prefix, line);
+	shown = utf8_escape_dup(line, NULL);
+	fprintf(stderr, "%s%s\n", prefix, shown);
+	free(shown);
 }
 
 int error(const char *fmt, ...)

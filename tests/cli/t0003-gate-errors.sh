@@ -42,6 +42,7 @@ bad "secret in the file" "password_env must name an environment variable" '{"ver
 bad "bad tls" 'notify.tls is "ssl"; valid values: starttls, none' '{"version":1,"name":"x","choices":['"$RULE"'],"notify":{"tls":"ssl"}}'
 bad "bad timeout" 'decision.timeout is "1 day"; write a duration' '{"version":1,"name":"x","choices":['"$RULE"'],"decision":{"timeout":"1 day"}}'
 bad "leading zero in the gate" "leading zero" '{"version":01,"name":"x","choices":['"$RULE"']}'
+bad "backslash in a .name step" "g.json:1:[0-9]*: choices\\[0\\].Variable: .* is not allowed in a .name step (after \"\$.a\").*write \$\['a.b'\]" '{"version":1,"name":"x","choices":[{"Variable":"$.a\\.b","NumericLessThan":1,"Next":"fail"}]}'
 
 # positions count lines and columns
 f=$(gate multi.json '{

@@ -284,7 +284,11 @@ static void test_escapers(void **state)
 	(void)state;
 
 	s = escaped(ci_xml_escape, "a<b>&\"c'\x01\x7f\td\xff");
-	assert_string_equal(s, "a&lt;b&gt;&amp;&quot;c&apos;\td\xEF\xBF\xBD");
+	assert_string_equal(s, "a&lt;b&gt;&amp;&quot;c&apos;\\u0001\\u007f\td\xEF\xBF\xBD");
+	free(s);
+	/* C1 and bidi controls are shown as \u escapes, line breaks kept */
+	s = escaped(ci_xml_escape, "\xE2\x80\xAE" "exe\xC2\x85\n");
+	assert_string_equal(s, "\\u202eexe\\u0085\n");
 	free(s);
 	s = escaped(ci_xml_escape, "\xC3\xA9\xED\xA0\x80");	/* é, then a surrogate */
 	assert_string_equal(s, "\xC3\xA9\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
@@ -292,8 +296,14 @@ static void test_escapers(void **state)
 	s = escaped(ci_md_escape, "a|b\n<script>*x*");
 	assert_string_equal(s, "a&#124;b &#60;script&#62;&#42;x&#42;");
 	free(s);
+	s = escaped(ci_md_escape, "a\xC2\x85" "b\xE2\x81\xA6\x1B");
+	assert_string_equal(s, "a&#92;u0085b&#92;u2066&#92;u001b");
+	free(s);
 	s = escaped(cmd_data, "100%\r\n::set-output name=x::y");
 	assert_string_equal(s, "100%25%0D%0A::set-output name=x::y");
+	free(s);
+	s = escaped(cmd_data, "x\xE2\x80\xAE\x01\xC2\x9B");
+	assert_string_equal(s, "x\\u202e\\u0001\\u009b");
 	free(s);
 	s = escaped(cmd_prop, "a:b,c%\n");
 	assert_string_equal(s, "a%3Ab%2Cc%25%0A");
@@ -481,7 +491,7 @@ static void test_junit_fail_skip_default(void **state)
 	cJSON_ReplaceItemInObject(r, "gate", cJSON_CreateString("\"/><evil x=\"\x02"));
 	junit_of(r, &b);
 	assert_null(strstr(b.data, "<evil"));
-	assert_non_null(strstr(b.data, "classname=\"greenlight.&quot;/&gt;&lt;evil x=&quot;\""));
+	assert_non_null(strstr(b.data, "classname=\"greenlight.&quot;/&gt;&lt;evil x=&quot;\\u0002\""));
 	buf_release(&b);
 	cJSON_Delete(r);
 	cJSON_Delete(d);
@@ -512,7 +522,7 @@ static void test_dotenv(void **state)
 	free(cv.v[CI_DECISION_FILE]);
 	cv.v[CI_DECISION_FILE] = strdup(big);
 	assert_int_equal(ci_dotenv(&b, &cv), 0);
-	assert_non_null(strstr(b.data, "\nGREENLIGHT_GATE_NAME=two lines\nGREENLIGHT_TEAMS="));
+	assert_non_null(strstr(b.data, "\nGREENLIGHT_GATE_NAME=two lines \\u0001\nGREENLIGHT_TEAMS="));
 	assert_int_equal(count(b.data, "\n"), 7);
 	assert_null(strstr(b.data, "\n\n"));
 	assert_null(strstr(b.data, "\xC3"));
