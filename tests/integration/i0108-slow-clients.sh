@@ -33,7 +33,7 @@ PIDS="$PIDS $PROBE"
 sleep 3
 held=$(ss -Htn state established "( sport = :$port )" | grep -c ' 127\.0\.0\.[2-9]:')
 early=$($PY "$SC" review "$url" 5 none)
-echo "gate: swarm holds $held connections; reviewer at 3 s: $early"
+echo "gate: $held swarm connections established; reviewer at 3 s: $early"
 check "gate: the page loads during the swarm" test "$(json_get <(echo "$early") 'd["get"]')" = 200
 check "gate: ... in under 1 s" $PY -c "import sys; sys.exit(not $(json_get <(echo "$early") 'd["get_s"]') < 1)"
 wait "$PROBE"
