@@ -140,6 +140,11 @@ out = probe.communicate()[0].strip()
 check("relay: --request-deadline 1s closes a trickling connection after 1 s",
       out != "open" and 0.9 <= float(out) <= 2.0, out)
 check("relay stops with 0", r.stop() == 0)
+for bad in ("0s", "2h", "10"):
+    rc = subprocess.run([GL, "relay", "--db", f"{T}/relay.db", "--request-deadline", bad],
+                        stderr=subprocess.PIPE, env=dict(os.environ, GREENLIGHT_RELAY_TOKENS=ru.BEARER))
+    check(f"--request-deadline {bad} is refused (2)", rc.returncode == 2
+          and b"--request-deadline" in rc.stderr, rc)
 check.finish()
 PYEOF
 finish
