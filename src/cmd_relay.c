@@ -36,7 +36,7 @@
 enum opt {
 	O_LISTEN, O_DB, O_PUBLIC_URL, O_TOKENS_FILE, O_TLS_CERT, O_TLS_KEY,
 	O_MAX_WAITERS, O_MAX_CONNECTIONS, O_PER_IP, O_THREADS, O_IDLE,
-	O_HEADER_BUFFER, O_COUNT
+	O_DEADLINE, O_HEADER_BUFFER, O_COUNT
 };
 
 static const struct {
@@ -52,16 +52,17 @@ static const struct {
 	[O_TLS_KEY] = { "tls-key", "GREENLIGHT_RELAY_TLS_KEY", NULL },
 	[O_MAX_WAITERS] = { "max-waiters", "GREENLIGHT_RELAY_MAX_WAITERS", "768" },
 	[O_MAX_CONNECTIONS] = { "max-connections", "GREENLIGHT_RELAY_MAX_CONNECTIONS", "1024" },
-	[O_PER_IP] = { "per-ip-connections", "GREENLIGHT_RELAY_PER_IP_CONNECTIONS", "128" },
+	[O_PER_IP] = { "per-ip-connections", "GREENLIGHT_RELAY_PER_IP_CONNECTIONS", "64" },
 	[O_THREADS] = { "threads", "GREENLIGHT_RELAY_THREADS", "2" },
 	[O_IDLE] = { "idle-timeout", "GREENLIGHT_RELAY_IDLE_TIMEOUT", "30s" },
+	[O_DEADLINE] = { "request-deadline", "GREENLIGHT_RELAY_REQUEST_DEADLINE", "10s" },
 	[O_HEADER_BUFFER] = { "header-buffer", "GREENLIGHT_RELAY_HEADER_BUFFER", "8K" },
 };
 
 struct relay {
 	const char *val[O_COUNT];
 	unsigned max_waiters, max_connections, per_ip, threads;
-	uint64_t idle, header_buffer;
+	uint64_t idle, deadline, header_buffer;
 	struct relay_api *api;
 	struct web *web;
 	char *cert, *key;		/* PEM text, until the server started */
@@ -98,9 +99,12 @@ void usage_relay(FILE *out)
 	      "      --tls-key FILE           ... and this PEM private key\n"
 	      "      --max-waiters N          long-polls held at once (768), else 429\n"
 	      "      --max-connections N      open connections in all (1024)\n"
-	      "      --per-ip-connections N   open connections per address (128)\n"
+	      "      --per-ip-connections N   open connections per address (64)\n"
 	      "      --threads N              worker threads (2)\n"
 	      "      --idle-timeout DUR       close idle connections after (30s)\n"
+	      "      --request-deadline DUR   close a connection that has not sent a\n"
+	      "                               whole request this long after it\n"
+	      "                               connected or got its last answer (10s)\n"
 	      "      --header-buffer SIZE     memory per connection for the request\n"
 	      "                               line and headers (8K: headers up to\n"
 	      "                               about 3.5 KiB; larger ones get 431)\n"
@@ -174,6 +178,10 @@ static int resolve(struct relay *r)
 	if (parse_duration(r->val[O_IDLE], &r->idle) || r->idle > 3600)
 		return error("--idle-timeout \"%s\": write a duration like 30s"
 			     " (at most 1h)", r->val[O_IDLE]);
+	if (parse_duration(r->val[O_DEADLINE], &r->deadline) ||
+	    r->deadline > 3600)
+		return error("--request-deadline \"%s\": write a duration like"
+			     " 10s (at most 1h)", r->val[O_DEADLINE]);
 	if (parse_size(r->val[O_HEADER_BUFFER], &r->header_buffer) ||
 	    r->header_buffer < HEADER_BUFFER_MIN ||
 	    r->header_buffer > HEADER_BUFFER_MAX)
@@ -280,6 +288,7 @@ static struct web *start_web(struct relay *r)
 	wc.max_connections = r->max_connections;
 	wc.per_ip_connections = r->per_ip;
 	wc.timeout_s = (unsigned)r->idle;
+	wc.request_deadline_s = (unsigned)r->deadline;
 	wc.threads = r->threads;
 	wc.listen_backlog = RELAY_BACKLOG;
 	wc.memory_limit = (size_t)r->header_buffer;

@@ -8,6 +8,11 @@
  * its body lives in a struct conn until MHD reports the request complete;
  * an api() request gets only a small struct api_conn (the relay may hold
  * thousands of them).
+ * Request deadline: every connection still receiving a request sits on a
+ * list, oldest first; a sweeper thread shuts down (shutdown(2)) those past
+ * web_config.request_deadline_s, and libmicrohttpd then closes them.  See
+ * docs/decisions.md ("Request deadline") for why this and not MHD's own
+ * timeout.
  * No URL or token is logged; MHD's messages are masked (mhd_log).
  */
 #include <errno.h>
@@ -42,6 +47,13 @@
 #define CSP_STRICT "default-src 'none'; frame-ancestors 'none'; " \
 	"base-uri 'none'; form-action 'none'"
 
+/* A connection still receiving a request (on web.receiving) or not. */
+struct track {
+	struct track *prev, *next;	/* NULL when not on the list */
+	int fd;
+	uint64_t since_ms;		/* accept, or end of the previous response */
+};
+
 struct web {
 	struct MHD_Daemon *d;
 	struct store *store;		/* guarded by lock */
@@ -54,6 +66,15 @@ struct web {
 	int listen_fd;			/* bound, until web_run hands it over */
 	char *listen_at;		/* for messages */
 	char *tls_cert, *tls_key;	/* PEM copies while the daemon runs */
+
+	/* The request deadline; all below guarded by track_lock, which the
+	 * close notification takes too: an fd on the list is still open. */
+	pthread_mutex_t track_lock;
+	pthread_cond_t sweep_wake;
+	struct track receiving;		/* list head: oldest first */
+	uint64_t deadline_ms;
+	pthread_t sweeper;
+	int sweeping, sweep_stop;
 };
 
 /* Per-request state (*con_cls), for POSTs and api() requests only: a
@@ -487,6 +508,165 @@ static enum MHD_Result post_more(struct web *w, struct MHD_Connection *c,
 	return post_finish(w, c, k);
 }
 
+/* ---- the request deadline ------------------------------------------------ */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Callers hold track_lock. */
+static void track_unlink(struct track *t)
+{
+	if (!t->prev)
+		return;
+	t->prev->next = t->next;
+	t->next->prev = t->prev;
+	t->prev = t->next = NULL;
+}
+
+/* Start t's deadline now: it goes last, so the list stays oldest first. */
+static void track_restart(struct web *w, struct track *t)
+{
+	track_unlink(t);
+	t->since_ms = now_ms();
+	t->prev = w->receiving.prev;
+	t->next = &w->receiving;
+	w->receiving.prev->next = t;
+	w->receiving.prev = t;
+}
+
+static struct track *track_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* The handler has the whole request: its deadline no longer applies. */
+static void request_received(struct web *w, struct MHD_Connection *c)
+{
+	struct track *t = track_of(c);
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&w->track_lock);
+	track_unlink(t);
+	pthread_mutex_unlock(&w->track_lock);
+}
+
+/* A request ended; on a kept-alive connection the next one starts now. */
+static void request_ended(struct web *w, struct MHD_Connection *c)
+{
+	struct track *t = track_of(c);
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&w->track_lock);
+	track_restart(w, t);
+	pthread_mutex_unlock(&w->track_lock);
+}
+
+/* MHD's connection notifications: track from accept until close. */
+static void on_connection(void *cls, struct MHD_Connection *c,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct web *w = cls;
+	struct track *t = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!ci)
+			return;
+		t = xcalloc(1, sizeof(*t));
+		t->fd = ci->connect_fd;
+		pthread_mutex_lock(&w->track_lock);
+		track_restart(w, t);
+		pthread_mutex_unlock(&w->track_lock);
+		*socket_context = t;
+		return;
+	}
+	if (!t)
+		return;
+	pthread_mutex_lock(&w->track_lock);	/* MHD closes the fd after this */
+	track_unlink(t);
+	pthread_mutex_unlock(&w->track_lock);
+	*socket_context = NULL;
+	free(t);
+}
+
+/* Shut down the connections past their deadline; returns when the next
+ * one is due.  Called with track_lock held. */
+static uint64_t cut_overdue(struct web *w)
+{
+	uint64_t now = now_ms();
+	struct track *t;
+
+	while ((t = w->receiving.next) != &w->receiving) {
+		if (t->since_ms + w->deadline_ms > now)
+			return t->since_ms + w->deadline_ms;
+		shutdown(t->fd, SHUT_RDWR);	/* MHD sees the end and closes it */
+		track_unlink(t);
+	}
+	return now + w->deadline_ms;	/* nothing newer can be due sooner */
+}
+
+static void *sweep(void *arg)
+{
+	struct web *w = arg;
+	struct timespec at;
+	uint64_t due;
+
+	pthread_mutex_lock(&w->track_lock);
+	while (!w->sweep_stop) {
+		due = cut_overdue(w);
+		at.tv_sec = (time_t)(due / 1000);
+		at.tv_nsec = (long)(due % 1000) * 1000000;
+		pthread_cond_timedwait(&w->sweep_wake, &w->track_lock, &at);
+	}
+	pthread_mutex_unlock(&w->track_lock);
+	return NULL;
+}
+
+static void track_init(struct web *w, unsigned deadline_s)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&w->track_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->sweep_wake, &ca);
+	pthread_condattr_destroy(&ca);
+	w->receiving.prev = w->receiving.next = &w->receiving;
+	w->deadline_ms = (uint64_t)deadline_s * 1000;
+}
+
+static void sweeper_stop(struct web *w)
+{
+	if (!w->sweeping)
+		return;
+	pthread_mutex_lock(&w->track_lock);
+	w->sweep_stop = 1;
+	pthread_cond_signal(&w->sweep_wake);
+	pthread_mutex_unlock(&w->track_lock);
+	pthread_join(w->sweeper, NULL);
+	w->sweeping = 0;
+}
+
+/* Whether the request announces a body (its deadline then runs until the
+ * body's last byte). */
+static int has_body(struct MHD_Connection *c)
+{
+	return header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+	       web_length_over(header(c, MHD_HTTP_HEADER_CONTENT_LENGTH), 0);
+}
+
 /* ---- routing ---------------------------------------------------------------- */
 
 static int is_read(const char *method)
@@ -532,8 +712,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	enum conn_kind *kind = *con_cls;
 
 	(void)version;
-	if (!kind)	/* first call for this request; completed() balances it */
+	if (!kind) {	/* first call for this request; completed() balances it */
 		atomic_fetch_add(&w->inflight, 1);
+		if (!has_body(c))
+			request_received(w, c);
+	} else if (!*size) {	/* MHD's last call: the body is all here */
+		request_received(w, c);
+	}
 	if (kind && *kind == CONN_API)
 		return api(w, c, url, method, data, size, con_cls);
 	if (kind)
@@ -559,8 +744,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	enum conn_kind *kind = *con_cls;
 	struct conn *k;
 
-	(void)c;
 	(void)toe;
+	request_ended(w, c);
 	atomic_fetch_sub(&w->inflight, 1);
 	if (!kind)
 		return;
@@ -772,6 +957,7 @@ static struct MHD_Daemon *start_daemon(struct web *w, int fd)
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		c->memory_limit ? c->memory_limit : (size_t)WEB_MEMORY_LIMIT,
 		MHD_OPTION_NOTIFY_COMPLETED, completed, w,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, w,
 		MHD_OPTION_ARRAY, extra,
 		MHD_OPTION_END);
 }
@@ -787,6 +973,7 @@ struct web *web_bind(const struct web_config *cfg)
 	w->cfg.listen = w->cfg.public_url = w->cfg.store_path = NULL;
 	w->cfg.tls_cert_pem = w->cfg.tls_key_pem = NULL;
 	pthread_mutex_init(&w->lock, NULL);
+	track_init(w, or_default(cfg->request_deadline_s, WEB_REQUEST_DEADLINE_S));
 	if (!cfg->tls_cert_pem != !cfg->tls_key_pem) {
 		error("HTTPS needs both a certificate and its key");
 		goto fail;
@@ -816,6 +1003,9 @@ int web_run(struct web *w)
 {
 	const union MHD_DaemonInfo *di;
 
+	if (pthread_create(&w->sweeper, NULL, sweep, w))
+		return error("cannot start the web server's deadline sweeper");
+	w->sweeping = 1;
 	w->d = start_daemon(w, w->listen_fd);
 	if (!w->d)
 		return error("cannot start the web server on '%s'", w->listen_at);
@@ -856,15 +1046,18 @@ void web_stop(struct web *w)
 {
 	if (!w)
 		return;
-	if (w->d) {
+	if (w->d)
 		drain(w);
+	sweeper_stop(w);
+	if (w->d)
 		MHD_stop_daemon(w->d);
-	}
 	if (w->listen_fd >= 0)
 		close(w->listen_fd);
 	free(w->listen_at);
 	store_close(w->store);
 	pthread_mutex_destroy(&w->lock);
+	pthread_mutex_destroy(&w->track_lock);
+	pthread_cond_destroy(&w->sweep_wake);
 	if (w->tls_key)		/* private key material: do not leave it in the heap */
 		OPENSSL_cleanse(w->tls_key, strlen(w->tls_key));
 	free(w->tls_cert);

@@ -8,7 +8,10 @@
  * Other methods get 405, unknown tokens 404, decided or expired requests
  * 410.  Every response carries Referrer-Policy: no-referrer, Cache-Control:
  * no-store, a strict Content-Security-Policy with frame-ancestors 'none',
- * X-Content-Type-Options: nosniff.  Bodies and headers are size-capped.
+ * X-Content-Type-Options: nosniff.  Bodies and headers are size-capped;
+ * connections are limited in all and per client address, and each request
+ * must arrive whole within a deadline (slow clients cannot hold the
+ * server).
  * With a certificate and key (web_config.tls_*), it serves HTTPS (GnuTLS,
  * through libmicrohttpd).
  */
@@ -27,9 +30,10 @@ struct MHD_Response;
 #define WEB_DEFAULT_LISTEN "127.0.0.1:8080"
 #define WEB_MAX_BODY 8192		/* bytes of a POSTed form (else 413) */
 #define WEB_MAX_PAIRS 16		/* name=value pairs in a form */
-#define WEB_MAX_CONNECTIONS 64		/* open connections in all */
-#define WEB_PER_IP_CONNECTIONS 16	/* open connections per client address */
+#define WEB_MAX_CONNECTIONS 128	/* open connections in all */
+#define WEB_PER_IP_CONNECTIONS 8	/* open connections per client address */
 #define WEB_TIMEOUT_S 30		/* idle connection timeout */
+#define WEB_REQUEST_DEADLINE_S 10	/* to receive a whole request (below) */
 #define WEB_MEMORY_LIMIT (32 * 1024)	/* per connection: request line + headers */
 #define WEB_LISTEN_BACKLOG 64		/* pending connections the kernel queues */
 
@@ -46,6 +50,12 @@ struct web_config {
 	unsigned max_connections;
 	unsigned per_ip_connections;
 	unsigned timeout_s;
+	/* Seconds a connection has to deliver a whole request (headers and
+	 * body), counted from its accept or from the end of its previous
+	 * response; past it the connection is closed, however busy it is.
+	 * A request the handler has in full (a held long-poll included) is
+	 * no longer subject to it. */
+	unsigned request_deadline_s;
 	unsigned threads;		/* worker threads; default 1 */
 	unsigned listen_backlog;	/* listen(2) backlog; default 64 */
 	size_t memory_limit;		/* per connection; default 32 KiB */

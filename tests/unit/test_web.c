@@ -3,8 +3,9 @@
  * Each test starts web_start() on 127.0.0.1 port 0 against a fresh SQLite
  * file and talks to it with libcurl, so requests go through the real
  * libmicrohttpd daemon.  A second store connection (the test's own) creates
- * requests and checks what was recorded, as `greenlight run` would.  Also
- * here: form_parse() as a table.
+ * requests and checks what was recorded, as `greenlight run` would.  The
+ * request deadline and connection limits are driven with raw sockets.
+ * Also here: form_parse() as a table.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,11 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
 #include <curl/curl.h>
@@ -896,6 +902,170 @@ static void test_api_hook(void **state)
 	assert_int_equal(atomic_load(&api_done_calls), 1);
 }
 
+/* ---- request deadline and connection limits -------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct web *start_limited(struct fixture *f, unsigned deadline_s)
+{
+	struct web_config wc;
+
+	memset(&wc, 0, sizeof(wc));
+	wc.listen = "127.0.0.1:0";
+	wc.store_path = f->path;
+	wc.request_deadline_s = deadline_s;
+	return web_start(&wc);
+}
+
+/* A connection from src (e.g. "127.0.0.1") to port. */
+static int raw_connect(const char *src, unsigned port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, src, &a.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	a.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+static void raw_send(int fd, const char *text)
+{
+	assert_int_equal(send(fd, text, strlen(text), MSG_NOSIGNAL),
+			 (ssize_t)strlen(text));
+}
+
+/* Read what the server sends within ms; returns 1 if it then closed the
+ * connection, 0 if it is still open.  *got counts the bytes read. */
+static int closed_within(int fd, int ms, size_t *got)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char b[4096];
+	ssize_t n;
+
+	*got = 0;
+	while (poll(&p, 1, ms) == 1) {
+		n = recv(fd, b, sizeof(b), 0);
+		if (n <= 0)
+			return 1;
+		*got += (size_t)n;
+	}
+	return 0;
+}
+
+/* Send a header line every 300 ms until the server closes the connection
+ * (or 5 s pass); returns the seconds it stayed open. */
+static double trickle_until_closed(int fd)
+{
+	double t0 = now_s();
+	size_t got;
+
+	raw_send(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n");
+	while (now_s() - t0 < 5) {
+		if (closed_within(fd, 300, &got))
+			break;
+		raw_send(fd, "X-Slow: 1\r\n");
+	}
+	return now_s() - t0;
+}
+
+static void test_deadline_closes_trickling_headers(void **state)
+{
+	struct fixture *f = *state;
+	struct web *w = start_limited(f, 1);
+	int fd;
+	double secs;
+
+	assert_non_null(w);
+	fd = raw_connect("127.0.0.1", web_port(w));
+	secs = trickle_until_closed(fd);
+	assert_true(secs >= 0.9 && secs < 1.8);
+	close(fd);
+	web_stop(w);
+}
+
+static void test_deadline_closes_trickling_body(void **state)
+{
+	struct fixture *f = *state;
+	struct web *w = start_limited(f, 1);
+	double t0 = now_s();
+	size_t got = 0;
+	int fd, closed = 0;
+
+	assert_non_null(w);
+	make_request(f, "deadline-body", 1, NULL, 0, 0);
+	fd = raw_connect("127.0.0.1", web_port(w));
+	raw_send(fd, "POST /r/");
+	raw_send(fd, f->tokens[0]);
+	raw_send(fd, " HTTP/1.1\r\nHost: x\r\nContent-Type: "
+		 "application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n");
+	while (!closed && now_s() - t0 < 5) {
+		raw_send(fd, "x");
+		closed = closed_within(fd, 300, &got);
+	}
+	assert_true(closed);
+	assert_int_equal(got, 0);	/* cut, not answered */
+	assert_true(now_s() - t0 >= 0.9 && now_s() - t0 < 1.8);
+	close(fd);
+	stored(f, REQ_PENDING, 0);
+	web_stop(w);
+}
+
+/* A request that arrives whole before the deadline is answered in full;
+ * the connection then does not stay open past the deadline (counted anew
+ * from the answer, should libmicrohttpd keep it alive). */
+static void test_deadline_spares_whole_requests(void **state)
+{
+	struct fixture *f = *state;
+	struct web *w = start_limited(f, 1);
+	double t0;
+	size_t got;
+	int fd;
+
+	assert_non_null(w);
+	fd = raw_connect("127.0.0.1", web_port(w));
+	assert_int_equal(closed_within(fd, 700, &got), 0);
+	raw_send(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+	t0 = now_s();
+	assert_int_equal(closed_within(fd, 1800, &got), 1);
+	assert_true(got > 0);
+	assert_true(now_s() - t0 < 1.5);
+	close(fd);
+	web_stop(w);
+}
+
+static void test_per_address_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct web *w = start_limited(f, 0);	/* the defaults */
+	int fds[WEB_PER_IP_CONNECTIONS + 1];
+	struct req q = { 0 };
+	struct resp r;
+	size_t got;
+
+	assert_non_null(w);
+	for (int i = 0; i <= WEB_PER_IP_CONNECTIONS; i++)
+		fds[i] = raw_connect("127.0.0.2", web_port(w));
+	assert_int_equal(closed_within(fds[WEB_PER_IP_CONNECTIONS], 1000, &got), 1);
+	assert_int_equal(closed_within(fds[0], 100, &got), 0);
+	q.path = "/healthz";	/* another address is still served */
+	http_at(web_port(w), "127.0.0.1", &q, &r);
+	assert_int_equal(r.status, 200);
+	resp_release(&r);
+	for (int i = 0; i <= WEB_PER_IP_CONNECTIONS; i++)
+		close(fds[i]);
+	web_stop(w);
+}
+
 /* ---- form_parse ----------------------------------------------------------- */
 
 struct pairs {
@@ -992,6 +1162,10 @@ int main(void)
 		T(test_bad_forms_400),
 		T(test_listen_addresses),
 		T(test_api_hook),
+		T(test_deadline_closes_trickling_headers),
+		T(test_deadline_closes_trickling_body),
+		T(test_deadline_spares_whole_requests),
+		T(test_per_address_limit),
 		cmocka_unit_test(test_form_parse_table),
 	};
 	int ret;
