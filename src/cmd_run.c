@@ -1,7 +1,8 @@
 /* cmd_run.c - `greenlight run`: evaluate, notify, wait for a decision.
  *
  * pass and fail finish at once (0, 1).  A review creates (or re-attaches
- * to) a durable request keyed by (repository, commit, gate), serves the
+ * to) a durable request keyed by the commit, the gate and the evidence
+ * (evidence.h), serves the
  * review page (listen mode), emails each reviewer a personal link, and
  * waits until the request is approved (0), rejected (1) or expires (3).
  * Mail that cannot be delivered after retries ends the run with 4.  SIGINT
@@ -101,6 +102,14 @@ void usage_run(FILE *out)
 	      "      --progress DUR          decision.progress 60s\n"
 	      "      --state FILE            decision.state    .greenlight/state.db\n"
 	      "      --allow-self-approval B decision.allow_self_approval false\n"
+	      "      --plus-tags MODE        decision.plus_tags ignore (name+tag@d is\n"
+	      "                              name@d for self-approval) or keep\n"
+	      "      --gate-secret-env NAME  decision.secret_env GREENLIGHT_GATE_SECRET\n"
+	      "                              (review tokens any run can verify)\n"
+	      "      --via MODE              decision.via      listen (or relay)\n"
+	      "      --relay URL             decision.relay    the relay's https:// URL\n"
+	      "      --relay-token-env NAME  decision.relay_token_env GREENLIGHT_RELAY_TOKEN\n"
+	      "      --allow-insecure-relay B decision.allow_insecure_relay false\n"
 	      "      --run-url URL           link to the CI run, shown to reviewers\n"
 	      "                              (default: detected from the CI's variables)\n"
 	      "Variables: GREENLIGHT_SMTP, GREENLIGHT_SMTP_TLS, GREENLIGHT_FROM, ...\n"
