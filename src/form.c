@@ -10,21 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "token.h"
 #include "util.h"
 #include "web.h"
 
 typedef int (*form_fn)(void *ud, const char *name, const char *value);
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decode s[0..n) into dst and NUL-terminate it.  Returns 0, or -1 for a
  * bad escape or a NUL byte. */
@@ -39,8 +29,8 @@ static int decode(char *dst, const char *s, size_t n)
 		if (c == '%') {
 			if (n - i < 3)
 				return -1;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = token_hex_value(s[i + 1]);
+			lo = token_hex_value(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = (char)(hi << 4 | lo);

@@ -275,9 +275,7 @@ int relay_register(struct relay_client *c, const cJSON *body, time_t give_up,
 /* "/v1/requests/<id><suffix>" into path; -1 (reported) for a bad id. */
 static int id_path(char *path, size_t n, const char *id, const char *suffix)
 {
-	size_t len = strspn(id, "0123456789abcdef");
-
-	if (len != 32 || id[len])
+	if (!token_is_hex(id, 32))
 		return error("relay: request id \"%.40s\" is not 32 hex digits", id);
 	snprintf(path, n, "/v1/requests/%s%s", id, suffix);
 	return 0;

@@ -30,10 +30,6 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static unsigned hex_digit(char c)
-{
-	return c >= 'a' ? (unsigned)(c - 'a' + 10) : (unsigned)(c - '0');
-}
 
 
 static unsigned bucket_of(const char *id)
@@ -41,7 +37,7 @@ static unsigned bucket_of(const char *id)
 	unsigned h = 0;
 
 	for (int i = 0; i < 4; i++)
-		h = h << 4 | hex_digit(id[i]);
+		h = h << 4 | (unsigned)token_hex_value(id[i]);
 	return h % NBUCKETS;
 }
 

@@ -127,10 +127,21 @@ void token_hex_encode(char *dst, const void *src, size_t n)
 	dst[2 * n] = '\0';
 }
 
+int token_hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int token_hex_prefix(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (token_hex_value(s[i]) < 0 || (s[i] >= 'A' && s[i] <= 'F'))
 			return 0;
 	return 1;
 }

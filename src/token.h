@@ -56,6 +56,9 @@ int token_syntax_ok(const char *s, size_t len);
 /* Write n bytes as 2n lowercase hex characters + NUL into dst. */
 void token_hex_encode(char *dst, const void *src, size_t n);
 
+/* The value of hex digit c (either case), or -1. */
+int token_hex_value(char c);
+
 /* Whether s starts with n lowercase hex digits (token_hex_prefix), or is
  * exactly n of them (token_is_hex; s may be NULL).  Returns 1 or 0. */
 int token_hex_prefix(const char *s, size_t n);
