@@ -814,6 +814,31 @@ static void test_metrics(void **state)
 	resp_release(&r);
 }
 
+/* A review page that fails (its database lost a table behind the relay's
+ * back) answers 500, and errors_total counts it with the API's 5xx. */
+static void test_metrics_count_page_errors(void **state)
+{
+	struct fixture *f = *state;
+	char id[33], path[80];
+	sqlite3 *db = NULL;
+	struct resp r;
+
+	register_request(f, 12, 600, id);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE recipients", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	snprintf(path, sizeof(path), "/r/%s", f->tokens[0]);
+	http(f->port, "GET", path, NULL, NULL, NULL, &r);
+	assert_int_equal(r.status, 500);
+	resp_release(&r);
+	http(f->port, "GET", "/metrics", NULL, NULL, NULL, &r);
+	assert_non_null(strstr(r.body.data, "\ngreenlight_relay_errors_total 1\n"));
+	assert_non_null(strstr(r.body.data,
+			       "greenlight_relay_http_responses_total{code=\"500\"} 1\n"));
+	resp_release(&r);
+}
+
 /* ---- the store's schema 3 ------------------------------------------------------- */
 
 static void exec_sql(sqlite3 *db, const char *sql)
@@ -928,6 +953,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rekey_and_notified, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_reopens_expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_count_page_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_migrates_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_housekeeping, setup, teardown),
 	};
