@@ -11,20 +11,6 @@
 #include "relay_int.h"
 #include "util.h"
 
-/* s is 1..max bytes without control characters (the store's rule). */
-static int text_ok(const char *s, size_t max)
-{
-	size_t n = strnlen(s, max + 1);
-
-	if (!n || n > max)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
-
 static int bad(struct parsed *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -64,7 +50,7 @@ static int get_text(struct parsed *p, const cJSON *o, const char *name,
 	*out = NULL;
 	if (!v || cJSON_IsNull(v))
 		return optional ? 0 : bad(p, "%s%s is required", where, name);
-	if (!cJSON_IsString(v) || !text_ok(v->valuestring, max))
+	if (!cJSON_IsString(v) || !store_text_ok(v->valuestring, max))
 		return bad(p, "%s%s must be a string of 1 to %zu bytes without"
 			   " control characters", where, name, max);
 	*out = v->valuestring;

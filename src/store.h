@@ -226,6 +226,10 @@ int store_settle_expired(struct store *s, time_t now, long *settled);
  * counts[REQ_EXPIRED].  STORE_OK or STORE_ERROR (counts are then 0). */
 int store_state_counts(struct store *s, long counts[4]);
 
+/* Whether s is 1..max bytes without control characters: the rule every
+ * text the store keeps follows (callers validating input use it too). */
+int store_text_ok(const char *s, size_t max);
+
 /* Name of a state: "pending", "approved", "rejected", "expired". */
 const char *req_state_name(enum req_state st);
 

@@ -80,8 +80,6 @@ int store_random_hex(char *dst, size_t nbytes);
 enum req_state store_state_from_name(const char *name);
 
 /* ---- requests (store_request.c) ---- */
-/* s is 1..max bytes without control characters. */
-int store_text_ok(const char *s, size_t max);
 int store_read_policy(struct store *s, const char *id, struct policy *p);
 int store_set_state(struct store *s, const char *id, enum req_state to,
 		    time_t at);
