@@ -1,8 +1,8 @@
-/* relay_api.c - the relay's /v1 API: routing, endpoints and their answers
- * (see relay_api.h for the contract, relay_int.h for how the relay's files
- * share the work).  Every /v1 call needs a bearer token; a call about a
- * request of another tenant is answered exactly like one about a request
- * that does not exist.
+/* relay_api.c - the relay's /v1 API: routing and the endpoints (see
+ * relay_api.h for the contract, relay_int.h for how the relay's files share
+ * the work; relay_reply.c builds the answers).  Every /v1 call needs a
+ * bearer token; a call about a request of another tenant is answered
+ * exactly like one about a request that does not exist.
  */
 #include <microhttpd.h>
 #include <stdio.h>
@@ -25,196 +25,6 @@ static const char *header(struct MHD_Connection *c, const char *name)
 	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
-/* ---- store connections ------------------------------------------------------ */
-
-/* This thread's store connection (threads are spread over the slots). */
-struct slot *relay_slot(struct relay_api *a)
-{
-	static _Thread_local unsigned mine;
-	static _Thread_local int assigned;
-
-	if (!assigned) {
-		mine = atomic_fetch_add(&a->next_slot, 1);
-		assigned = 1;
-	}
-	return &a->slots[mine % a->nslots];
-}
-
-/* Whether tenant may see r (NULL: anyone); if not, r is released. */
-static int owned(const char *tenant, struct store_request *r)
-{
-	if (!tenant || !strcmp(r->tenant, tenant))
-		return 1;
-	store_request_release(r);
-	return 0;
-}
-
-int relay_read(struct relay_api *a, const char *id, const char *tenant,
-	       struct store_request *r)
-{
-	struct slot *sl = relay_slot(a);
-	int rc;
-
-	pthread_mutex_lock(&sl->lock);
-	rc = store_request_status(sl->s, id, time(NULL), r);
-	pthread_mutex_unlock(&sl->lock);
-	if (rc == STORE_OK && !owned(tenant, r))
-		return STORE_NOT_FOUND;
-	return rc;
-}
-
-/* ---- responses ---------------------------------------------------------------- */
-
-/* Queue body (malloc'd, taken over) with status and an optional extra
- * header.  Returns MHD_YES or MHD_NO (the connection is then closed). */
-int relay_queue(struct relay_api *a, struct MHD_Connection *c,
-		 unsigned status, char *body, size_t len, const char *type,
-		 const char *hname, const char *hval)
-{
-	struct MHD_Response *r;
-	int ret = MHD_NO;
-
-	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(body);
-		return MHD_NO;
-	}
-	if (!web_response_headers(r, type) &&
-	    (!hname || MHD_add_response_header(r, hname, hval) == MHD_YES))
-		ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	if (ret == MHD_YES)
-		relay_api_responded(a, status);
-	return ret;
-}
-
-static int send_json(struct relay_api *a, struct MHD_Connection *c,
-		     unsigned status, cJSON *j)
-{
-	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
-
-	cJSON_Delete(j);
-	if (!text)
-		return MHD_NO;
-	return relay_queue(a, c, status, text, strlen(text), JSON_TYPE, NULL, NULL);
-}
-
-/* {"error": msg} with status, and an optional extra header. */
-int relay_fail_h(struct relay_api *a, struct MHD_Connection *c,
-		  unsigned status, const char *msg, const char *hname,
-		  const char *hval)
-{
-	cJSON *j = cJSON_CreateObject();
-	char *text;
-
-	cJSON_AddStringToObject(j, "error", msg);
-	text = cJSON_PrintUnformatted(j);
-	cJSON_Delete(j);
-	if (!text)
-		return MHD_NO;
-	return relay_queue(a, c, status, text, strlen(text), JSON_TYPE, hname, hval);
-}
-
-int relay_fail(struct relay_api *a, struct MHD_Connection *c,
-		unsigned status, const char *msg)
-{
-	return relay_fail_h(a, c, status, msg, NULL, NULL);
-}
-
-static int internal(struct relay_api *a, struct MHD_Connection *c)
-{
-	return relay_fail(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-		    "the relay's database failed; nothing was changed");
-}
-
-static void add_time(cJSON *o, const char *name, time_t t)
-{
-	cJSON_AddNumberToObject(o, name, (double)t);
-}
-
-static cJSON *teams_json(const struct store_request *r)
-{
-	cJSON *arr = cJSON_CreateArray();
-
-	for (size_t i = 0; i < r->nteams; i++) {
-		cJSON *t = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(t, "name", r->teams[i].name);
-		cJSON_AddNumberToObject(t, "approvals", r->teams[i].approvals);
-		cJSON_AddNumberToObject(t, "approved", r->teams[i].approved);
-		cJSON_AddItemToArray(arr, t);
-	}
-	return arr;
-}
-
-static cJSON *decisions_json(const struct store_request *r)
-{
-	cJSON *arr = cJSON_CreateArray();
-
-	for (size_t i = 0; i < r->ndecisions; i++) {
-		const struct store_decision *d = &r->decisions[i];
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "email", d->email);
-		cJSON_AddStringToObject(o, "team", d->team);
-		cJSON_AddStringToObject(o, "decision",
-					d->approve ? "approve" : "reject");
-		cJSON_AddStringToObject(o, "reason", d->reason);
-		add_time(o, "at", d->at);
-		cJSON_AddStringToObject(o, "remote_addr", d->remote_addr);
-		cJSON_AddStringToObject(o, "user_agent", d->user_agent);
-		if (d->token[0])
-			cJSON_AddStringToObject(o, "token", d->token);
-		else
-			cJSON_AddNullToObject(o, "token");
-		cJSON_AddItemToArray(arr, o);
-	}
-	return arr;
-}
-
-/* The request object of docs/relay-protocol.md. */
-static cJSON *request_json(const struct store_request *r)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "id", r->id);
-	cJSON_AddStringToObject(o, "key", r->key);
-	cJSON_AddStringToObject(o, "gate", r->gate);
-	cJSON_AddStringToObject(o, "state", req_state_name(r->state));
-	add_time(o, "created", r->created);
-	add_time(o, "deadline", r->deadline);
-	if (r->state == REQ_PENDING)
-		cJSON_AddNullToObject(o, "decided_at");
-	else
-		add_time(o, "decided_at", r->decided_at);
-	cJSON_AddBoolToObject(o, "notified", r->notified);
-	cJSON_AddItemToObject(o, "teams", teams_json(r));
-	cJSON_AddItemToObject(o, "decisions", decisions_json(r));
-	return o;
-}
-
-int relay_reply_read(struct relay_api *a, struct MHD_Connection *c, int rc,
-		      unsigned status, struct store_request *r)
-{
-	cJSON *j;
-
-	if (rc == STORE_NOT_FOUND)
-		return relay_fail(a, c, MHD_HTTP_NOT_FOUND, "no such request");
-	if (rc != STORE_OK)
-		return internal(a, c);
-	j = request_json(r);
-	store_request_release(r);
-	return send_json(a, c, status, j);
-}
-
-int relay_answer(struct relay_api *a, struct MHD_Connection *c,
-		 const char *id)
-{
-	struct store_request r;
-	int rc = relay_read(a, id, NULL, &r);
-
-	return relay_reply_read(a, c, rc, MHD_HTTP_OK, &r);
-}
 /* ?wait=N: 0 when absent, -1 when not a whole number 0..RELAY_MAX_WAIT. */
 static int parse_wait(const char *s)
 {
@@ -261,7 +71,7 @@ static cJSON *previous_json(struct store *s, const struct parsed *p,
 		return NULL;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", prev.id);
-	add_time(o, "created", prev.created);
+	relay_add_time(o, "created", prev.created);
 	facts = cJSON_Parse(prev.facts_json ? prev.facts_json : "{}");
 	cJSON_AddItemToObject(o, "facts", facts ? facts : cJSON_CreateObject());
 	store_request_release(&prev);
@@ -296,11 +106,11 @@ static int registered(struct relay_api *a, struct MHD_Connection *c,
 	atomic_fetch_add(created ? &a->m.registered : &a->m.reattached, 1);
 	if (created)
 		prev = previous_json(s, p, r.id);
-	j = request_json(&r);
+	j = relay_request_json(&r);
 	store_request_release(&r);
 	if (prev)
 		cJSON_AddItemToObject(j, "previous", prev);
-	return send_json(a, c, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, j);
+	return relay_send_json(a, c, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, j);
 }
 
 static int do_register(struct relay_api *a, struct MHD_Connection *c,
@@ -419,7 +229,7 @@ static int do_rekey(struct relay_api *a, struct MHD_Connection *c,
 	else if (status == 404)
 		ret = relay_fail(a, c, status, "no such request");
 	else if (status == 500)
-		ret = internal(a, c);
+		ret = relay_internal(a, c);
 	else
 		ret = relay_fail(a, c, status, p->why);
 	relay_parsed_free(p);
@@ -447,7 +257,7 @@ static int do_notified(struct relay_api *a, struct MHD_Connection *c,
 	if (rc == STORE_NOT_FOUND)
 		return relay_fail(a, c, MHD_HTTP_NOT_FOUND, "no such request");
 	if (rc)
-		return internal(a, c);
+		return relay_internal(a, c);
 	return relay_queue(a, c, MHD_HTTP_NO_CONTENT, NULL, 0, JSON_TYPE, NULL,
 		     NULL);
 }

@@ -5,7 +5,8 @@
  *   relay_body.c     validating request bodies (pure)
  *   relay_wait.c     held long-polls: linking, waking, sweeping, draining
  *   relay_metrics.c  counters and GET /metrics
- *   relay_api.c      routing, the /v1 endpoints and their answers
+ *   relay_reply.c    answers: request objects, errors, store reads
+ *   relay_api.c      routing and the /v1 endpoints
  *
  * Ownership: a struct call is the per-request state of a POST (its body and
  * who sent it) or of a held long-poll; web.c hands it back on every later
@@ -141,7 +142,7 @@ int relay_hold(struct relay_api *a, struct MHD_Connection *c, const char *id,
 	       int wait, const struct relay_principal *who, void **cls);
 void relay_unlink_waiter(struct relay_api *a, struct call *k);
 
-/* ---- relay_api.c ---- */
+/* ---- relay_reply.c ---- */
 struct slot *relay_slot(struct relay_api *a);
 /* Read a request's status as tenant `tenant` (NULL: any; another tenant's
  * request is STORE_NOT_FOUND). */
@@ -160,6 +161,13 @@ int relay_fail_h(struct relay_api *a, struct MHD_Connection *c,
 		 const char *hval);
 int relay_fail(struct relay_api *a, struct MHD_Connection *c,
 	       unsigned status, const char *msg);
+/* 500: the database failed. */
+int relay_internal(struct relay_api *a, struct MHD_Connection *c);
+int relay_send_json(struct relay_api *a, struct MHD_Connection *c,
+		    unsigned status, cJSON *j);
+/* The request object of docs/relay-protocol.md. */
+cJSON *relay_request_json(const struct store_request *r);
+void relay_add_time(cJSON *o, const char *name, time_t t);
 
 /* ---- relay_metrics.c ---- */
 int relay_metrics(struct relay_api *a, struct MHD_Connection *c,

@@ -97,13 +97,3 @@ int relay_metrics(struct relay_api *a, struct MHD_Connection *c,
 	return relay_queue(a, c, MHD_HTTP_OK, text, len,
 		     "text/plain; version=0.0.4; charset=utf-8", NULL, NULL);
 }
-
-void relay_api_responded(void *ud, unsigned status)
-{
-	struct relay_api *a = ud;
-
-	if (status < NCODES)
-		atomic_fetch_add(&a->m.codes[status], 1);
-	if (status >= 500)
-		atomic_fetch_add(&a->m.errors, 1);
-}
