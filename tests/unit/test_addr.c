@@ -97,6 +97,7 @@ static void test_not_mailboxes(void **state)
 	mailbox_is("Eng Zero <eng0>", 0, NULL);
 	mailbox_is("@example.com", 0, NULL);
 	mailbox_is("<@example.com>", 0, NULL);
+	mailbox_is(NULL, 0, NULL);
 
 	/* exactly ADDR_MAX bytes is a mailbox; one more is not */
 	memset(big, 'a', sizeof(big));
@@ -115,6 +116,8 @@ static void test_not_mailboxes(void **state)
 	/* addr_same needs two mailboxes: two empty or bare names never match */
 	assert_false(addr_same("", "", 0));
 	assert_false(addr_same("eng0", "eng0", 0));
+	assert_false(addr_same(NULL, "eng0@example.com", 0));
+	assert_false(addr_same("eng0@example.com", NULL, 0));
 }
 
 static void test_same(void **state)
@@ -159,6 +162,7 @@ static void test_in_list(void **state)
 	/* entries and emails that are no mailbox match nothing */
 	assert_false(addr_in_list("eng0,b@x.org", "eng0", 0));
 	assert_false(addr_in_list("a@example.com,,b@x.org", "", 0));
+	assert_false(addr_in_list("a@example.com", NULL, 0));
 	/* the address is not a substring match */
 	assert_false(addr_in_list("xeng0@example.com", "eng0@example.com", 0));
 	assert_false(addr_in_list("eng0@example.com.evil", "eng0@example.com", 0));
