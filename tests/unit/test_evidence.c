@@ -344,6 +344,13 @@ static void test_diff(void **state)
 		"{\"rules\": [" RULE("$.latencyMs", "225") "]}",
 		"the gate's rules or teams changed");
 	diff_is("{}", "{\"rules\": []}", "the gate's rules or teams changed");
+	/* one metric tested by two rules is one change */
+	diff_is("{\"rules\": [" RULE("$.x", "1") "," RULE("$.x", "1") "]}",
+		"{\"rules\": [" RULE("$.x", "2") "," RULE("$.x", "2") "]}",
+		"$.x 1 \xe2\x86\x92 2");
+	diff_is("{\"rules\": []}",
+		"{\"rules\": [" RULE("$.x", "2") "," RULE("$.x", "2") "]}",
+		"$.x (not fired) \xe2\x86\x92 2");
 	/* malformed facts are skipped, never followed */
 	diff_is("{\"rules\": {\"metric\": \"$.x\"}}",
 		"{\"rules\": [{\"metric\": 5, \"value\": \"1\"}, {\"value\": \"2\"},"
