@@ -40,7 +40,7 @@ static const char *core(const char *s, size_t n, size_t *len)
 size_t addr_mailbox(char out[ADDR_MAX + 1], const char *in, int keep_tags)
 {
 	size_t n, o = 0;
-	const char *s = core(in, in ? strlen(in) : 0, &n);
+	const char *s = core(in ? in : "", in ? strlen(in) : 0, &n);
 	const char *at = n ? memchr(s, '@', n) : NULL;
 	int in_tag = 0;
 

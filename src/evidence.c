@@ -188,6 +188,24 @@ static const char *value_of(const cJSON *facts, const char *m)
 	return NULL;
 }
 
+/* Whether a rule before r in rules names metric m (one metric tested by
+ * several rules is one change). */
+static int listed_before(const cJSON *rules, const cJSON *r, const char *m)
+{
+	const cJSON *x;
+
+	cJSON_ArrayForEach(x, rules) {
+		const cJSON *metric;
+
+		if (x == r)
+			break;
+		metric = cJSON_GetObjectItemCaseSensitive(x, "metric");
+		if (cJSON_IsString(metric) && !strcmp(metric->valuestring, m))
+			return 1;
+	}
+	return 0;
+}
+
 /* Metrics of `a` whose value in `b` differs; `a_first` says which side is
  * "before".  Metrics seen already (in `skip`'s rules) are left out. */
 static void diff_side(struct buf *out, const cJSON *a, const cJSON *b,
@@ -199,7 +217,8 @@ static void diff_side(struct buf *out, const cJSON *a, const cJSON *b,
 		const cJSON *metric = cJSON_GetObjectItemCaseSensitive(r, "metric");
 		const char *va, *vb;
 
-		if (!cJSON_IsString(metric))
+		if (!cJSON_IsString(metric) ||
+		    listed_before(rules, r, metric->valuestring))
 			continue;
 		va = value_of(a, metric->valuestring);
 		vb = value_of(b, metric->valuestring);

@@ -4,7 +4,7 @@
  * port 0 against a fresh SQLite file, plus a sweep thread (as cmd_relay's
  * main loop), and talks to it with libcurl; long-polls run in their own
  * threads.  A second store connection (the test's) checks what was stored.
- * Also here: bearer-token lists, and the store additions the relay needs
+ * Also here: bearer-token lists and tenant lines (relay_api_set_tokens), and the store additions the relay needs
  * (migration from schema 2, kept tokens, settling, counts, rekey).
  */
 #include <stdarg.h>
@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "buf.h"
+#include "capture.h"
 #include "relay_api.h"
 #include "store.h"
 #include "token.h"
@@ -935,10 +936,165 @@ static void test_store_housekeeping(void **state)
 	store_request_release(&r);
 }
 
+/* ---- tenants ------------------------------------------------------------------ */
+
+#define TOK_ALPHA "alpha-token-0123456789"
+#define TOK_BETA "beta-token-0123456789abc"
+#define TOK_P1 "plain-token-0123456789a"
+#define TOK_P2 "tenant-token-0123456789b"	/* simple, despite its start */
+
+/* Register a request naming repo (NULL: none) with bearer; the status,
+ * and the id into id when it is 201. */
+static long register_as(struct fixture *f, int seed, const char *bearer,
+			const char *repo, char id[33])
+{
+	char *body = register_body(f, seed, 600), *text;
+	cJSON *o = cJSON_Parse(body);
+	struct resp r;
+	long status;
+
+	assert_non_null(o);
+	if (repo)
+		cJSON_AddStringToObject(o, "repository", repo);
+	text = cJSON_PrintUnformatted(o);
+	http(f->port, "POST", "/v1/requests", text, bearer, NULL, &r);
+	status = r.status;
+	if (status == 201)
+		strcpy(id, jstr(r.json, "id"));
+	resp_release(&r);
+	cJSON_free(text);
+	cJSON_Delete(o);
+	free(body);
+	return status;
+}
+
+static long read_as(struct fixture *f, const char *bearer, const char *id)
+{
+	char path[64];
+	struct resp r;
+	long status;
+
+	snprintf(path, sizeof(path), "/v1/requests/%s", id);
+	http(f->port, "GET", path, NULL, bearer, NULL, &r);
+	status = r.status;
+	resp_release(&r);
+	return status;
+}
+
+static void test_tenant_tokens(void **state)
+{
+	struct fixture *f = *state;
+	char a[33], p1[33];
+
+	assert_int_equal(relay_api_set_tokens(f->a,
+		"# tenant NAME TOKEN PATTERN...\n"
+		"tenant alpha " TOK_ALPHA " https://git.example.com/acme/*"
+		"   https://git.example.com/lab/*\n"
+		"\ttenant\tbeta\t" TOK_BETA "\t*  \r\n"
+		"\n"
+		"  # the simple form: each token its own tenant\n"
+		TOK_P1 " , " TOK_P2 ",\n", "tokens.txt"), 4);
+	/* alpha registers for its repositories only, and must name one */
+	assert_int_equal(register_as(f, 1, TOK_ALPHA,
+				     "https://git.example.com/acme/model.git", a), 201);
+	assert_int_equal(register_as(f, 2, TOK_ALPHA,
+				     "https://git.example.com/lab/x", p1), 201);
+	assert_int_equal(register_as(f, 3, TOK_ALPHA,
+				     "https://git.example.com/evil/model.git", p1), 403);
+	assert_int_equal(register_as(f, 4, TOK_ALPHA, NULL, p1), 403);
+	/* only alpha reads alpha's request */
+	assert_int_equal(read_as(f, TOK_ALPHA, a), 200);
+	assert_int_equal(read_as(f, TOK_BETA, a), 404);
+	assert_int_equal(read_as(f, TOK_P1, a), 404);
+	assert_int_equal(read_as(f, TOK_P2, a), 404);
+	/* beta ("*") and the simple tokens register for any repository, each
+	 * for itself */
+	assert_int_equal(register_as(f, 5, TOK_BETA, NULL, p1), 201);
+	assert_int_equal(register_as(f, 6, TOK_P1,
+				     "https://git.example.com/evil/x", p1), 201);
+	assert_int_equal(read_as(f, TOK_P1, p1), 200);
+	assert_int_equal(read_as(f, TOK_P2, p1), 404);
+	assert_int_equal(read_as(f, TOK_ALPHA, p1), 404);
+	/* the tokens this fixture started with are gone */
+	assert_int_equal(read_as(f, BEARER, a), 401);
+}
+
+/* relay_api_set_tokens(text) fails, saying want (and never the token). */
+static void tokens_refused(struct fixture *f, const char *text,
+			   const char *want)
+{
+	int rc;
+
+	capture_begin();
+	rc = relay_api_set_tokens(f->a, text, "tokens.txt");
+	capture_end();
+	assert_int_equal(rc, -1);
+	if (!strstr(captured, want))
+		fail_msg("\"%s\" not in \"%s\"", want, captured);
+	assert_int_equal(count_lines(captured), 1);
+	assert_null(strstr(captured, "0123456789abcdef"));
+}
+
+static void test_tenant_tokens_refused(void **state)
+{
+	struct fixture *f = *state;
+	char name[80], line[200], a[33];
+
+	assert_int_equal(relay_api_set_tokens(f->a, "tenant alpha " TOK_ALPHA
+					      " *\n", "tokens.txt"), 1);
+	tokens_refused(f, "# no patterns\ntenant alpha tok-0123456789abcdef\n",
+		       "tokens.txt, line 2: name the repositories tenant alpha");
+	tokens_refused(f, "tenant alpha\n", "tokens.txt, line 1: write "
+		       "\"tenant NAME TOKEN PATTERN...\"");
+	tokens_refused(f, "tenant x\n", "tokens.txt, line 1: write");
+	/* the bare word is read as a (too short) token of the simple form */
+	tokens_refused(f, "tenant \n", "tokens.txt, line 1: a bearer token must");
+	tokens_refused(f, "\n\ntenant bad/name tok-0123456789abcdef *\n",
+		       "tokens.txt, line 3: a tenant name is 1 to 64 letters");
+	tokens_refused(f, "tenant b\xc3\xa9ta tok-0123456789abcdef *\n",
+		       "tokens.txt, line 1: a tenant name");
+	/* names of the simple form's tenants are not for the taking */
+	tokens_refused(f, "tenant token-0123abcd tok-0123456789abcdef *\n",
+		       "tokens.txt, line 1: a tenant name");
+	memset(name, 'n', sizeof(name));
+	name[65] = '\0';
+	snprintf(line, sizeof(line), "tenant %s tok-0123456789abcdef *\n", name);
+	tokens_refused(f, line, "tokens.txt, line 1: a tenant name");
+	name[64] = '\0';
+	snprintf(line, sizeof(line), "tenant %s tok-0123456789abcdef *\n", name);
+	assert_int_equal(relay_api_set_tokens(f->a, line, "tokens.txt"), 1);
+	/* duplicate tokens, across tenants, lines and forms */
+	tokens_refused(f, "tenant a tok-0123456789abcdef *\n"
+		       "tenant b tok-0123456789abcdef *\n",
+		       "tokens.txt, line 2: a bearer token is listed twice");
+	tokens_refused(f, "tenant a tok-0123456789abcdef *\n"
+		       "# comment\ntok-0123456789abcdef\n",
+		       "tokens.txt, line 3: a bearer token is listed twice");
+	tokens_refused(f, "tok-0123456789abcdef, tok-0123456789abcdef",
+		       "tokens.txt, line 1: a bearer token is listed twice");
+	/* bad tokens in either form */
+	tokens_refused(f, "tenant a short *\n",
+		       "tokens.txt, line 1: a bearer token must be 16 to 256");
+	tokens_refused(f, "# ok\ntok-0123456789abcdef\nshort\n",
+		       "tokens.txt, line 3: a bearer token must be 16 to 256");
+	tokens_refused(f, "tenant a tok-0123456789abcdef,x *\n",
+		       "tokens.txt, line 1: a bearer token may hold only");
+	tokens_refused(f, "tok-0123456789abcdef\xc3\xa9\n",
+		       "tokens.txt, line 1: a bearer token may hold only");
+	/* nothing but comments */
+	tokens_refused(f, "# tenant a tok-0123456789abcdef *\n\n",
+		       "tokens.txt holds no bearer token");
+	/* every refusal kept the last good set: the 64-character tenant */
+	assert_int_equal(register_as(f, 7, "tok-0123456789abcdef", NULL, a), 201);
+	assert_int_equal(read_as(f, TOK_ALPHA, a), 401);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenant_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenant_tokens_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_bearer_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_reused_hash, setup, teardown),

@@ -4,8 +4,9 @@
  * by store_open, so the 0700/0600 modes are checked too).  Tokens are real
  * ones from token.h; the store only ever sees their hashes.  Covered:
  * idempotent requests, quorum (distinct approvers, several teams, first
- * reject), self-approval, nonces, expiry, conflicts, the audit trail and
- * durability across a reopen.
+ * reject), self-approval (in every spelling of the author's address, and
+ * with keep_tags), nonces, expiry, conflicts, the audit trail, durability
+ * across a reopen, tenants, subjects and previous requests.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -633,6 +634,189 @@ static void test_state_names(void **state)
 	assert_string_equal(req_state_name(REQ_EXPIRED), "expired");
 }
 
+/* ---- tenants, subjects, previous requests ------------------------------- */
+
+#define SUBJ_A "1111111111111111111111111111111111111111111111111111111111111111"
+#define SUBJ_B "2222222222222222222222222222222222222222222222222222222222222222"
+
+static void put_as(struct fixture *f, const char *key, const char *tenant,
+		   const char *subject, time_t created, char id[33])
+{
+	one_team(f, key, 1);
+	f->nr.tenant = tenant;
+	f->nr.subject = subject;
+	f->nr.repository = "https://git.example.com/acme/model.git";
+	f->nr.created = created;
+	f->nr.deadline = created + DAY;
+	put(f, id);
+}
+
+static void test_tenant_and_subject(void **state)
+{
+	struct fixture *f = *state;
+	struct store_request r;
+	char a[33], b[33], c[33];
+	int created = -1;
+
+	put_as(f, "tk-1", "alpha", SUBJ_A, T0, a);
+	assert_int_equal(store_request_get(f->s, a, T0 + 1, &r), STORE_OK);
+	assert_string_equal(r.tenant, "alpha");
+	assert_string_equal(r.subject, SUBJ_A);
+	store_request_release(&r);
+	/* another tenant's request is its own (the relay scopes keys by
+	 * tenant before they reach the store) */
+	put_as(f, "tk-1-beta", "beta", SUBJ_A, T0, b);
+	assert_string_not_equal(a, b);
+	assert_int_equal(store_request_get(f->s, b, T0 + 1, &r), STORE_OK);
+	assert_string_equal(r.tenant, "beta");
+	store_request_release(&r);
+	/* the same key again is alpha's request, not a new one */
+	one_team(f, "tk-1", 1);
+	f->nr.tenant = "alpha";
+	f->nr.subject = SUBJ_A;
+	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_OK);
+	assert_int_equal(created, 0);
+	assert_string_equal(r.id, a);
+	assert_string_equal(r.tenant, "alpha");
+	store_request_release(&r);
+	/* no tenant (a gate's own store) and no subject read back empty */
+	put_as(f, "tk-2", NULL, NULL, T0, c);
+	assert_int_equal(store_request_get(f->s, c, T0 + 1, &r), STORE_OK);
+	assert_string_equal(r.tenant, "");
+	assert_string_equal(r.subject, "");
+	store_request_release(&r);
+	/* a subject that is no digest, a tenant with a control character */
+	one_team(f, "tk-3", 1);
+	f->nr.subject = "XYZ";
+	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_ERROR);
+	one_team(f, "tk-3", 1);
+	f->nr.tenant = "al\npha";
+	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_ERROR);
+}
+
+static void test_previous(void **state)
+{
+	struct fixture *f = *state;
+	struct store_request r;
+	char a1[33], a2[33], a3[33], b1[33], other[33];
+
+	put_as(f, "pv-1", "alpha", SUBJ_A, T0, a1);
+	/* nothing before the first */
+	assert_int_equal(store_request_previous(f->s, "alpha", SUBJ_A, a1, &r),
+			 STORE_NOT_FOUND);
+	put_as(f, "pv-2", "alpha", SUBJ_A, T0 + 100, a2);
+	put_as(f, "pv-b", "beta", SUBJ_A, T0 + 200, b1);	/* newer, beta's */
+	put_as(f, "pv-o", "alpha", SUBJ_B, T0 + 300, other);	/* newer, other subject */
+	put_as(f, "pv-3", "alpha", SUBJ_A, T0 + 150, a3);
+
+	/* the newest other request of alpha's subject A, read in full */
+	assert_int_equal(store_request_previous(f->s, "alpha", SUBJ_A, a3, &r),
+			 STORE_OK);
+	assert_string_equal(r.id, a2);
+	assert_string_equal(r.tenant, "alpha");
+	assert_string_equal(r.subject, SUBJ_A);
+	assert_non_null(r.facts_json);
+	assert_int_equal(r.nasked, 3);
+	store_request_release(&r);
+	/* for a2, the newest other one is a3 */
+	assert_int_equal(store_request_previous(f->s, "alpha", SUBJ_A, a2, &r),
+			 STORE_OK);
+	assert_string_equal(r.id, a3);
+	store_request_release(&r);
+	/* beta's only request of subject A has no predecessor in beta */
+	assert_int_equal(store_request_previous(f->s, "beta", SUBJ_A, b1, &r),
+			 STORE_NOT_FOUND);
+	/* a new beta request finds beta's, never alpha's */
+	assert_int_equal(store_request_previous(f->s, "beta", SUBJ_A, "", &r),
+			 STORE_OK);
+	assert_string_equal(r.id, b1);
+	store_request_release(&r);
+	/* another tenant, another subject, no subject: nothing */
+	assert_int_equal(store_request_previous(f->s, "gamma", SUBJ_A, "", &r),
+			 STORE_NOT_FOUND);
+	assert_int_equal(store_request_previous(f->s, "alpha", SUBJ_B, other, &r),
+			 STORE_NOT_FOUND);
+	assert_int_equal(store_request_previous(f->s, "alpha", "", a1, &r),
+			 STORE_NOT_FOUND);
+	assert_int_equal(store_request_previous(f->s, "alpha", NULL, a1, &r),
+			 STORE_NOT_FOUND);
+	/* the gate's own store: tenant "" */
+	put_as(f, "pv-g1", NULL, SUBJ_B, T0, a1);
+	put_as(f, "pv-g2", NULL, SUBJ_B, T0 + 1, a2);
+	assert_int_equal(store_request_previous(f->s, NULL, SUBJ_B, a2, &r),
+			 STORE_OK);
+	assert_string_equal(r.id, a1);
+	store_request_release(&r);
+}
+
+/* ---- self-approval in its spellings ----------------------------------------- */
+
+/* Whether reviewer (asked as recipient 0) may approve a change by author. */
+static int self_case(struct fixture *f, const char *key, const char *author,
+		     const char *reviewer, int keep_tags, int *self)
+{
+	struct store_review rv;
+	char id[33];
+	int rc;
+
+	one_team(f, key, 1);
+	f->rcpt[0].email = reviewer;
+	f->nr.author_email = author;
+	f->nr.keep_tags = keep_tags;
+	put(f, id);
+	assert_int_equal(store_review_get(f->s, f->tokens[0], T0, &rv), STORE_OK);
+	*self = rv.self;
+	store_review_release(&rv);
+	rc = decide(f, 0, 1);
+	assert_int_equal(state_of(f, id, NULL),
+			 rc == STORE_OK ? REQ_APPROVED : REQ_PENDING);
+	return rc;
+}
+
+static void test_self_approval_spellings(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const authors[] = {
+		" ENG0@example.com", "<eng0@example.com>", "eng0+ci@example.com",
+		"Eng Zero <Eng0@Example.com>", "\"eng0@example.com\"",
+		"ci@example.com, eng0@example.com",
+		"ci@example.com,  <ENG0+bot@example.com> ",
+	};
+	char key[32];
+	int self;
+
+	for (size_t i = 0; i < sizeof(authors) / sizeof(authors[0]); i++) {
+		snprintf(key, sizeof(key), "sp-%zu", i);
+		assert_int_equal(self_case(f, key, authors[i], "eng0@example.com",
+					   0, &self), STORE_FORBIDDEN);
+		assert_int_equal(self, 1);
+	}
+	/* the reviewer's address carries the tag */
+	assert_int_equal(self_case(f, "sp-tag", "eng0@example.com",
+				   "eng0+x@example.com", 0, &self), STORE_FORBIDDEN);
+	assert_int_equal(self, 1);
+	/* keep_tags: a +tag is someone else's mailbox ... */
+	assert_int_equal(self_case(f, "kt-1", "eng0@example.com",
+				   "eng0+x@example.com", 1, &self), STORE_OK);
+	assert_int_equal(self, 0);
+	assert_int_equal(self_case(f, "kt-2", "eng0+ci@example.com",
+				   "eng0@example.com", 1, &self), STORE_OK);
+	assert_int_equal(self, 0);
+	/* ... but the other spellings are still the author */
+	assert_int_equal(self_case(f, "kt-3", " <ENG0@example.com>",
+				   "eng0@example.com", 1, &self), STORE_FORBIDDEN);
+	assert_int_equal(self, 1);
+	assert_int_equal(self_case(f, "kt-4", "Eng0+X@Example.com",
+				   "eng0+x@example.com", 1, &self), STORE_FORBIDDEN);
+	/* someone else is never the author */
+	assert_int_equal(self_case(f, "other", "eng0@example.com",
+				   "eng1@example.com", 0, &self), STORE_OK);
+	assert_int_equal(self, 0);
+	assert_int_equal(self_case(f, "none", NULL, "eng0@example.com", 0, &self),
+			 STORE_OK);
+	assert_int_equal(self, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -659,6 +843,9 @@ int main(void)
 		T(test_two_connections),
 		T(test_rekey),
 		T(test_state_names),
+		T(test_tenant_and_subject),
+		T(test_previous),
+		T(test_self_approval_spellings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,11 +4,14 @@
  * cases 1, 2, 3, 6 and 7), base64url (RFC 4648 section 10).  Properties:
  * token length and alphabet, no repeats over many draws, constant-time
  * comparison gives the right answer, syntax check rejects near misses.
+ * Derived tokens: salted, well-formed, and verified only for exactly the
+ * key, team, address and secret they were made for.  Hex helpers.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -208,6 +211,106 @@ static void test_nonce_and_boundary(void **state)
 		assert_true(in_alphabet(b1[i]));
 }
 
+#define DKEY "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+static void test_derived_tokens(void **state)
+{
+	static const char sb[] = "gate-secret-0123456789abcdefghijklmnop";
+	static const char ob[] = "gate-secret-0123456789abcdefghijklmnoq";
+	const struct token_secret sec = { (const unsigned char *)sb, sizeof(sb) - 1 };
+	const struct token_secret other = { (const unsigned char *)ob, sizeof(ob) - 1 };
+	const struct token_secret shorter = { (const unsigned char *)sb, sizeof(sb) - 2 };
+	char t[TOKEN_SIZE], u[TOKEN_SIZE], bad[TOKEN_SIZE];
+	(void)state;
+
+	assert_int_equal(token_derive(t, &sec, DKEY, "eng", "a@example.com"), 0);
+	assert_int_equal(strlen(t), TOKEN_LEN);
+	assert_true(token_syntax_ok(t, strlen(t)));
+	/* salted: the same inputs give another token, and both verify */
+	assert_int_equal(token_derive(u, &sec, DKEY, "eng", "a@example.com"), 0);
+	assert_string_not_equal(t, u);
+	assert_true(token_syntax_ok(u, strlen(u)));
+	assert_true(token_derived_ok(&sec, DKEY, "eng", "a@example.com", t));
+	assert_true(token_derived_ok(&sec, DKEY, "eng", "a@example.com", u));
+	/* any change fails */
+	assert_false(token_derived_ok(&sec, DKEY "0", "eng", "a@example.com", t));
+	assert_false(token_derived_ok(&sec, "baaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+				      "eng", "a@example.com", t));
+	assert_false(token_derived_ok(&sec, DKEY, "Eng", "a@example.com", t));
+	assert_false(token_derived_ok(&sec, DKEY, "eng2", "a@example.com", t));
+	assert_false(token_derived_ok(&sec, DKEY, "", "a@example.com", t));
+	assert_false(token_derived_ok(&sec, DKEY, "eng", "b@example.com", t));
+	assert_false(token_derived_ok(&sec, DKEY, "eng", "a@example.co", t));
+	assert_false(token_derived_ok(&sec, DKEY, "eng", "", t));
+	/* fields cannot slide into each other: ("eng", "a@...") is not
+	 * ("en", "ga@...") */
+	assert_false(token_derived_ok(&sec, DKEY, "en", "ga@example.com", t));
+	assert_false(token_derived_ok(&other, DKEY, "eng", "a@example.com", t));
+	assert_false(token_derived_ok(&shorter, DKEY, "eng", "a@example.com", t));
+	/* a changed character of the token: salt or MAC */
+	for (size_t i = 0; i < TOKEN_LEN - 1; i++) {
+		strcpy(bad, t);
+		bad[i] = bad[i] == 'A' ? 'B' : 'A';
+		assert_false(token_derived_ok(&sec, DKEY, "eng", "a@example.com", bad));
+	}
+	/* a token with the salt of one and the MAC of the other */
+	memcpy(bad, t, 21);
+	memcpy(bad + 21, u + 21, TOKEN_SIZE - 21);
+	assert_false(token_derived_ok(&sec, DKEY, "eng", "a@example.com", bad));
+	/* random tokens, malformed ones and NULL never pass */
+	assert_int_equal(token_new(bad), 0);
+	assert_false(token_derived_ok(&sec, DKEY, "eng", "a@example.com", bad));
+	assert_false(token_derived_ok(&sec, DKEY, "eng", "a@example.com", ""));
+	assert_false(token_derived_ok(&sec, DKEY, "eng", "a@example.com", NULL));
+	snprintf(bad, sizeof(bad), "%.42s", t);
+	assert_false(token_derived_ok(&sec, DKEY, "eng", "a@example.com", bad));
+	/* inputs over the limits are refused, not cut */
+	{
+		char team[80], email[300];
+
+		memset(team, 't', sizeof(team));
+		team[72] = '\0';
+		assert_int_equal(token_derive(u, &sec, DKEY, team, "a@example.com"), -1);
+		assert_string_equal(u, "");
+		team[71] = '\0';
+		assert_int_equal(token_derive(u, &sec, DKEY, team, "a@example.com"), 0);
+		assert_true(token_derived_ok(&sec, DKEY, team, "a@example.com", u));
+		memset(email, 'e', sizeof(email));
+		email[256] = '\0';
+		assert_int_equal(token_derive(u, &sec, DKEY, "eng", email), -1);
+		email[255] = '\0';
+		assert_int_equal(token_derive(u, &sec, DKEY, "eng", email), 0);
+		assert_true(token_derived_ok(&sec, DKEY, "eng", email, u));
+		assert_int_equal(token_derive(u, &sec, DKEY "a", "eng", "a@x"), -1);
+	}
+}
+
+static void test_hex_encode_and_check(void **state)
+{
+	static const unsigned char bytes[] = { 0x00, 0x01, 0x7f, 0x80, 0xab, 0xff };
+	char out[2 * sizeof(bytes) + 1];
+	(void)state;
+
+	memset(out, 'X', sizeof(out));
+	token_hex_encode(out, bytes, sizeof(bytes));
+	assert_string_equal(out, "00017f80abff");
+	token_hex_encode(out, bytes, 0);
+	assert_string_equal(out, "");
+
+	assert_true(token_is_hex("00017f80abff", 12));
+	assert_true(token_is_hex("", 0));
+	assert_false(token_is_hex("00017f80abff", 11));	/* one left over */
+	assert_false(token_is_hex("00017f80abff", 13));	/* one short */
+	assert_false(token_is_hex("00017F80ABFF", 12));	/* upper case */
+	assert_false(token_is_hex("00017f80abfg", 12));
+	assert_false(token_is_hex("00017f 0abff", 12));
+	assert_false(token_is_hex(NULL, 0));
+	assert_false(token_is_hex(NULL, 64));
+	assert_true(token_hex_prefix("abc-", 3));
+	assert_false(token_hex_prefix("abc-", 4));
+	assert_false(token_hex_prefix("ab", 3));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +321,8 @@ int main(void)
 		cmocka_unit_test(test_constant_time_compare),
 		cmocka_unit_test(test_syntax_rejects),
 		cmocka_unit_test(test_nonce_and_boundary),
+		cmocka_unit_test(test_derived_tokens),
+		cmocka_unit_test(test_hex_encode_and_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
