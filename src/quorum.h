@@ -3,7 +3,8 @@
  * Pure.  The store settles quorum in SQL for the requests it keeps; a gate
  * waiting on a relay must not take the relay's word for it, so it counts
  * the decisions it verified with the same rules: each team needs
- * `approvals` distinct approvers (distinct as mailboxes, addr.h); the
+ * `approvals` distinct approvers (distinct addresses, ASCII
+ * case-insensitive, as the store counts them); the
  * first reject rejects; an approval by someone who may not approve (the
  * commit author, the person who started the run) counts for nothing
  * unless self-approval is allowed.  Decisions are taken in the order the

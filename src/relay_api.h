@@ -40,12 +40,15 @@ struct relay_api *relay_api_new(const struct relay_api_config *cfg);
 /* Close everything.  Call after web_stop(): no request may be running. */
 void relay_api_free(struct relay_api *a);
 
-/* Replace the accepted bearer tokens with those in text: separated by
- * commas or newlines, surrounding blanks trimmed, empty entries and lines
- * starting with '#' skipped; each RELAY_TOKEN_MIN..MAX printable ASCII
- * bytes without blanks or commas.  `from` names the source in errors.
- * Returns how many tokens are now accepted (>= 1), or -1 after reporting
- * what is wrong (without the token itself); the old set then stays. */
+/* Replace the accepted bearer tokens with those in text (docs/relay.md,
+ * "Tokens and tenants"): one entry a line, blanks trimmed, empty lines and
+ * lines starting with '#' skipped; either "tenant NAME TOKEN PATTERN..."
+ * (the token's tenant and the repositories it may register for) or
+ * tokens separated by commas, each its own tenant for any repository.  A
+ * token is RELAY_TOKEN_MIN..MAX printable ASCII bytes without blanks or
+ * commas, listed once.  `from` names the source in errors.  Returns how
+ * many tokens are now accepted (>= 1), or -1 after reporting what is wrong
+ * and where (never the token itself); the old set then stays. */
 int relay_api_set_tokens(struct relay_api *a, const char *text,
 			 const char *from);
 

@@ -6,8 +6,9 @@
  * SHA-256 hashes of review tokens are stored, never the tokens.
  *
  * A request is keyed by its key (docs/run.md: repository, commit, gate
- * name, digests of the gate and of the evidence) within its tenant:
- * creating it again returns the existing one.  The store is split by job:
+ * name, digests of the gate and of the evidence): creating it again
+ * returns the existing one.  Keys are unique in the database; a relay
+ * stores SHA-256(tenant LF key), which makes them unique per tenant.  The store is split by job:
  * store_db.c (connection, schema), store_request.c (requests),
  * store_review.c (tokens, decisions, quorum).  Quorum is evaluated inside the transaction that
  * records a decision: each team needs `approvals` distinct approvers; the
