@@ -5,7 +5,9 @@
  * resumed on a decision, at `wait`, at the request's deadline or on
  * shutdown), POST .../rekey and .../notified, and GET /metrics.  Every /v1
  * call needs a bearer token, compared in constant time; none is ever
- * logged.  The API keeps its own store connections (one per worker thread,
+ * logged.  Each token belongs to a tenant, and a request to the tenant
+ * that registered it: other tenants' calls about it are 404.  The
+ * implementation is split by job (relay_int.h).  The API keeps its own store connections (one per worker thread,
  * each behind a mutex); review-page decisions arrive via relay_api_decided().
  * Suspended connections never time out in libmicrohttpd, so the owner calls
  * relay_api_sweep() a few times a second, and relay_api_shutdown() then
