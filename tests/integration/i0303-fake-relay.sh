@@ -15,8 +15,9 @@
 #       whose hash the gate registered, passes (exit 0) - so (a) to (c)
 #       fail for the right reason, not because the fake is unfaithful;
 #   (e) settings: plain http:// to another host is refused before any
-#       connection (exit 2, names --allow-insecure-relay); http:// to
-#       127.0.0.2 and to localhost is accepted without the flag.
+#       connection (exit 2, names --allow-insecure-relay), also when a
+#       loopback address is only the user name ("127.0.0.1:1@host");
+#       http:// to 127.0.0.2 and to localhost is accepted without the flag.
 # No traffic leaves loopback: the refused URL is never resolved (and a
 # proxy variable pointing at a closed loopback port catches a gate that
 # would try).
@@ -126,6 +127,9 @@ refused http://relay.example.com:8080
 check "(e) http:// to another host: exit 2" test "$RC" -eq 2
 check "(e) ... the line names --allow-insecure-relay" grep -q -- "--allow-insecure-relay" "$WORK/gl.err"
 check "(e) ... nothing mailed" test "$(mail_count)" -eq "$mails"
+refused http://127.0.0.1:1@relay.example.com:8080
+check "(e) a loopback-looking user name before another host: exit 2" test "$RC" -eq 2
+check "(e) ... the line names --allow-insecure-relay" grep -q -- "--allow-insecure-relay" "$WORK/gl.err"
 
 accepted() { # accepted URL REGISTRATION-FILE: the gate registers there
 	rm -f "$WORK/gl.err"
