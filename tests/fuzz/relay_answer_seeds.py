@@ -120,6 +120,11 @@ def main():
                      bob + "A" * 20),
             decision("alice@example.com\u0000evil", "security", ALICE_TOKEN,
                      "approve")], gate="g" * 400),
+        "hostile-text.json": request("approved", [
+            dict(alice, reason="ok\u001b[31m\n::error::forged\u202e",
+                 user_agent="\r\n\u0007", remote_addr="\u0000\u00ff"),
+            decision("bob@example.com\n", "release", bob),
+            decision("carol@example.com", "release\u0001", carol)]),
         "huge-array.json": request("approved", [{}] * 1100),
         "many-decisions.json": request("approved", [
             decision("bob@example.com", "release", bob)] * 30),

@@ -14,6 +14,8 @@
 #   (d) the honest path through the fake: the token from the review mail,
 #       whose hash the gate registered, passes (exit 0) - so (a) to (c)
 #       fail for the right reason, not because the fake is unfaithful;
+#       the decision's text, which the token does not cover, reaches the
+#       gate's output cleaned (no escape character, no line of its own);
 #   (e) settings: plain http:// to another host is refused before any
 #       connection (exit 2, names --allow-insecure-relay), also when a
 #       loopback address is only the user name ("127.0.0.1:1@host");
@@ -95,10 +97,17 @@ tok=${url##*/r/}
 eq "(d) the gate registered the hash of the mailed token" \
 	"$(json_get "$FAKE/register-3.json" 'd["recipients"][0]["token_hash"]')" \
 	"$(printf '%s' "$tok" | sha256sum | cut -d' ' -f1)"
-answer "{\"state\":\"approved\",\"decisions\":[$(decision $REVIEWER $TEAM "$tok")]}"
+# the token does not cover a decision's text: the relay's reason tries to
+# recolour the terminal and forge a CI log line
+answer "{\"state\":\"approved\",\"decisions\":[$(decision $REVIEWER $TEAM "$tok" |
+	sed 's/"reason":""/"reason":"ok\\u001b[31m\\n::error::forged line"/')]}"
 wait_gl
 check "(d) a decision with the issued token passes: exit 0" test "$RC" -eq 0
 eq "(d) decision.json is approved" "$(json_get "$WORK/decision.json" 'd["outcome"]')" approved
+check "(d) the relay's reason puts no escape character on stdout" sh -c "! grep -q \"\$(printf '\\033')\" '$WORK/gl.out'"
+check "(d) ... and starts no line of its own" sh -c "! grep -q '^::error::' '$WORK/gl.out'"
+eq "(d) decision.json keeps the reason cleaned" \
+	"$(json_get "$WORK/decision.json" 'd["request"]["decisions"][0]["reason"]')" "ok[31m ::error::forged line"
 
 # (c) the same secret, another request: (d)'s decision replayed
 new_work c
