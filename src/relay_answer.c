@@ -1,13 +1,17 @@
 /* relay_answer.c - the gate's reading of a relay's answer (see
  * relay_answer.h).  Nothing here trusts the answer's types or sizes: every
- * member is checked before it is copied, and strings are cut to the
- * fields' sizes. */
+ * member is checked before it is copied, and strings are cleaned as the
+ * store cleans what a reviewer sends (no control or bidi character, valid
+ * UTF-8) and cut to the fields' sizes: the token does not cover a
+ * decision's text, and the gate prints it. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
+#include "mime.h"
 #include "relay_answer.h"
 #include "util.h"
 
@@ -77,15 +81,26 @@ static enum check check_token(const struct relay_trust *t,
 				d->token) ? VERIFIED : FORGED;
 }
 
+/* Copy src cleaned (mime_clean) and cut to size-1 bytes into dst. */
+static void clean_into(char *dst, size_t size, const char *src)
+{
+	struct buf b = BUF_INIT(size + 8);
+
+	dst[0] = '\0';
+	if (!mime_clean(&b, src, size - 1) && b.data)
+		strlcpy_gl(dst, b.data, size);
+	buf_release(&b);
+}
+
 static void read_decision(const cJSON *o, struct store_decision *x)
 {
-	strlcpy_gl(x->email, str(o, "email"), sizeof(x->email));
-	strlcpy_gl(x->team, str(o, "team"), sizeof(x->team));
+	clean_into(x->email, sizeof(x->email), str(o, "email"));
+	clean_into(x->team, sizeof(x->team), str(o, "team"));
 	x->approve = !strcmp(str(o, "decision"), "approve");
-	strlcpy_gl(x->reason, str(o, "reason"), sizeof(x->reason));
+	clean_into(x->reason, sizeof(x->reason), str(o, "reason"));
 	x->at = num(o, "at");
-	strlcpy_gl(x->remote_addr, str(o, "remote_addr"), sizeof(x->remote_addr));
-	strlcpy_gl(x->user_agent, str(o, "user_agent"), sizeof(x->user_agent));
+	clean_into(x->remote_addr, sizeof(x->remote_addr), str(o, "remote_addr"));
+	clean_into(x->user_agent, sizeof(x->user_agent), str(o, "user_agent"));
 	if (strlen(str(o, "token")) < sizeof(x->token))
 		strlcpy_gl(x->token, str(o, "token"), sizeof(x->token));
 }

@@ -91,7 +91,10 @@ static int parse_bool(const char *v, int *out)
 	return -1;
 }
 
-/* Whether url's host is this machine: 127.0.0.0/8, localhost or [::1]. */
+/* Whether url's host is this machine: 127.0.0.0/8, localhost or [::1].
+ * An authority with user information ("127.0.0.1:1@host") names another
+ * host (libcurl connects to the part after '@'): never loopback, nor one
+ * with a backslash, which libcurl reads as part of the authority. */
 static int loopback_url(const char *url)
 {
 	const char *h = strstr(url, "://");
@@ -100,6 +103,9 @@ static int loopback_url(const char *url)
 	if (!h)
 		return 0;
 	h += 3;
+	n = strcspn(h, "/?#");
+	if (memchr(h, '@', n) || memchr(h, '\\', n))
+		return 0;
 	n = strcspn(h, ":/?#");
 	if (*h == '[')
 		return !strncmp(h, "[::1]", 5);

@@ -421,6 +421,46 @@ static void test_relay_mode(void **state)
 	for (int i = 0; i < SET_COUNT; i++)
 		assert_null(strstr(set.value[i], "secret"));
 
+	/* plain http:// only to this machine, unless allowed */
+	setenv("GL_TEST_TOKEN", "secret", 1);
+	{
+		static const char *const local[] = {
+			"http://127.0.0.1:8080", "http://127.0.0.2:1/", "http://localhost:80",
+			"http://LOCALHOST", "http://[::1]:8080/", "http://127.0.0.1#@x",
+		};
+		static const char *const remote[] = {
+			"http://relay.example.com:8080", "http://127.0.0.1.example.com/",
+			"http://localhost.example.com",
+			/* user information: libcurl connects to the host after '@' */
+			"http://127.0.0.1:1@relay.example.com:8080", "http://localhost:x@relay.example.com",
+			"http://[::1]@relay.example.com/", "http://127.0.0.1@relay.example.com",
+			"http://127.0.0.1\\@relay.example.com",
+		};
+		char want[512];
+
+		for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+			reset();
+			settings_set_flag(&set, SET_VIA, "relay");
+			settings_set_flag(&set, SET_RELAY_TOKEN_ENV, "GL_TEST_TOKEN");
+			settings_set_flag(&set, SET_RELAY, local[i]);
+			resolve_ok();
+		}
+		for (size_t i = 0; i < sizeof(remote) / sizeof(remote[0]); i++) {
+			reset();
+			settings_set_flag(&set, SET_VIA, "relay");
+			settings_set_flag(&set, SET_RELAY_TOKEN_ENV, "GL_TEST_TOKEN");
+			settings_set_flag(&set, SET_RELAY, remote[i]);
+			snprintf(want, sizeof(want), "--relay \"%s\": plain http to another"
+				 " host lets anyone on the path read review links and forge"
+				 " answers; use https://, or pass --allow-insecure-relay if"
+				 " the network is trusted", remote[i]);
+			resolve_bad(want);
+			settings_set_flag(&set, SET_INSECURE_RELAY, "true");
+			resolve_ok();
+		}
+	}
+	unsetenv("GL_TEST_TOKEN");
+
 	/* listen mode needs neither */
 	unsetenv("GREENLIGHT_RELAY");
 	unsetenv("GL_TEST_TOKEN");
