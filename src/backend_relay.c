@@ -58,6 +58,13 @@ static int from_json(struct backend *b, const cJSON *j, struct store_request *r)
 
 	if (relay_answer_read(j, &tr, r, why, sizeof(why)))
 		return error("%s", why);
+	/* The relay's deadline is a hint too: never later than this run's own
+	 * (its timeout from when it registered or re-attached), and at it a
+	 * request nobody decided has expired, whatever the relay says. */
+	if (R(b)->deadline && (!r->deadline || r->deadline > R(b)->deadline))
+		r->deadline = R(b)->deadline;
+	if (r->state == REQ_PENDING && r->deadline && time(NULL) >= r->deadline)
+		r->state = REQ_EXPIRED;
 	return 0;
 }
 
@@ -154,6 +161,8 @@ static int change(struct backend *b, const char *id, time_t deadline,
 	cJSON_Delete(body);
 	if (rc == RELAY_OK)
 		remember(b, sr, n);
+	if (rc == RELAY_OK && deadline)
+		R(b)->deadline = deadline;
 	return result(b, rc, j, id, out);
 }
 

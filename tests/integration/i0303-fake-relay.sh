@@ -120,6 +120,18 @@ check "(c) the two runs registered different request keys" test \
 	"$(json_get "$FAKE/register-3.json" 'd["key"]')" != "$(json_get "$FAKE/register-4.json" 'd["key"]')"
 unset GREENLIGHT_GATE_SECRET
 
+# (f) the relay keeps saying "pending" and moves the deadline a year
+# ahead: the gate's own deadline holds, and it fails closed (exit 3)
+new_work f
+answer "{\"state\":\"pending\",\"deadline\":$(($(date +%s) + 31536000)),\"decided_at\":null}"
+start=$(date +%s)
+(cd "$WORK" && exec timeout 30 "$GREENLIGHT" run -o decision.json --via relay --relay "$R" \
+	--timeout 3s >"$WORK/gl.out" 2>"$WORK/gl.err"); RC=$?
+check "(f) a relay that never lets the request expire: the gate times out (exit 3)" test "$RC" -eq 3
+check "(f) ... at its own deadline, not the relay's" test $(($(date +%s) - start)) -le 10
+check "(f) decision.json says timed_out" test "$(json_get "$WORK/decision.json" 'd["outcome"]')" = timed_out
+rm -f "$FAKE/answer.json"
+
 # (e) settings.  A proxy on a closed loopback port: if the gate tried to
 # reach the refused host, it would reach nothing but that port.
 DEAD=$(free_port)
