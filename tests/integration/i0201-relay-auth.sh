@@ -4,7 +4,7 @@
 # at once and --tokens-file is re-read on SIGHUP (rotation); registering is
 # idempotent on the key; no token ever reaches the log.
 . "$(dirname "$0")/relay_lib.sh"
-exec $PY - <<'PYEOF'
+$PY - <<'PYEOF'
 import os, signal, sqlite3, subprocess, time
 import relay_util as ru
 

@@ -5,7 +5,7 @@
 # decision carries the token the reviewer presented, whose SHA-256 is the
 # hash the gate registered.
 . "$(dirname "$0")/relay_lib.sh"
-exec $PY - <<'PYEOF'
+$PY - <<'PYEOF'
 import os, time, urllib.parse
 import relay_util as ru
 

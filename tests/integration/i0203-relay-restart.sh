@@ -7,7 +7,7 @@
 # and a request whose deadline passed while the relay was down is settled
 # as expired at start-up.
 . "$(dirname "$0")/relay_lib.sh"
-exec $PY - <<'PYEOF'
+$PY - <<'PYEOF'
 import os, signal, sqlite3, subprocess, time
 import relay_util as ru
 

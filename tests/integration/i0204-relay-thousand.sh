@@ -5,7 +5,7 @@
 # lost or answered twice, and one more long-poll beyond --max-waiters gets
 # 429 while a plain read is still served.
 . "$(dirname "$0")/relay_lib.sh"
-exec $PY - <<'PYEOF'
+$PY - <<'PYEOF'
 import collections, os, time
 import relay_util as ru
 

@@ -3,7 +3,7 @@
 # request's current state before the relay stops (exit 0), promptly; a
 # decision recorded just before is in that answer.
 . "$(dirname "$0")/relay_lib.sh"
-exec $PY - <<'PYEOF'
+$PY - <<'PYEOF'
 import os, signal, socket, time
 import relay_util as ru
 

@@ -5,7 +5,7 @@
 # answer, and the review page's form checks the https:// origin.
 . "$(dirname "$0")/relay_lib.sh"
 sh "$SRCDIR/tests/integration/make_ca.sh" "$TMP/certs"
-exec $PY - <<'PYEOF'
+$PY - <<'PYEOF'
 import http.client, json, os, re, socket, ssl, subprocess, time, urllib.parse
 import relay_util as ru
 

@@ -5,7 +5,7 @@
 # caps; the idle timeout; a held long-poll outlives the idle timeout (the
 # relay ends it at its wait, not libmicrohttpd).
 . "$(dirname "$0")/relay_lib.sh"
-exec $PY - <<'PYEOF'
+$PY - <<'PYEOF'
 import json, os, socket, time
 import relay_util as ru
 
