@@ -120,14 +120,16 @@ static int read_decisions(const cJSON *arr, const struct relay_trust *t,
 		struct store_decision *x = &r->decisions[r->ndecisions++];
 		enum check c;
 
+		memset(x, 0, sizeof(*x));
 		read_decision(d, x);
 		c = check_token(t, x);
 		if (c == FORGED)
 			return say(why, wl, "relay reported a decision by %s (team %s)"
 				   " whose review token was not issued for this"
 				   " request; refusing it", x->email, x->team);
-		if (c == UNVERIFIABLE) {
+		if (c == UNVERIFIABLE) {	/* not counted, not reported */
 			(*unverifiable)++;
+			r->ndecisions--;
 			continue;
 		}
 		votes[(*nvotes)++] = (struct quorum_vote){ x->email, x->team,

@@ -39,7 +39,8 @@ struct relay_trust {
 
 /* Read answer j into *out (released first; release it with
  * store_request_release) and settle out->state from verified decisions;
- * out->teams holds the gate's teams with their verified approvals.
+ * out->decisions holds the verified decisions only, out->teams the gate's
+ * teams with their verified approvals.
  * Returns 0, or -1 with one line in why: the answer is malformed, a
  * decision is forged, or the relay claims a decision the verified
  * decisions do not support. */
