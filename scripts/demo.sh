@@ -40,7 +40,11 @@ show check -g "$SEED/greenlight.json" -r "$SEED/missing-accuracy.json"
 say "Part 2: greenlight run - email engineering and wait for its decision"
 TMP=$(mktemp -d)
 pids=""
-trap 'for p in $pids; do kill $p 2>/dev/null; done; rm -rf "$TMP"' EXIT
+cleanup() { # keep the demo's own exit status; a process already gone is fine
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$TMP"
+}
+trap 'rc=$?; cleanup; exit $rc' EXIT
 sh tests/integration/make_ca.sh "$TMP/certs"
 /usr/bin/python3 tests/integration/smtp_server.py --dir "$TMP/mail" \
 	--port-file "$TMP/smtp.port" --certdir "$TMP/certs" >"$TMP/smtp.log" 2>&1 &
