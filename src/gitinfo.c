@@ -26,9 +26,27 @@ static char *first_line(const char *msg)
 	return repaired;
 }
 
+void gitinfo_strip_credentials(char *url)
+{
+	char *start = strstr(url, "://"), *end, *at;
+
+	if (!start)
+		return;	/* scp-like "git@host:path": a user name, no secret */
+	start += 3;
+	end = start + strcspn(start, "/?#");
+	at = NULL;
+	for (char *p = start; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at)
+		memmove(start, at + 1, strlen(at + 1) + 1);
+}
+
 /* remote.origin.url from a snapshot of the configuration (read directly:
  * git_remote_lookup in libgit2 1.5 leaks on every call), else the work
- * tree path. */
+ * tree path.  Credentials in the URL (CI checkouts put job tokens there)
+ * are dropped: reviewers, relays and records never see them, and the
+ * request key stays the same from one job to the next. */
 static void read_identity(struct gitinfo *gi, git_repository *repo)
 {
 	git_config *cfg = NULL;
@@ -37,6 +55,7 @@ static void read_identity(struct gitinfo *gi, git_repository *repo)
 	if (!git_repository_config_snapshot(&cfg, repo) &&
 	    !git_config_get_string(&url, cfg, "remote.origin.url") && *url) {
 		gi->repo = utf8_repair(url);
+		gitinfo_strip_credentials(gi->repo);
 	} else {
 		wd = git_repository_workdir(repo);
 		gi->repo = utf8_repair(wd ? wd : git_repository_path(repo));

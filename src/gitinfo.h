@@ -13,7 +13,8 @@
 
 struct gitinfo {
 	int found;		/* 0: no repository; every field below is NULL */
-	char *repo;		/* identity: remote "origin" URL, else the work tree path */
+	char *repo;		/* identity: remote "origin" URL without credentials,
+				 * else the work tree path */
 	char *sha;		/* full hex id of HEAD */
 	char *author_name;
 	char *author_email;
@@ -28,6 +29,11 @@ struct gitinfo {
 int gitinfo_discover(struct gitinfo *gi, const char *dir);
 
 void gitinfo_release(struct gitinfo *gi);
+
+/* Drop the user information of a URL in place:
+ * "https://gitlab-ci-token:SECRET@host/x.git" → "https://host/x.git".
+ * scp-like addresses ("git@host:x.git") are left as they are. */
+void gitinfo_strip_credentials(char *url);
 
 /* The facts as the $$.Git context object: {"Commit", "Branch", "Author",
  * "AuthorEmail", "Subject", "Repository"}, members absent when unknown. */

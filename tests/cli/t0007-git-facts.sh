@@ -16,6 +16,11 @@ grep_out 'outcome: review'
 g=$(gate repo.json '{"version":1,"name":"repo","default":"fail","choices":[
   {"Variable":"$$.Git.Repository","StringEquals":"https://git.example.com/team/model.git","Next":"pass"}]}')
 expect 0 "the origin URL is the repository" -- sh -c "cd '$R' && '$GREENLIGHT' check -g '$g' -r slow.json"
+git -C "$R" remote set-url origin https://gitlab-ci-token:glcbt-SECRET-123@git.example.com/team/model.git
+expect 0 "credentials in the origin URL are not part of the repository" -- sh -c "cd '$R' && '$GREENLIGHT' check -g '$g' -r slow.json --json"
+no_out "glcbt-SECRET-123"
+git -C "$R" remote set-url origin https://ghp_TOKEN-AS-USER@git.example.com/team/model.git
+expect 0 "a token as the user name is dropped too" -- sh -c "cd '$R' && '$GREENLIGHT' check -g '$g' -r slow.json"
 git -C "$R" remote remove origin
 expect 1 "without origin the repository is not that URL" -- sh -c "cd '$R' && '$GREENLIGHT' check -g '$g' -r slow.json"
 g=$(gate wt.json '{"version":1,"name":"wt","default":"fail","choices":[
