@@ -20,7 +20,7 @@ libsqlite3-dev libssl-dev libcmocka-dev
 clang-14 libclang-rt-14-dev
 jq time python3 python3-aiosmtpd openssl curl
 chromium
-python3-yaml rsync groovy openjdk-17-jre-headless
+python3-yaml python3-jsonschema rsync groovy openjdk-17-jre-headless
 wrk sqlite3
 "
 

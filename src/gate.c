@@ -16,7 +16,7 @@
 #include "util.h"
 
 static const char *const top_keys[] = {
-	"version", "name", "results", "match", "choices", "default", "teams",
+	"$schema", "version", "name", "results", "match", "choices", "default", "teams",
 	"notify", "decision",
 };
 static const char *const team_keys[] = { "email", "approvals" };
@@ -423,7 +423,10 @@ static int load_header(struct gate *g, const cJSON *root)
 	if (!cJSON_IsNumber(v) || v->valuedouble != 1)
 		return gate_error(g, v, 0, "unsupported version; this greenlight reads \"version\": 1");
 	g->version = 1;
-	if (get_string(g, root, "name", "the gate", 1, &s))
+	/* "$schema" points editors at schema/greenlight.schema.json; it has
+	 * no meaning here beyond being a string */
+	if (get_string(g, root, "$schema", "the gate", 0, &s) ||
+	    get_string(g, root, "name", "the gate", 1, &s))
 		return -1;
 	if (strlen(s) > GATE_NAME_MAX)
 		return gate_error(g, cJSON_GetObjectItemCaseSensitive(root, "name"), 0,

@@ -203,7 +203,7 @@ static void test_errors_document(void **state)
 	load_bad(G3("\"Match\": \"all\""),
 		 "t.json:3:1: unknown key \"Match\" in the gate; did you mean \"match\"? (keys are case-sensitive)");
 	load_bad(G3("\"colour\": 1"),
-		 "t.json:3:1: unknown key \"colour\" in the gate; valid keys: version, name, results, match, choices, default, teams, notify, decision");
+		 "t.json:3:1: unknown key \"colour\" in the gate; valid keys: $schema, version, name, results, match, choices, default, teams, notify, decision");
 }
 
 static void test_errors_header(void **state)
@@ -239,6 +239,16 @@ static void test_errors_header(void **state)
 	load_bad(G3("\"results\": \"\""), "t.json:3:12: the gate.results must not be empty");
 	load_bad(G3("\"match\": \"any\""), "t.json:3:10: the gate.match is \"any\"; valid values: first, all");
 	load_bad(G3("\"match\": true"), "t.json:3:10: the gate.match must be a string, not a boolean");
+
+	/* "$schema" (for editors) is accepted and ignored, but must be a string */
+	assert_string_equal(load_ok(G3("\"$schema\": \"https://example.com/greenlight.schema.json\"")), "");
+	assert_string_equal(gate.name, "g");
+	assert_int_equal(gate.choices.nrules, 1);
+	teardown(state);
+	load_bad(G3("\"$schema\": 1"), "t.json:3:12: the gate.$schema must be a string, not a number");
+	load_bad(G3("\"$schema\": \"\""), "t.json:3:12: the gate.$schema must not be empty");
+	load_bad(G3("\"schema\": \"x\""),
+		 "t.json:3:1: unknown key \"schema\" in the gate; did you mean \"$schema\"? (keys are case-sensitive)");
 }
 
 static void test_errors_choices(void **state)
