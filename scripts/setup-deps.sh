@@ -1,6 +1,9 @@
 #!/bin/sh
 # setup-deps.sh - install every Debian package greenlight's build, demo and tests need.
 #
+# Usage: scripts/setup-deps.sh [--image]   (--image: also what the container
+# image test needs)
+#
 # Idempotent and non-interactive: packages already present are skipped, and
 # `apt-get update` runs at most once per invocation (only when something is
 # missing).  Run as root, or with sudo available.
@@ -23,6 +26,12 @@ chromium
 python3-yaml python3-jsonschema rsync groovy openjdk-17-jre-headless
 wrk sqlite3
 "
+
+# tests/image/run.sh (the container image, built and run with podman on a
+# Debian base made by mmdebstrap): only with --image
+if [ "${1:-}" = "--image" ]; then
+	PKGS="$PKGS mmdebstrap podman runc"
+fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
