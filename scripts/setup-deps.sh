@@ -22,6 +22,7 @@ jq time python3 python3-aiosmtpd openssl curl
 chromium
 python3-yaml rsync groovy openjdk-17-jre-headless
 wrk sqlite3
+groff-base mandoc systemd
 "
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
