@@ -3,9 +3,10 @@
 # valid (systemd-analyze verify) and docs/relay.md shows it as installed.
 . "${SRCDIR:?set SRCDIR to the source tree}/tests/lib.sh"
 : "${BUILDDIR:?set BUILDDIR to the build tree}"
+CMAKE=${CMAKE:-cmake}		# the cmake that configured BUILDDIR, from ctest
 
 P="$TMP/prefix"
-if cmake --install "$BUILDDIR" --prefix "$P" >"$TMP/install.log" 2>&1; then ok; else
+if "$CMAKE" --install "$BUILDDIR" --prefix "$P" >"$TMP/install.log" 2>&1; then ok; else
 	ko "cmake --install --prefix failed:"; cat "$TMP/install.log"; fi
 
 # what is installed, and nothing else
@@ -64,7 +65,7 @@ done
 
 # DESTDIR: files go under it, but the unit names the final path
 D="$TMP/destdir"
-if DESTDIR="$D" cmake --install "$BUILDDIR" --prefix /usr >"$TMP/install.log" 2>&1; then ok; else
+if DESTDIR="$D" "$CMAKE" --install "$BUILDDIR" --prefix /usr >"$TMP/install.log" 2>&1; then ok; else
 	ko "DESTDIR install failed:"; cat "$TMP/install.log"; fi
 check "DESTDIR: binary under DESTDIR" test -x "$D/usr/bin/greenlight"
 has "DESTDIR: unit names /usr/bin/greenlight" "$D/usr/lib/systemd/system/greenlight-relay.service" \
