@@ -8,6 +8,10 @@
 # `apt-get update` runs at most once per invocation (only when something is
 # missing).  Run as root, or with sudo available.
 #
+# groff-base, mandoc and systemd are for tests only: tests/man renders the
+# man pages with groff and mandoc, tests/install runs systemd-analyze verify
+# on the relay's unit (nothing is started).
+#
 # The browser test also needs npm's playwright-core, and the CI adapter tests
 # @action-validator/cli and gitlab-ci-local (pinned in package.json /
 # package-lock.json at the repository root, test-only): `npm ci` runs there
@@ -25,6 +29,7 @@ jq time python3 python3-aiosmtpd openssl curl
 chromium
 python3-yaml python3-jsonschema rsync groovy openjdk-17-jre-headless
 wrk sqlite3
+groff-base mandoc systemd
 "
 
 # tests/image/run.sh (the container image, built and run with podman on a

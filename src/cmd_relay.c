@@ -108,6 +108,7 @@ void usage_relay(FILE *out)
 	      "      --header-buffer SIZE     memory per connection for the request\n"
 	      "                               line and headers (8K: headers up to\n"
 	      "                               about 3.5 KiB; larger ones get 431)\n"
+	      "  -h, --help                   show this help\n"
 	      "Each option also reads GREENLIGHT_RELAY_<OPTION> (e.g.\n"
 	      "GREENLIGHT_RELAY_DB); a flag wins over the variable.\n"
 	      "\n"

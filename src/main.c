@@ -30,7 +30,7 @@ static const struct cmd_struct commands[] = {
 static void usage(FILE *out)
 {
 	fputs("usage: greenlight <command> [options]\n"
-	      "       greenlight --version | help [COMMAND]\n\n"
+	      "       greenlight --version | --help | help [COMMAND]\n\n"
 	      "A release gate for CI: evaluates threshold rules (Amazon States Language\n"
 	      "Choice syntax) against a build's results.json.\n\n"
 	      "Commands:\n", out);
