@@ -33,9 +33,10 @@ groff-base mandoc systemd
 "
 
 # tests/image/run.sh (the container image, built and run with podman on a
-# Debian base made by mmdebstrap): only with --image
+# Debian base made by mmdebstrap) and tests/image/deb.sh (the Debian
+# package, checked with lintian, installed in a clean root): only with --image
 if [ "${1:-}" = "--image" ]; then
-	PKGS="$PKGS mmdebstrap podman runc"
+	PKGS="$PKGS mmdebstrap podman runc lintian"
 fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
