@@ -15,7 +15,7 @@ set -eu
 cd "$(dirname "$0")/.."
 manual=0
 [ "${1:-}" = "--manual" ] && manual=1
-scripts/setup-deps.sh
+scripts/setup-deps.sh --demo
 scripts/build.sh default
 GL=$PWD/build/default/greenlight
 SEED=$PWD/examples/seed

@@ -1,8 +1,11 @@
 #!/bin/sh
 # setup-deps.sh - install every Debian package greenlight's build, demo and tests need.
 #
-# Usage: scripts/setup-deps.sh [--image]   (--image: also what the container
-# image test needs)
+# Usage: scripts/setup-deps.sh [--demo | --image]
+#   (no option)  the build and every test of the suite
+#   --demo       only what scripts/demo.sh needs: the build and the local
+#                SMTP server (no browser, JVM, Node or benchmark tools)
+#   --image      the suite's packages and what tests/image/ needs
 #
 # Idempotent and non-interactive: packages already present are skipped, and
 # `apt-get update` runs at most once per invocation (only when something is
@@ -20,10 +23,13 @@
 # Debian only when no `node` is on PATH.
 set -eu
 
-PKGS="
+DEMO_PKGS="
 build-essential cmake pkg-config git ca-certificates
 libcjson-dev libgit2-dev libcurl4-openssl-dev libesmtp-dev libmicrohttpd-dev
 libsqlite3-dev libssl-dev libcmocka-dev
+python3 python3-aiosmtpd openssl curl
+"
+PKGS="$DEMO_PKGS
 clang-14 libclang-rt-14-dev
 jq time python3 python3-aiosmtpd openssl curl
 chromium
@@ -35,9 +41,13 @@ groff-base mandoc systemd
 # tests/image/run.sh (the container image, built and run with podman on a
 # Debian base made by mmdebstrap) and tests/image/deb.sh (the Debian
 # package, checked with lintian, installed in a clean root): only with --image
-if [ "${1:-}" = "--image" ]; then
-	PKGS="$PKGS mmdebstrap podman runc lintian"
-fi
+demo=""
+case "${1:-}" in
+--image) PKGS="$PKGS mmdebstrap podman runc lintian" ;;
+--demo) PKGS=$DEMO_PKGS; demo=1 ;;
+"") ;;
+*) echo "usage: scripts/setup-deps.sh [--demo | --image]" >&2; exit 2 ;;
+esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -70,6 +80,8 @@ else
 	# shellcheck disable=SC2086
 	apt_install $missing
 fi
+
+[ -z "$demo" ] || exit 0
 
 # npm test dependencies (playwright-core for tests/integration/i0110-browser.sh;
 # @action-validator/cli and gitlab-ci-local for tests/adapters/)
