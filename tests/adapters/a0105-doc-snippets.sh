@@ -49,8 +49,8 @@ snippet() {
 # approve through the link and wait for it (sets RC)
 approve() {
 	NMAIL=$((NMAIL + 1))
-	if wait_mail "$NMAIL"; then
-		eq "$1: approve on the linked page" "$(decide "$(mail_link "$NMAIL")" approve "from the docs")" 200
+	if wait_mail "$((BASE + 1))"; then
+		eq "$1: approve on the linked page" "$(decide "$(mail_link "$((BASE + 1))")" approve "from the docs")" 200
 	else
 		kill "$GL_PID" 2>/dev/null
 	fi
@@ -62,6 +62,7 @@ new_work() { # new_work NAME: a repository whose results need a review
 	make_repo "$WORK"
 	git -C "$WORK" commit -q --allow-empty -m "$1"	# its own request
 	LPORT=$(free_port)
+	BASE=$(mail_count)	# messages before this gate's
 }
 
 # ---- GitHub: the action's step, run by the harness ---------------------------
