@@ -152,6 +152,32 @@ static int check_secret(struct settings *s)
 	return 0;
 }
 
+/* SMTP credentials: both variables or neither.  A password alone would
+ * make the mailer skip AUTH and the server refuse the mail (530) once a
+ * review is due; a username alone cannot log in.  Values never printed. */
+static int check_credentials(struct settings *s)
+{
+	const char *uname = s->value[SET_USER_ENV], *pname = s->value[SET_PASSWORD_ENV];
+	const char *user = *uname ? getenv(uname) : NULL;
+	const char *pass = *pname ? getenv(pname) : NULL;
+	int have_user = user && *user, have_pass = pass && *pass;
+	char what[512];
+
+	if (have_pass && !have_user) {
+		snprintf(what, sizeof(what), "this variable holds the SMTP username and"
+			 " is not set, but %s (the password) is; set both to log in to"
+			 " the SMTP server, or neither", pname);
+		return bad(s, SET_USER_ENV, what);
+	}
+	if (have_user && !have_pass) {
+		snprintf(what, sizeof(what), "this variable holds the SMTP password and"
+			 " is not set, but %s (the username) is; set both to log in to"
+			 " the SMTP server, or neither", uname);
+		return bad(s, SET_PASSWORD_ENV, what);
+	}
+	return 0;
+}
+
 static int check(struct settings *s)
 {
 	const char *tls = s->value[SET_TLS];
@@ -186,6 +212,8 @@ static int check(struct settings *s)
 	if (parse_bool(s->value[SET_INSECURE_RELAY], &s->insecure_relay))
 		return bad(s, SET_INSECURE_RELAY, "write true or false");
 	if (!strcmp(via, "relay") && check_relay(s))
+		return -1;
+	if (check_credentials(s))
 		return -1;
 	return check_secret(s);
 }

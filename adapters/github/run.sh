@@ -7,7 +7,8 @@
 # globbing off.  greenlight writes the step's outputs, summary and
 # annotations itself; when it exits before writing a record (bad input,
 # or mail that could not be sent), this script still sets outcome (error,
-# infrastructure), exit-code and one annotation.  Exits with
+# infrastructure), exit-code and one annotation that carries greenlight's
+# own error message.  Exits with
 # greenlight's exit code, so the step fails unless the gate passed.
 set -uo pipefail
 
@@ -32,16 +33,38 @@ extra=(${GL_ARGS:-})
 set +f
 argv+=("${extra[@]}")
 
-greenlight "${argv[@]}"
-code=$?
+# stderr goes to the log as it comes and to a file, so that a run that
+# ends before writing a record can put greenlight's own message in the
+# annotation.  tee ignores INT and TERM: a cancelled job's greenlight
+# still gets its last lines out and exits by itself.
+errlog=$(mktemp "${RUNNER_TEMP:-/tmp}/greenlight-stderr.XXXXXX")
+{
+	greenlight "${argv[@]}" 2>&1 >&3 3>&- | (trap '' INT TERM; exec tee "$errlog" >&2)
+	code=${PIPESTATUS[0]}
+} 3>&1
+
+# esc TEXT: workflow-command data escaping (% CR LF)
+esc() {
+	local s=${1//%/%25}
+	s=${s//$'\r'/%0D}
+	printf '%s' "${s//$'\n'/%0A}"
+}
+
 if ! grep -q '^exit-code<<' "$GITHUB_OUTPUT" 2>/dev/null; then
 	# no record: bad input (2), or mail/state failed before a decision (4)
 	outcome=error
 	[ "$code" -eq 4 ] && outcome=infrastructure
-	echo "::error title=greenlight::greenlight exited with $code before writing a decision record; its message is in the log above"
+	# greenlight's message: the first line that is neither a warning nor a
+	# workflow command ("greenlight: ..." or "gate.json:3:5: ..."), without
+	# the program's prefix
+	msg=$(grep -v -e '^greenlight: warning: ' -e '^::' "$errlog" | head -n 1)
+	msg=${msg#greenlight: }
+	[ -n "$msg" ] || msg="greenlight exited with $code before writing a decision record; see the log"
+	echo "::error title=greenlight (exit $code)::$(esc "$msg")"
 	{
 		echo "outcome=$outcome"
 		echo "exit-code=$code"
 	} >>"$GITHUB_OUTPUT"
 fi
+rm -f "$errlog"
 exit "$code"

@@ -77,6 +77,22 @@ has "pass: summary heading" "$TMP/summary.md" "passed: greenlight gate model-rel
 has "pass: summary table" "$TMP/summary.md" "| choices&#91;1&#93; | &#36;.latencyMs &#62; 80 | &#36;.latencyMs = 10 | 80 | no | engineering |"
 dec=$(jqr "$R" '.outputs["decision-file"]')
 case $dec in "$TMP"/* | /tmp/*) ok ;; *) ko "decision-file '$dec' is not under runner.temp" ;; esac
+eq "pass: gate output" "$(jqr "$R" .outputs.gate)" model-release
+
+# every key greenlight writes to $GITHUB_OUTPUT is an output of the action:
+# the keys of its source table (src/ci_report.c), the keys this run wrote,
+# action.yml's outputs and the table in docs/ci/README.md are one list
+sorted_lines() { tr ' ' '\n' | sed '/^$/d' | LC_ALL=C sort; }
+src_keys=$(sed -n 's/^[[:space:]]*\[CI_[A-Z_]*\] = { "\([a-z-]*\)", "GREENLIGHT_[A-Z_]*" },$/\1/p' \
+	"$SRCDIR/src/ci_report.c" | sorted_lines)
+run_keys=$(jqr "$R" '.steps[-1].outputs | keys[]' | sorted_lines)
+action_keys=$($PY -c 'import sys, yaml; print("\n".join(yaml.safe_load(open(sys.argv[1]))["outputs"]))' \
+	"$SRCDIR/action.yml" | sorted_lines)
+doc_keys=$(sed -n 's/^| `\([a-z-]*\)` | `GREENLIGHT_[A-Z_]*` |.*/\1/p' "$SRCDIR/docs/ci/README.md" | sorted_lines)
+check "outputs: the source names 7 keys" test "$(printf '%s\n' "$src_keys" | wc -l)" -eq 7
+eq "outputs: written by greenlight = its source table" "$run_keys" "$src_keys"
+eq "outputs: action.yml declares every key greenlight writes" "$action_keys" "$src_keys"
+eq "outputs: docs/ci/README.md lists every key" "$doc_keys" "$src_keys"
 
 # fail (command run: a fail rule ends at once, no mail)
 gha "$R" --workspace "$W" --path "$P" --with gate=fail-gate.json --with results=bad.json
@@ -102,8 +118,28 @@ gha "$R" --workspace "$W" --path "$P" --with gate=missing.json
 eq "bad input: conclusion" "$(jqr "$R" .conclusion)" failure
 eq "bad input: outcome" "$(jqr "$R" .outputs.outcome)" error
 eq "bad input: exit-code" "$(jqr "$R" '.outputs["exit-code"]')" 2
-eq "bad input: annotation" "$(jqr "$R" '.annotations[0].command + " " + .annotations[0].message')" \
-	"error greenlight exited with 2 before writing a decision record; its message is in the log above"
+eq "bad input: one annotation" "$(jqr "$R" '.annotations | length')" 1
+eq "bad input: annotation is greenlight's message" \
+	"$(jqr "$R" '.annotations[0].command + " " + .annotations[0].message')" \
+	"error cannot read gate file 'missing.json': No such file or directory (use -g FILE or create greenlight.json; see examples/seed/)"
+eq "bad input: annotation title" "$(jqr "$R" '.annotations[0].properties.title')" "greenlight (exit 2)"
+
+# a gate with an error at a position: the message keeps file:line:col
+printf '{"version": 1, "name": "x",\n  "choices": 3}\n' >"$W/broken-gate.json"
+gha "$R" --workspace "$W" --path "$P" --with gate=broken-gate.json --with results=good.json
+eq "broken gate: exit-code" "$(jqr "$R" '.outputs["exit-code"]')" 2
+eq "broken gate: annotation" "$(jqr "$R" '.annotations[0].message')" \
+	"broken-gate.json:2:14: choices must be a non-empty array of Choice rules"
+
+# usage errors (getopt's own line) and text that looks like workflow-command
+# escapes: the message arrives as greenlight wrote it
+gha "$R" --workspace "$W" --path "$P" --with command=check --with 'args=--no-such-option'
+eq "usage: exit-code" "$(jqr "$R" '.outputs["exit-code"]')" 2
+eq "usage: annotation" "$(jqr "$R" '.annotations[0].message')" "check: unrecognized option '--no-such-option'"
+gha "$R" --workspace "$W" --path "$P" --with 'gate=100%25%0A::warning::x.json'
+eq "escapes: one annotation" "$(jqr "$R" '.annotations | map(.command) | join(" ")')" error
+eq "escapes: message kept" "$(jqr "$R" '.annotations[0].message')" \
+	"cannot read gate file '100%25%0A::warning::x.json': No such file or directory (use -g FILE or create greenlight.json; see examples/seed/)"
 
 # mail that cannot be sent: exit 4 before a record; outcome infrastructure
 gha "$R" --workspace "$W" --path "$P" --with results=slow.json \
@@ -111,6 +147,10 @@ gha "$R" --workspace "$W" --path "$P" --with results=slow.json \
 eq "infrastructure: conclusion" "$(jqr "$R" .conclusion)" failure
 eq "infrastructure: outcome" "$(jqr "$R" .outputs.outcome)" infrastructure
 eq "infrastructure: exit-code" "$(jqr "$R" '.outputs["exit-code"]')" 4
+eq "infrastructure: annotation is greenlight's message" "$(jqr "$R" '.annotations[0].message')" \
+	"mail to engineering@example.com (team engineering) failed: temporary failure: cannot connect to 127.0.0.1:1: Connection refused"
+jqr "$R" .log >"$TMP/log"
+has "infrastructure: stderr still in the log" "$TMP/log" "team engineering: 0 of 1 members reached"
 
 # hostile inputs: no shell runs them, no glob expands them
 gha "$R" --workspace "$W" --path "$P" --with command=check \
@@ -126,6 +166,25 @@ check "glob: --junit got the literal '*.xml'" test -s "$W/*.xml"
 check "glob: decoy.xml untouched" test ! -s "$W/decoy.xml"
 gha "$R" --workspace "$W" --path "$P" --with command=deploy
 eq "bad command: conclusion" "$(jqr "$R" .conclusion)" failure
+
+# the examples in the args input's description, each with the command it
+# is given for (an example given for no command must suit both): every
+# documented combination is accepted and passes
+$PY - "$SRCDIR/action.yml" >"$TMP/arg-examples" <<'PYEOF'
+import re, sys, yaml
+desc = yaml.safe_load(open(sys.argv[1]))["inputs"]["args"]["description"]
+found = 0
+for cmd, example in re.findall(r'(?:for (run|check): )?"(--[^"]*)"', desc):
+    for c in [cmd] if cmd else ["run", "check"]:
+        print("%s\t%s" % (c, example))
+        found += 1
+sys.exit(0 if found else 1)
+PYEOF
+check "args description has examples" test -s "$TMP/arg-examples"
+while IFS=$'\t' read -r cmd example; do
+	gha "$R" --workspace "$W" --path "$P" --with "command=$cmd" --with results=good.json --with "args=$example"
+	eq "documented args ($cmd $example): exit-code" "$(jqr "$R" '.outputs["exit-code"]')" 0
+done <"$TMP/arg-examples"
 
 # ---- 4. build from source, cache, restore ----------------------------------
 STORE=$TMP/cache-store

@@ -2,6 +2,7 @@
 # run by npm gitlab-ci-local in shell mode (no Docker): pass (check), fail
 # (run), review (exit 5) with and without allow_failure: {exit_codes: [5]},
 # a fail that exit_codes [5] must not excuse, the component with inputs,
+# the "review needed as a warning" job taken from docs/ci/gitlab.md,
 # dotenv variables in later jobs, JUnit parsed as XML, and greenlight
 # detecting GitLab by itself.  gitlab-ci-local treats any allow_failure
 # object as non-blocking in its exit code: every job's status line is checked.
@@ -17,6 +18,7 @@ cp "$SRCDIR/examples/seed/greenlight.json" "$SRCDIR/examples/seed/good.json" \
 	"$SRCDIR/examples/seed/slow.json" "$REPO/"
 write_fail_gate "$REPO/fail-gate.json"
 echo '{"accuracypct": 12, "latencyMs": 10}' >"$REPO/bad.json"
+cp "$SRCDIR/examples/seed/slow.json" "$REPO/results.json"	# the gate's default results
 cat >"$REPO/.gitlab-ci.yml" <<'YAML'
 include:
   - local: greenlight.gitlab-ci.yml
@@ -83,6 +85,14 @@ detect:
     - '"$GREENLIGHT_BIN" check -r good.json > /dev/null'
     - 'test -s greenlight.env && echo "dotenv by itself: $(head -n 1 greenlight.env)"'
 YAML
+# docs/ci/gitlab.md's "review needed as a warning" job, as the doc shows it
+# (its stages are the doc's pipeline's: build, gate, deploy; this one has gate)
+if $PY "$SRCDIR/tests/adapters/snippet.py" "$SRCDIR/docs/ci/gitlab.md" gitlab-review-warning >"$TMP/warning.yml"; then
+	ok
+	{ echo; cat "$TMP/warning.yml"; } >>"$REPO/.gitlab-ci.yml"
+else
+	ko "docs/ci/gitlab.md: snippet gitlab-review-warning"
+fi
 git -C "$REPO" init -q -b main
 git -C "$REPO" -c user.name=Ada -c user.email=ada@example.com add -A
 git -C "$REPO" -c user.name=Ada -c user.email=ada@example.com commit -q -m pipeline
@@ -101,6 +111,7 @@ eq "status gate-fail" "$(status gate-fail)" FAIL
 eq "status gate-fail-not-excused" "$(status gate-fail-not-excused)" FAIL
 eq "status gate-review-warns" "$(status gate-review-warns)" WARN
 eq "status gate-review-fails" "$(status gate-review-fails)" FAIL
+eq "status gate-check (docs/ci/gitlab.md snippet)" "$(status gate-check)" WARN
 eq "status after-pass" "$(status after-pass)" PASS
 eq "status after-review" "$(status after-review)" PASS
 eq "status after-fail" "$(status after-fail)" PASS
@@ -125,6 +136,7 @@ PYEOF
 eq "junit gate-pass" "$(junit_counts "$B/gate-pass/greenlight-junit.xml")" "3 0 0 3"
 eq "junit gate-fail" "$(junit_counts "$B/gate-fail/greenlight-junit.xml")" "3 1 2 3"
 eq "junit gate-review-warns" "$(junit_counts "$B/gate-review-warns/greenlight-junit.xml")" "3 1 1 3"
+eq "junit gate-check (docs snippet)" "$(junit_counts "$B/gate-check/greenlight-junit.xml")" "3 1 1 3"
 eq "junit component-check" "$(junit_counts "$B/component-check/greenlight-junit.xml")" "3 0 0 3"
 has "junit failure names the rule" "$B/gate-fail/greenlight-junit.xml" 'name="choices[0] $.accuracypct &lt; 50"'
 A=$REPO/.gitlab-ci-local/artifacts

@@ -31,6 +31,18 @@ bad_setting "relay mode without a relay URL" 'relay mode needs the relay' --via 
 expect 2 "relay mode without the token variable" -- env -u GREENLIGHT_RELAY_TOKEN "$GREENLIGHT" run -g "$G" -r "$SEED/slow.json" --via relay --relay https://relay.example.com
 grep_err 'relay-token-env "GREENLIGHT_RELAY_TOKEN" (from default): this variable holds'
 one_line_err
+# SMTP credentials: a password without a username would skip AUTH and the
+# server would refuse the mail (530) once a review is due; both or neither
+expect 2 "smtp password without a username" -- env -u GREENLIGHT_SMTP_USER GREENLIGHT_SMTP_PASSWORD=hunter2 "$GREENLIGHT" run -g "$G" -r "$SEED/slow.json" --state "$TMP/s.db" --smtp smtp://127.0.0.1:1 --send-timeout 1s
+grep_err 'smtp-user-env "GREENLIGHT_SMTP_USER" (from default): this variable holds the SMTP username and is not set, but GREENLIGHT_SMTP_PASSWORD (the password) is'
+one_line_err
+grep -q hunter2 "$err" && ko "the password was printed" || ok
+[ ! -e "$TMP/s.db" ] && ok || ko "credentials error created state"
+expect 2 "smtp password without the username the gate file names" -- env GREENLIGHT_SMTP_USER=greenlight MY_SMTP_PASSWORD=hunter2 "$GREENLIGHT" run -g "$G" -r "$SEED/slow.json" --state "$TMP/s.db" --smtp-user-env MY_SMTP_USER --smtp-password-env MY_SMTP_PASSWORD --smtp smtp://127.0.0.1:1 --send-timeout 1s
+grep_err '--smtp-user-env "MY_SMTP_USER": this variable holds the SMTP username and is not set, but MY_SMTP_PASSWORD (the password) is'
+expect 2 "smtp username without a password" -- env -u GREENLIGHT_SMTP_PASSWORD GREENLIGHT_SMTP_USER=greenlight "$GREENLIGHT" run -g "$G" -r "$SEED/slow.json" --state "$TMP/s.db" --smtp smtp://127.0.0.1:1 --send-timeout 1s
+grep_err 'smtp-password-env "GREENLIGHT_SMTP_PASSWORD" (from default): this variable holds the SMTP password and is not set'
+expect 0 "a pass needs no credentials" -- env -u GREENLIGHT_SMTP_USER GREENLIGHT_SMTP_PASSWORD=hunter2 "$GREENLIGHT" run -g "$G" -r "$SEED/good.json"
 expect 2 "bad setting from the environment names the variable" -- env GREENLIGHT_TIMEOUT=forever "$GREENLIGHT" run -g "$G" -r "$SEED/slow.json" --state "$TMP/s.db"
 grep_err "from GREENLIGHT_TIMEOUT"
 expect 2 "run: stray argument" -- "$GREENLIGHT" run extra

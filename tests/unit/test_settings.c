@@ -30,7 +30,8 @@ static const char *const env_names[] = {
 	"GREENLIGHT_ALLOW_SELF_APPROVAL", "GREENLIGHT_RUN_URL", "GREENLIGHT_RELAY",
 	"GREENLIGHT_RELAY_TOKEN_ENV", "GREENLIGHT_RELAY_TOKEN", "GL_TEST_TOKEN",
 	"GREENLIGHT_GATE_SECRET", "GREENLIGHT_GATE_SECRET_ENV", "GREENLIGHT_ALLOW_INSECURE_RELAY",
-	"GREENLIGHT_PLUS_TAGS",
+	"GREENLIGHT_PLUS_TAGS", "GREENLIGHT_SMTP_USER", "GREENLIGHT_SMTP_PASSWORD",
+	"GL_TEST_USER", "GL_TEST_PASSWORD",
 };
 #define NENV (sizeof(env_names) / sizeof(env_names[0]))
 
@@ -391,6 +392,45 @@ static void test_checks(void **state)
 	resolve_bad("--smtp-tls \"ssl\": valid values: starttls, none");
 }
 
+/* SMTP credentials: both variables or neither, named by username_env /
+ * password_env; the message names the missing variable and never a value. */
+static void test_credentials(void **state)
+{
+	(void)state;
+	load_gate("");
+	resolve_ok();				/* neither: no AUTH */
+	reset();
+	setenv("GREENLIGHT_SMTP_USER", "greenlight", 1);
+	setenv("GREENLIGHT_SMTP_PASSWORD", "hunter2", 1);
+	resolve_ok();				/* both */
+
+	reset();
+	unsetenv("GREENLIGHT_SMTP_USER");
+	resolve_bad("smtp-user-env \"GREENLIGHT_SMTP_USER\" (from default): this variable holds the SMTP username and is not set, but GREENLIGHT_SMTP_PASSWORD (the password) is; set both to log in to the SMTP server, or neither");
+	assert_null(strstr(captured, "hunter2"));
+	reset();
+	setenv("GREENLIGHT_SMTP_USER", "", 1);	/* empty is not set */
+	resolve_bad("smtp-user-env \"GREENLIGHT_SMTP_USER\" (from default): this variable holds the SMTP username and is not set, but GREENLIGHT_SMTP_PASSWORD (the password) is; set both to log in to the SMTP server, or neither");
+
+	/* the names come from the gate file, the environment or a flag */
+	reset();
+	load_gate("\"notify\": {\"username_env\": \"GL_TEST_USER\", \"password_env\": \"GL_TEST_PASSWORD\"}");
+	setenv("GREENLIGHT_SMTP_USER", "greenlight", 1);	/* not the named one */
+	setenv("GL_TEST_PASSWORD", "hunter2", 1);
+	resolve_bad("notify.username_env \"GL_TEST_USER\" in the gate file: this variable holds the SMTP username and is not set, but GL_TEST_PASSWORD (the password) is; set both to log in to the SMTP server, or neither");
+	reset();
+	setenv("GL_TEST_USER", "greenlight", 1);
+	resolve_ok();
+	reset();
+	settings_set_flag(&set, SET_USER_ENV, "NO_SUCH_VARIABLE_FOR_GL");
+	resolve_bad("--smtp-user-env \"NO_SUCH_VARIABLE_FOR_GL\": this variable holds the SMTP username and is not set, but GL_TEST_PASSWORD (the password) is; set both to log in to the SMTP server, or neither");
+
+	/* a username without a password cannot log in either */
+	reset();
+	unsetenv("GL_TEST_PASSWORD");
+	resolve_bad("notify.password_env \"GL_TEST_PASSWORD\" in the gate file: this variable holds the SMTP password and is not set, but GL_TEST_USER (the username) is; set both to log in to the SMTP server, or neither");
+}
+
 static void test_relay_mode(void **state)
 {
 	(void)state;
@@ -481,6 +521,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_booleans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_mode, setup, teardown),
 	};
 
