@@ -1,5 +1,6 @@
 # a0101-github-action.sh - action.yml and the example workflows, offline.
-#   1. @action-validator/cli accepts action.yml and adapters/github/*.yml,
+#   1. @action-validator/cli accepts action.yml, adapters/github/*.yml and
+#      .github/workflows/*.yml,
 #      and rejects a broken copy (the validator is really checking);
 #   2. no `${{ }}` in any run: script, inputs reach scripts only via env:;
 #   3. the composite action run by tests/adapters/gha_harness.py with
@@ -12,7 +13,7 @@ need "$NODE_BIN/action-validator" "npm @action-validator/cli"
 $PY -c 'import yaml' 2>/dev/null || { echo "FAIL: python3-yaml is missing; run scripts/setup-deps.sh"; exit 1; }
 
 # ---- 1. schema validation ------------------------------------------------
-for f in "$SRCDIR/action.yml" "$SRCDIR"/adapters/github/*.yml; do
+for f in "$SRCDIR/action.yml" "$SRCDIR"/adapters/github/*.yml "$SRCDIR"/.github/workflows/*.yml; do
 	check "action-validator accepts ${f#"$SRCDIR"/}" "$NODE_BIN/action-validator" "$f"
 done
 mkdir -p "$TMP/broken"
@@ -48,7 +49,7 @@ print("\n".join(bad))
 sys.exit(1 if bad else 0)
 PYEOF
 }
-check "no expressions in run: scripts" lint "$SRCDIR/action.yml" "$SRCDIR"/adapters/github/*.yml
+check "no expressions in run: scripts" lint "$SRCDIR/action.yml" "$SRCDIR"/adapters/github/*.yml "$SRCDIR"/.github/workflows/*.yml
 printf 'name: x\ndescription: y\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: echo "${{ inputs.gate }}"\n' >"$TMP/broken/action.yml"
 if lint "$TMP/broken/action.yml" >/dev/null; then ko "lint missed \${{ }} in run:"; else ok; fi
 
