@@ -90,7 +90,6 @@ mkdir -p "$W"
 cp "$SRCDIR/examples/seed/greenlight.json" "$SRCDIR/examples/seed/good.json" "$W/"
 NOGL=/usr/bin:/bin
 R=$TMP/report.json
-n=0
 # run_action ROOT [harness options]: the action with no greenlight on PATH
 run_action() {
 	local root=$1
