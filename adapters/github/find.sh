@@ -1,9 +1,12 @@
 #!/bin/bash
-# find.sh - step 1 of action.yml: use a greenlight on PATH, or say where the
-# action's own build is cached.
+# find.sh - step 1 of action.yml: use a greenlight on PATH, else install the
+# release package for this runner (package.sh), else say where the action's
+# own build is cached.
 #
-# In:  GL_VERSION (input "version"; empty = any), GITHUB_ACTION_PATH.
-# Out: found=true (PATH has a usable greenlight), else cache-dir and
+# In:  GL_VERSION (input "version"; empty = any), GITHUB_ACTION_PATH, and
+#      what package.sh reads.
+# Out: found=true (PATH has a usable greenlight, or the package installed
+#      it), else cache-dir and
 #      cache-key for actions/cache: the key covers the runner's OS image,
 #      architecture and every file the build reads, so a changed source or
 #      runner image never reuses an old binary.
@@ -20,8 +23,18 @@ if have=$(greenlight --version 2>/dev/null); then
 		echo "found=true" >>"$GITHUB_OUTPUT"
 		exit 0
 	fi
-	echo "greenlight $have on PATH is not version $want; building the action's source"
+	echo "greenlight $have on PATH is not version $want"
 fi
+rc=0
+"$src/adapters/github/package.sh" || rc=$?
+case $rc in
+0)
+	echo "found=true" >>"$GITHUB_OUTPUT"
+	exit 0
+	;;
+3) ;; # no package for this runner: build from source
+*) exit "$rc" ;;
+esac
 if [ -n "$want" ] && [ "$want" != "$src_version" ]; then
 	echo "::error title=greenlight::input version is $want, but this action's source is greenlight $src_version; use the action's tag for that version, or install it on the runner"
 	exit 2

@@ -6,8 +6,10 @@
 #   3. the composite action run by tests/adapters/gha_harness.py with
 #      greenlight on PATH: pass, fail, review (check), bad input, and
 #      hostile inputs that a shell would have executed or globbed;
-#   4. without greenlight on PATH: built from source, saved to the cache,
-#      restored from it on the next run; a version the source is not fails.
+#   4. without greenlight on PATH and no release to install from (the
+#      action used as uses: ./): built from source, saved to the cache,
+#      restored from it on the next run.
+# The release .deb path, OS support and version checks: a0106-github-package.sh.
 . "$(dirname "$0")/lib.sh"
 need "$NODE_BIN/action-validator" "npm @action-validator/cli"
 $PY -c 'import yaml' 2>/dev/null || { echo "FAIL: python3-yaml is missing; run scripts/setup-deps.sh"; exit 1; }
@@ -69,7 +71,8 @@ gha "$R" --workspace "$W" --path "$P" --with command=check --with results=good.j
 eq "pass: conclusion" "$(jqr "$R" .conclusion)" success
 eq "pass: outcome" "$(jqr "$R" .outputs.outcome)" pass
 eq "pass: exit-code" "$(jqr "$R" '.outputs["exit-code"]')" 0
-eq "pass: build skipped" "$(jqr "$R" '.steps[2].outcome')" skipped
+eq "pass: build skipped" "$(jqr "$R" '.steps[3].outcome')" skipped
+eq "pass: Linux check skipped" "$(jqr "$R" '.steps[0].outcome')" skipped
 eq "pass: annotation" "$(jqr "$R" '.annotations[0].command + " " + .annotations[0].message')" \
 	"notice gate model-release passed"
 eq "pass: annotation file" "$(jqr "$R" '.annotations[0].properties.file')" greenlight.json
@@ -194,12 +197,13 @@ NOGL=/usr/bin:/bin
 gha "$R" --workspace "$W" --path "$NOGL" --cache-store "$STORE" --env "HOME=$TMP/home1" \
 	--with command=check --with results=good.json
 eq "build: conclusion" "$(jqr "$R" .conclusion)" success
-eq "build: found" "$(jqr "$R" '.steps[0].outputs.found')" false
-eq "build: cache miss" "$(jqr "$R" '.steps[1].outputs["cache-hit"]')" false
-eq "build: saved" "$(jqr "$R" '.steps[3].outcome')" success
+eq "build: found" "$(jqr "$R" '.steps[1].outputs.found')" false
+eq "build: cache miss" "$(jqr "$R" '.steps[2].outputs["cache-hit"]')" false
+eq "build: saved" "$(jqr "$R" '.steps[4].outcome')" success
 eq "build: outcome" "$(jqr "$R" .outputs.outcome)" pass
 jqr "$R" .log >"$TMP/log"
 has "build: built" "$TMP/log" "greenlight: built from source"
+has "build: says why" "$TMP/log" "greenlight: no release package: the version input is empty and the action's ref (none) is not a version tag; building from source"
 check "build: one cache entry" test "$(ls "$STORE" | wc -l)" -eq 1
 key=$(ls "$STORE")
 case $key in greenlight-0.*-ubuntu24-X64-*) ok ;; *) ko "cache key '$key'" ;; esac
@@ -207,17 +211,12 @@ case $key in greenlight-0.*-ubuntu24-X64-*) ok ;; *) ko "cache key '$key'" ;; es
 gha "$R" --workspace "$W" --path "$NOGL" --cache-store "$STORE" --env "HOME=$TMP/home2" \
 	--with command=check --with results=good.json
 eq "restore: conclusion" "$(jqr "$R" .conclusion)" success
-eq "restore: cache hit" "$(jqr "$R" '.steps[1].outputs["cache-hit"]')" true
-eq "restore: save skipped" "$(jqr "$R" '.steps[3].outcome')" skipped
+eq "restore: cache hit" "$(jqr "$R" '.steps[2].outputs["cache-hit"]')" true
+eq "restore: save skipped" "$(jqr "$R" '.steps[4].outcome')" skipped
 jqr "$R" .log >"$TMP/log"
 has "restore: restored" "$TMP/log" "greenlight: restored from the cache"
 hasnt "restore: not rebuilt" "$TMP/log" "built from source"
 
-gha "$R" --workspace "$W" --path "$P" --cache-store "$STORE" --with version=9.9.9 \
-	--with command=check --with results=good.json
-eq "version: conclusion" "$(jqr "$R" .conclusion)" failure
-eq "version: gate skipped" "$(jqr "$R" '.steps[-1].outcome')" skipped
-jqr "$R" '.annotations[0].message' >"$TMP/msg"
-has "version: says why" "$TMP/msg" "input version is 9.9.9, but this action's source is greenlight"
+# (release packages, and a version the source is not: a0106-github-package.sh)
 
 finish

@@ -2,7 +2,8 @@
 """gha_harness.py - run a composite GitHub Action the way the runner does.
 
 Inputs only from `with:` (no INPUT_* variables); `${{ }}` substituted in
-if/env/with/run/outputs (contexts inputs, github, runner, env, steps; status
+if/env/with/run/outputs (contexts inputs, github, runner, env, steps; runner.os
+and runner.arch follow --env RUNNER_OS=/RUNNER_ARCH=; status
 functions; anything else is an error).  Each `run:` step gets fresh
 GITHUB_OUTPUT/ENV/PATH/STEP_SUMMARY files parsed by the runner's rules and
 runs as `bash --noprofile --norc -eo pipefail`; workflow commands are read
@@ -275,6 +276,8 @@ class Job:
         self.workspace = os.path.abspath(args.workspace)
         self.temp = tempfile.mkdtemp(prefix="runner-temp.")
         self.cache_store = args.cache_store
+        self.action_repository = args.action_repository
+        self.action_ref = args.action_ref
         self.with_ = dict(kv.split("=", 1) for kv in args.with_)
         self.base_env = self.make_env(args.env, args.path)
         self.env_acc = {}      # from GITHUB_ENV
@@ -336,11 +339,12 @@ class Job:
         return {
             "inputs": inputs,
             "github": {"action_path": self.action_dir, "workspace": self.workspace,
+                       "action_repository": self.action_repository, "action_ref": self.action_ref,
                        "repository": env["GITHUB_REPOSITORY"], "sha": env["GITHUB_SHA"],
                        "run_id": env["GITHUB_RUN_ID"], "server_url": env["GITHUB_SERVER_URL"],
                        "event_name": env["GITHUB_EVENT_NAME"], "ref": env["GITHUB_REF"],
                        "actor": env["GITHUB_ACTOR"]},
-            "runner": {"temp": self.temp, "os": "Linux", "arch": "X64"},
+            "runner": {"temp": self.temp, "os": env["RUNNER_OS"], "arch": env["RUNNER_ARCH"]},
             "env": env,
             "steps": self.steps,
         }
@@ -449,6 +453,9 @@ def main():
     ap.add_argument("--path", help="PATH for the job (default: ours)")
     ap.add_argument("--workspace", default=".")
     ap.add_argument("--cache-store", help="directory emulating the Actions cache")
+    ap.add_argument("--action-repository", default="",
+                    help="github.action_repository (default empty, as for uses: ./)")
+    ap.add_argument("--action-ref", default="", help="github.action_ref, e.g. v0.2.0")
     args = ap.parse_args()
     try:
         report = Job(args).run()
