@@ -4,6 +4,10 @@
 # and AUTH required (tests/integration/lib.sh), a `greenlight relay` on
 # loopback, approval on the review page the mail links to.
 #   readme-github     README.md, GitHub action, listen mode (gha_harness.py)
+#   github-listen     docs/ci/github.md, the self-hosted job's gate step,
+#                     listen mode (harness; the job's other steps, checkout
+#                     and download-artifact, are not run: the test makes the
+#                     repository and its results itself)
 #   github-relay      docs/ci/github.md, GitHub action, relay mode (harness)
 #   gitlab-relay      docs/ci/gitlab.md, the template's command line
 #   jenkins-pipeline  docs/ci/jenkins.md, the Gate stage's environment and args
@@ -72,7 +76,10 @@ harness_args() {
 	$PY - "$1" "$TEST_ONLY" <<'PYEOF'
 import os, re, sys, yaml
 doc = yaml.safe_load(open(sys.argv[1]))
-steps = doc if isinstance(doc, list) else [doc]
+if isinstance(doc, dict) and all(isinstance(j, dict) and "steps" in j for j in doc.values()):
+    steps = [s for j in doc.values() for s in j["steps"]]	# jobs
+else:
+    steps = doc if isinstance(doc, list) else [doc]
 step = [s for s in steps if str(s.get("uses", "")).startswith("your-org/greenlight@")]
 if len(step) != 1:
     sys.exit("expected one step using your-org/greenlight, found %d" % len(step))
@@ -125,6 +132,7 @@ github_snippet() { # github_snippet FILE NAME
 
 github_snippet README.md readme-github
 github_snippet docs/ci/github.md github-relay
+github_snippet docs/ci/github.md github-listen
 
 # ---- GitLab: the template's command line with the job's variables -----------
 # The template runs `"$GREENLIGHT_BIN" "$GREENLIGHT_COMMAND" $GREENLIGHT_ARGS`

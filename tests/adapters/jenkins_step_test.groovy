@@ -5,7 +5,7 @@
 // and currentBuild.getBuildCauses().  Jenkins' semantics that matter are
 // kept: error() throws and fails the build, unstable() and failed tests
 // lower the result, a missing report fails unless allowed.
-// usage: groovy jenkins_step_test.groovy STEP FIXTURES WORKDIR GREENLIGHT
+// usage: groovy jenkins_step_test.groovy STEP FIXTURES WORKDIR GREENLIGHT [SNIPPET]
 // Prints "N passed, N failed"; exits 1 if anything failed.
 
 import org.codehaus.groovy.control.CompilerConfiguration
@@ -175,6 +175,36 @@ def runStep = { String name, Map stepArgs, Closure setup = null ->
         f.build.lower('FAILURE')
     }
     return [out: out, err: err, fake: f]
+}
+
+// Snippet mode (5th argument: a file of pipeline code from the docs): run it
+// as a script in a workspace made from the fixtures, with `greenlight` bound
+// to the step and `echo` to stdout, the way a Jenkinsfile calls a library
+// step; print each echo as "echo: TEXT", an error as "error: MESSAGE", then
+// "build RESULT".
+if (args.length == 5) {
+    File ws = new File(workdir, 'snippet')
+    ws.mkdirs()
+    fixtures.eachFile { File f -> new File(ws, f.name).bytes = f.bytes }
+    Fake f = new Fake(ws: ws)
+    Binding b = new Binding()
+    ['sh', 'withEnv', 'junit', 'archiveArtifacts', 'fileExists', 'readFile', 'error', 'unstable'].each { String s ->
+        b.setVariable(s, f.&"$s")
+    }
+    b.setVariable('currentBuild', f.build)
+    Script step = new GroovyShell(loader, b, config).parse(new File(stepPath))
+    Binding sb = new Binding()
+    sb.setVariable('greenlight', { Map m -> step.call(m) })
+    sb.setVariable('echo', { s -> println('echo: ' + s) })
+    sb.setVariable('currentBuild', f.build)
+    try {
+        new GroovyShell(loader, sb, config).evaluate(new File(args[4]))
+    } catch (StepError e) {
+        println "error: ${e.message}"
+        f.build.lower('FAILURE')
+    }
+    println "build ${f.build.result}"
+    return
 }
 
 // ---- the real binary ---------------------------------------------------------
