@@ -765,6 +765,36 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* MHD's diagnostics, one line each, with token-like runs masked. */
+#define LOG_BURST 20		/* server messages printed per minute */
+#define LOG_WINDOW_S 60
+
+/* Whether a server message may be printed now: at most LOG_BURST a
+ * minute, so a swarm of bad clients cannot flood the CI log.  *dropped
+ * receives how many were held back in the window that just ended (print
+ * that first). */
+static int log_allowed(time_t now, unsigned long *dropped)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static time_t window;
+	static unsigned long shown, held;
+	int ok;
+
+	pthread_mutex_lock(&lock);
+	*dropped = 0;
+	if (now - window >= LOG_WINDOW_S) {
+		*dropped = held;
+		window = now;
+		shown = held = 0;
+	}
+	ok = shown < LOG_BURST;
+	if (ok)
+		shown++;
+	else
+		held++;
+	pthread_mutex_unlock(&lock);
+	return ok;
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
@@ -774,6 +804,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 				  "abcdefghijklmnopqrstuvwxyz0123456789-_";
 	char msg[512];
 	size_t i = 0, run;
+	unsigned long dropped;
 
 	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -788,6 +819,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 			msg[i] = ' ';
 	while (i && msg[i - 1] == ' ')
 		msg[--i] = '\0';
+	if (!log_allowed(time(NULL), &dropped))
+		return;
+	if (dropped)
+		warning("web: %lu more server messages in the last minute were not shown",
+			dropped);
 	warning("web: %s", msg);
 }
 

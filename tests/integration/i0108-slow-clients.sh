@@ -58,6 +58,8 @@ sys.exit(not (s and 9.5 <= s[0] and s[-1] <= 11.5))
 PYEOF
 [ "$(json_get <(echo "$late") 'd["post"]')" = 200 ] || kill "$GL_PID" 2>/dev/null
 wait_gl
+eq "gate: the swarm does not flood the log (server messages capped at 20 a minute)" \
+	"$(($(grep -c '^greenlight: warning: web: ' "$WORK/gl.err") <= 21))" 1
 check "gate exits 0 on the approval" test "$RC" -eq 0
 kill "$SWARM" 2>/dev/null
 wait "$SWARM" 2>/dev/null
