@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "choice.h"
 #include "gate.h"
 #include "json.h"
 #include "sfn.h"
@@ -333,6 +334,11 @@ static const cJSON *find_choice(struct ctx *c, const cJSON *start)
 		if (!strcmp(type, "Choice"))
 			return st;
 		shown(st->string, t, sizeof(t));
+		if (!strcmp(type, "Succeed") || !strcmp(type, "Fail")) {
+			at(c, start, 0, "no Choice state is reachable from StartAt (\"%s\" is a %s state); greenlight imports a Choice and the states it leads to",
+			   t, type);
+			return NULL;
+		}
 		if (!pass_through(type)) {
 			at(c, st, 1, "state \"%s\" (%s) comes before the first Choice; the gate reads the results file as the Choice's input, so start the definition at the Choice",
 			   t, type);
@@ -438,6 +444,8 @@ static int build(struct ctx *c, const struct sfn_opts *o, char **out, size_t *pl
 	char tmp[GATE_NAME_MAX + 1], t[80];
 	struct buf b = BUF_INIT(4 * (size_t)SFN_MAX_BYTES);
 	struct gate check;
+	struct choice_set set;
+	struct choice_error cerr;
 	int failed = 0;
 
 	if (!cJSON_IsObject(root))
@@ -470,6 +478,10 @@ static int build(struct ctx *c, const struct sfn_opts *o, char **out, size_t *pl
 	rules = cJSON_GetObjectItemCaseSensitive(choice, "Choices");
 	if (!cJSON_IsArray(rules) || !rules->child)
 		return at(c, rules ? rules : choice, rules ? 0 : 1, "Choice \"%s\" needs a non-empty Choices array", t);
+	/* the rules as the gate will compile them, with positions in the definition */
+	if (choice_compile(&set, rules, "Choices", &cerr))
+		return at(c, cerr.node, 0, "Choice \"%s\": %s: %s", t, cerr.where, cerr.msg);
+	choice_release(&set);
 
 	gate = cJSON_CreateObject();
 	cJSON_AddNumberToObject(gate, "version", 1);

@@ -136,7 +136,7 @@ one_line_err
 
 f=$(def nochoice.json '{"StartAt":"Ok",'"$(printf '"States":{%s}' "$OK")"'}')
 expect 2 "no Choice reachable" -- "$GREENLIGHT" import-sfn "$f"
-grep_err 'comes before the first Choice'
+grep_err 'nochoice.json:1:12: no Choice state is reachable from StartAt ("Ok" is a Succeed state)'
 one_line_err
 
 f=$(def nostart.json '{"States":{"C":{"Type":"Choice","Choices":['"$RULE"'"Ok"}]},"Ok":{"Type":"Succeed"}}}')
@@ -156,7 +156,7 @@ one_line_err
 
 f=$(def badrule.json '{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.a","NumericLessThen":1,"Next":"Ok"}]},"Ok":{"Type":"Succeed"}}}')
 expect 2 "a rule the gate cannot load" -- "$GREENLIGHT" import-sfn "$f"
-grep_err 'NumericLessThen'
+grep_err 'badrule.json:1:[0-9]*: Choice "C": Choices\[0\].*unknown operator "NumericLessThen"; did you mean "NumericLessThan"'
 one_line_err
 
 f=$(def bad.json '{"StartAt": "C",
