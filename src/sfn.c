@@ -30,7 +30,32 @@ struct ctx {
 	size_t nseen;
 	struct out_team *teams;
 	size_t nteams;
+	struct buf notes;	/* warnings, printed only when the import succeeds */
+	size_t nstates;
 };
+
+static void note(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A warning line, held back so that a failed import prints only its error. */
+static void note(struct ctx *c, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	buf_adds(&c->notes, line);
+	buf_adds(&c->notes, "\n");
+}
+
+static void print_notes(struct ctx *c)
+{
+	for (const char *p = c->notes.data, *nl; p && *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		warning("%.*s", (int)(nl - p), p);
+	}
+}
 
 static int at(struct ctx *c, const cJSON *node, int at_key, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -113,7 +138,7 @@ static void note_skipped(struct ctx *c, const cJSON *st, const char *type)
 	if (seen(c, st))
 		return;
 	mark(c, st);
-	warning("%s: state \"%s\" (%s) is skipped: the gate goes straight to what it leads to%s",
+	note(c, "%s: state \"%s\" (%s) is skipped: the gate goes straight to what it leads to%s",
 		c->file, shown(st->string, t, sizeof(t)), type,
 		!strcmp(type, "Wait") ? " without waiting" : "");
 }
@@ -124,6 +149,8 @@ static void note_skipped(struct ctx *c, const cJSON *st, const char *type)
  * already reported). */
 static const char *terminal(struct ctx *c, const char *name, const cJSON *ref, const cJSON **last)
 {
+	char t[80];
+
 	*last = NULL;
 	for (int steps = 0; steps <= SFN_MAX_STATES; steps++) {
 		const cJSON *st = state(c, name, ref);
@@ -139,6 +166,11 @@ static const char *terminal(struct ctx *c, const char *name, const cJSON *ref, c
 			return mark(c, st), "fail";
 		if (!pass_through(type))
 			return NULL;
+		if (steps >= (int)c->nstates) {
+			at(c, st, 1, "the states from \"%s\" loop without reaching Succeed or Fail", shown(st->string, t, sizeof(t)));
+			*last = NULL;
+			return NULL;
+		}
 		note_skipped(c, st, type);
 		if (is_true(st, "End"))
 			return "pass";
@@ -259,7 +291,7 @@ static const char *approval_task(struct ctx *c, const cJSON *st)
 		} else if (gate_valid_team_name(v)) {
 			name = xstrdup(v);
 		} else {
-			warning("%s: %s of state \"%s\" is neither a team name nor an address; the team is named after the state",
+			note(c, "%s: %s of state \"%s\" is neither a team name nor an address; the team is named after the state",
 				c->file, field->string, shown(st->string, t, sizeof(t)));
 			name = team_name_from(st->string, strlen(st->string));
 		}
@@ -461,6 +493,7 @@ static int build(struct ctx *c, const struct sfn_opts *o, char **out, size_t *pl
 	if ((cname = str(root, "QueryLanguage")) && strcmp(cname, "JSONPath"))
 		return at(c, cJSON_GetObjectItemCaseSensitive(root, "QueryLanguage"), 0,
 			  "QueryLanguage %s is not supported; a gate's rules use JSONPath Choice rules", cname);
+	c->nstates = (size_t)cJSON_GetArraySize(c->states);
 	c->seen = xcalloc((size_t)cJSON_GetArraySize(c->states) + 1, sizeof(*c->seen));
 	choice = find_choice(c, start);
 	if (!choice)
@@ -555,7 +588,7 @@ static int build(struct ctx *c, const struct sfn_opts *o, char **out, size_t *pl
 			snprintf(ph, sizeof(ph), "%s@" PLACEHOLDER_DOMAIN,
 				 is_placeholder_safe(ot->name) ? ot->name : "reviewers");
 			cJSON_AddItemToArray(email, cJSON_CreateString(ph));
-			warning("team \"%s\" has no address; wrote the placeholder %s: give it with --team %s=ADDR[,ADDR...]",
+			note(c, "team \"%s\" has no address; wrote the placeholder %s: give it with --team %s=ADDR[,ADDR...]",
 				ot->name, ph, ot->name);
 			++*placeholders;
 		}
@@ -566,7 +599,7 @@ static int build(struct ctx *c, const struct sfn_opts *o, char **out, size_t *pl
 
 	for (const cJSON *st = c->states->child; st; st = st->next)
 		if (!seen(c, st))
-			warning("%s: state \"%s\" (%s) is not imported: nothing the Choice leads to uses it; remove it, or route the Choice to it",
+			note(c, "%s: state \"%s\" (%s) is not imported: nothing the Choice leads to uses it; remove it, or route the Choice to it",
 				c->file, shown(st->string, t, sizeof(t)),
 				cJSON_IsObject(st) && str(st, "Type") ? str(st, "Type") : "no Type");
 
@@ -584,6 +617,7 @@ static int build(struct ctx *c, const struct sfn_opts *o, char **out, size_t *pl
 	}
 	gate_release(&check);
 	*out = buf_detach(&b, NULL);
+	print_notes(c);
 out:
 	buf_release(&b);
 	cJSON_Delete(gate);
@@ -599,8 +633,11 @@ int sfn_import(const char *file, const char *text, size_t len,
 
 	*out = NULL;
 	*placeholders = 0;
+	struct buf notes = BUF_INIT(SFN_MAX_BYTES);
+
 	memset(&c, 0, sizeof(c));
 	c.file = file;
+	c.notes = notes;
 	if (len > SFN_MAX_BYTES)
 		return error("%s: the definition is larger than %d bytes (Step Functions' own limit)",
 			     file, SFN_MAX_BYTES);
@@ -613,6 +650,7 @@ int sfn_import(const char *file, const char *text, size_t len,
 	}
 	free(c.teams);
 	free(c.seen);
+	buf_release(&c.notes);
 	json_doc_release(&c.doc);
 	return ret;
 }
