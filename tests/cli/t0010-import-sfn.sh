@@ -39,6 +39,12 @@ has "2-space indent" "$TMP/seed.json" '
 	--team research=research@example.com >"$TMP/again.json" 2>/dev/null
 check "the same gate whatever the order of --team" cmp -s "$TMP/again.json" "$TMP/seed.json"
 
+# the example in docs/import-sfn.md is what the command prints
+expect 0 "the documented example" -- "$GREENLIGHT" import-sfn "$SFN" --team research=research@example.com \
+	--team engineering=engineering@example.com --name model-release
+sed -n '/--name model-release$/,/^```$/p' "$SRCDIR/docs/import-sfn.md" | sed '1d;$d' >"$TMP/doc.json"
+check "docs/import-sfn.md shows the command's output" cmp -s "$out" "$TMP/doc.json"
+
 # team_alias is an address: it names the team and is its address
 expect 0 "seed without --team uses team_alias addresses" -- "$GREENLIGHT" import-sfn "$SFN"
 grep_out '"research@example.com"'
