@@ -114,7 +114,7 @@ static int is_env_name(const char *s)
 	return 1;
 }
 
-static int is_team_name(const char *s)
+int gate_valid_team_name(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -129,7 +129,7 @@ static int is_team_name(const char *s)
 
 /* A plain addr-spec: local@domain, printable ASCII, no spaces, quotes,
  * angle brackets or commas; domain of dot-separated [A-Za-z0-9-] labels. */
-static int is_email(const char *s)
+int gate_valid_email(const char *s)
 {
 	const char *at = strchr(s, '@');
 	const char *p;
@@ -166,7 +166,7 @@ static int load_team(struct gate *g, const cJSON *node, struct team *t)
 
 	snprintf(where, sizeof(where), "teams.%s", node->string);
 	t->name = xstrdup(node->string);
-	if (!is_team_name(node->string) || !strcmp(node->string, "pass") ||
+	if (!gate_valid_team_name(node->string) || !strcmp(node->string, "pass") ||
 	    !strcmp(node->string, "fail"))
 		return gate_error(g, node, 1, "invalid team name \"%.64s\"; use 1-64 letters, digits, '_', '-' or '.', and not \"pass\" or \"fail\"",
 				  node->string);
@@ -184,7 +184,7 @@ static int load_team(struct gate *g, const cJSON *node, struct team *t)
 	t->email = xcalloc(n, sizeof(*t->email));
 	t->nemail = n;
 	for (const cJSON *e = email->child; e; e = e->next, i++) {
-		if (!cJSON_IsString(e) || !is_email(e->valuestring))
+		if (!cJSON_IsString(e) || !gate_valid_email(e->valuestring))
 			return gate_error(g, e, 0, "%s.email[%zu] is not a valid address; write a plain address like \"name@example.com\"",
 					  where, i);
 		for (size_t k = 0; k < i; k++)
@@ -373,7 +373,7 @@ static int load_notify(struct gate *g, const cJSON *n)
 	    check_string_keys(g, n, "notify", strings, NKEYS(strings)) ||
 	    get_string(g, n, "from", "notify", 0, &from))
 		return -1;
-	if (from && !is_email(from))
+	if (from && !gate_valid_email(from))
 		return gate_error(g, cJSON_GetObjectItemCaseSensitive(n, "from"), 0,
 				  "notify.from is not a valid address; write a plain address like \"greenlight@example.com\"");
 	g->notify = n;

@@ -63,4 +63,11 @@ const struct team *gate_team(const struct gate *g, const char *name);
 int gate_error(const struct gate *g, const cJSON *node, int at_key,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* 1 when `s` is a valid team name (1-64 of [A-Za-z0-9_.-]; "pass" and
+ * "fail" are checked separately), else 0. */
+int gate_valid_team_name(const char *s);
+
+/* 1 when `s` is a plain address a team may list (local@domain), else 0. */
+int gate_valid_email(const char *s);
+
 #endif

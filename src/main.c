@@ -23,6 +23,7 @@ static const struct cmd_struct commands[] = {
 	{ "run", cmd_run, usage_run, "evaluate, email the owning team, wait for its decision" },
 	{ "relay", cmd_relay, usage_relay, "serve review pages and an API for gates that cannot be reached" },
 	{ "validate", cmd_validate, usage_validate, "check a gate file and explain its errors" },
+	{ "import-sfn", cmd_import_sfn, usage_import_sfn, "write a gate file from an AWS Step Functions definition" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

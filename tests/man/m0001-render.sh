@@ -24,7 +24,7 @@ for page in $pages; do
 done
 
 # one page per command that `greenlight help` lists, and the gate file's
-"$GREENLIGHT" help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p' >"$TMP/commands"
+"$GREENLIGHT" help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p' >"$TMP/commands"
 [ -s "$TMP/commands" ] || ko "greenlight help lists no commands"
 for cmd in $(cat "$TMP/commands"); do
 	if [ -f "$MAN/greenlight-$cmd.1" ]; then ok; else ko "no man page for 'greenlight $cmd' (man/greenlight-$cmd.1)"; fi
