@@ -241,6 +241,17 @@ char *baseline_note_merge(const char *note, size_t len,
 	cJSON_DeleteItemFromObjectCaseSensitive(root, doc->gate);
 	cJSON_AddItemToObject(root, doc->gate, baseline_doc_json(doc));
 	out = cJSON_PrintUnformatted(root);
+	if (cJSON_GetArraySize(root) > BASELINE_MAX_GATES ||
+	    strlen(out) > BASELINE_NOTE_MAX_BYTES) {
+		/* full: this gate's entry alone, rather than a note nobody reads */
+		fail(err, n, "the note holds too many gates or bytes; only gate \"%.64s\" is kept",
+		     doc->gate);
+		free(out);
+		cJSON_Delete(root);
+		root = cJSON_CreateObject();
+		cJSON_AddItemToObject(root, doc->gate, baseline_doc_json(doc));
+		out = cJSON_PrintUnformatted(root);
+	}
 	cJSON_Delete(root);
 	return out;
 }

@@ -377,6 +377,27 @@ out:
 	return ret;
 }
 
+/* What is recorded must be readable: the parser's limits, and a quarter
+ * of a note at most so that several gates fit on one commit. */
+static int check_doc(const struct baseline_doc *doc)
+{
+	cJSON *j = baseline_doc_json(doc);
+	char *text = cJSON_PrintUnformatted(j), err[256];
+	struct baseline_doc back;
+	int ret = 0;
+
+	if (strlen(text) > BASELINE_NOTE_MAX_BYTES / 4)
+		ret = error("baseline: the values gate %s reads take %zu bytes; a record holds at most %d",
+			    doc->gate, strlen(text), BASELINE_NOTE_MAX_BYTES / 4);
+	else if (baseline_doc_from_json(&back, j, doc->gate, err, sizeof(err)))
+		ret = error("baseline: cannot record gate %s: %s", doc->gate, err);
+	else
+		baseline_doc_release(&back);
+	free(text);
+	cJSON_Delete(j);
+	return ret;
+}
+
 int baseline_record(const struct gate *g, const cJSON *const *values,
 		    const char *outcome, FILE *log)
 {
@@ -404,11 +425,8 @@ int baseline_record(const struct gate *g, const cJSON *const *values,
 	doc.run_url = ci.run_url ? xstrdup(ci.run_url) : NULL;
 	ci_info_release(&ci);
 	doc.values = values_json(g, values);
-	if (cJSON_GetArraySize(doc.values) > BASELINE_MAX_VALUES) {
-		error("baseline: the gate reads more than %d values; a record holds at most that many",
-		      BASELINE_MAX_VALUES);
+	if (check_doc(&doc))
 		goto out;
-	}
 	ret = g->baseline.store == BASELINE_STORE_DIR ? write_dir(g, &doc)
 						       : write_notes(g, repo, &head, &doc);
 	if (!ret && log)
