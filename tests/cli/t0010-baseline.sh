@@ -117,6 +117,7 @@ grep_err "baseline: the record of commit $(git -C "$R" rev-parse --short=12 HEAD
 one_line_err
 
 # --- two gates, concurrent writers on the same commit and ref ------------
+current="concurrent writers"
 commit_at "$R" 200
 i=0
 while [ $i -lt 8 ]; do
@@ -209,6 +210,23 @@ one_line_err
 git -C "$S" fetch -q --unshallow
 expect 0 "after git fetch --unshallow the baseline is found" -- gl check -g gate.json
 hasnt "after git fetch --unshallow nothing is said about a shallow clone" "$err" shallow
+
+# --- the worked example of docs/baselines.md, with the seed's metrics ---
+R=$TMP/worked
+new_repo "$R"
+cp "$SRCDIR/docs/baselines.md" "$TMP/baselines.md"
+python3 -c 'import re,sys; print(re.findall(r"```json\n(\{\n  \"version\".*?)```", open(sys.argv[1]).read(), re.S)[0])' \
+	"$TMP/baselines.md" >"$R/greenlight.json"
+has "the worked example's gate is the one in docs/baselines.md" "$R/greenlight.json" '"window": 5'
+for lat in 200 205 190 210 215; do commit_at "$R" "$lat"; rec >/dev/null; done
+commit_at "$R" 225
+expect 0 "worked example: 225 is +9.76% over the median 205" -- gl check -r results.json
+grep_out '\$\$.DeltaPct.latencyMs=9.756'
+grep_out "baseline: recorded 2 value(s)"
+git -C "$R" notes --ref greenlight remove -q HEAD
+printf '{"latencyMs": 256, "accuracypct": 100}\n' >"$R/results.json"
+expect 5 "worked example: 256 is +24.9%" -- gl check -r results.json
+grep_out 'outcome: review - notify engineering'
 
 # --- not a repository -----------------------------------------------------
 mkdir -p "$TMP/norepo"
