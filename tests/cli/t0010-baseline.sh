@@ -92,6 +92,11 @@ expect 0 "check with record on_pass records a passing run" -- gl check -g auto.j
 grep_out "baseline: recorded 1 value(s) of gate model-release"
 note >"$TMP/note"
 has "the passing run's values are in the note" "$TMP/note" '"$.latencyMs":205'
+commit_at "$R" 204
+expect 0 "run with record on_pass records a passing run too" -- gl run -g auto.json
+grep_out "baseline: recorded 1 value(s) of gate model-release"
+note >"$TMP/note"
+has "run's record" "$TMP/note" '"outcome":"pass","run_url":null,"values":{"$.latencyMs":204}'
 commit_at "$R" 300
 expect 5 "a failing run is compared with the baseline and not recorded" -- gl check -g auto.json
 if note >/dev/null; then ko "a run needing review was recorded"; else ok; fi
