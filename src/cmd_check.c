@@ -105,6 +105,9 @@ int cmd_check(int argc, char **argv)
 		report_text(stdout, &e.gate, e.results_file, &e.verdict);
 	if (output && *output && write_record(output, text))
 		code = GL_EXIT_INFRA;
+	if (e.verdict.outcome == OUTCOME_PASS && e.gate.baseline.present &&
+	    e.gate.baseline.record_on_pass && record_outcome(&e, "pass", json ? stderr : stdout))
+		code = GL_EXIT_INFRA;
 	if (ci_write_outputs(record, output, junit))
 		code = GL_EXIT_INFRA;
 	free(text);

@@ -547,6 +547,10 @@ static int finish(struct run *r, int reviewed)
 	text = cJSON_Print(rec);
 	if (r->output && *r->output && write_record(r->output, text))
 		code = GL_EXIT_INFRA;
+	if (code == GL_EXIT_PASS && r->e.gate.baseline.present &&
+	    r->e.gate.baseline.record_on_pass &&
+	    record_outcome(&r->e, reviewed ? "approved" : "pass", stdout))
+		code = GL_EXIT_INFRA;
 	if (ci_write_outputs(rec, r->output, r->junit))
 		code = GL_EXIT_INFRA;
 	free(text);

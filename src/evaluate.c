@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baseline_store.h"
 #include "ci.h"
 #include "evaluate.h"
 #include "gitinfo.h"
@@ -15,16 +16,56 @@ const char *default_gate_path(void)
 	return env && *env ? env : "greenlight.json";
 }
 
-/* Whether a rule reads $$.Git (then, and only then, git is consulted). */
-static int reads_git(const struct gate *g)
+/* Whether a rule reads $$.<key>. */
+static int reads_context(const struct gate *g, const char *key)
 {
 	for (size_t i = 0; i < g->choices.npaths; i++) {
 		const struct jpath *p = &g->choices.paths[i];
 
 		if (p->root == JPATH_CONTEXT && p->nseg && p->seg[0].kind == JSEG_KEY &&
-		    !strcmp(p->seg[0].key, "Git"))
+		    !strcmp(p->seg[0].key, key))
 			return 1;
 	}
+	return 0;
+}
+
+/* Whether a rule reads $$.Git (then, and only then, git is consulted). */
+static int reads_git(const struct gate *g)
+{
+	return reads_context(g, "Git");
+}
+
+int gate_reads_baseline(const struct gate *g)
+{
+	return reads_context(g, "Baseline") || reads_context(g, "Delta") ||
+	       reads_context(g, "DeltaPct");
+}
+
+/* $$.Baseline, $$.Delta, $$.DeltaPct from the recorded commits, then the
+ * rules' $$ paths bound again. */
+static int add_baseline(struct evaluation *e)
+{
+	const struct choice_set *set = &e->gate.choices;
+	struct baseline_doc *docs;
+	const cJSON **base;
+	size_t n;
+
+	if (baseline_find(&e->gate, &docs, &n))
+		return -1;
+	base = xcalloc(set->npaths ? set->npaths : 1, sizeof(*base));
+	for (size_t i = 0; i < set->npaths; i++)
+		if (set->paths[i].root == JPATH_INPUT)
+			base[i] = baseline_aggregate(docs, n, set->paths[i].text,
+						     e->gate.baseline.aggregate);
+	baseline_context(e->context, set->paths, set->npaths, e->results.values, base);
+	for (size_t i = 0; i < set->npaths; i++) {
+		cJSON_Delete((cJSON *)base[i]);
+		if (set->paths[i].root == JPATH_CONTEXT)
+			e->results.values[i] = jpath_resolve(&set->paths[i], e->context);
+	}
+	e->baseline_commits = n;
+	free(base);
+	baseline_docs_release(docs, n);
 	return 0;
 }
 
@@ -108,6 +149,8 @@ int evaluate(struct evaluation *e, const struct eval_opts *o)
 	e->context = context_build(&e->gate);
 	e->results_file = results_path(&e->gate, o->results);
 	if (results_load(&e->results, e->results_file, max, &e->gate.choices, e->context))
+		goto fail;
+	if (gate_reads_baseline(&e->gate) && add_baseline(e))
 		goto fail;
 	if (verdict_compute(&e->verdict, &e->gate, e->results.values, &err)) {
 		runtime_error(e, &err);

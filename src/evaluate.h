@@ -25,6 +25,7 @@ struct evaluation {
 	char *results_file;
 	struct results results;
 	struct verdict verdict;
+	size_t baseline_commits;	/* recorded commits aggregated */
 };
 
 /* Returns 0 with *e filled, or -1 (bad input, reported) with *e empty. */
@@ -40,5 +41,9 @@ const char *default_gate_path(void);
  * (Commit, Branch, Author, AuthorEmail, Subject, Repository) from the
  * repository around the working directory when a rule reads $$.Git. */
 cJSON *context_build(const struct gate *g);
+
+/* Whether a rule reads $$.Baseline, $$.Delta or $$.DeltaPct; evaluate()
+ * then adds them to the context (docs/baselines.md). */
+int gate_reads_baseline(const struct gate *g);
 
 #endif

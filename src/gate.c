@@ -17,7 +17,10 @@
 
 static const char *const top_keys[] = {
 	"$schema", "version", "name", "results", "match", "choices", "default", "teams",
-	"notify", "decision",
+	"notify", "decision", "baseline",
+};
+static const char *const baseline_keys[] = {
+	"store", "ref", "record", "window", "aggregate", "branch", "if_missing",
 };
 static const char *const team_keys[] = { "email", "approvals" };
 static const char *const notify_keys[] = {
@@ -102,6 +105,22 @@ static int get_string(const struct gate *g, const cJSON *obj, const char *key,
 		return gate_error(g, v, 0, "%s.%s must not be empty", where, key);
 	*out = v->valuestring;
 	return 0;
+}
+
+static const cJSON *member_of(const cJSON *o, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, key);
+}
+
+/* A branch name: printable ASCII, no spaces, none of git's special characters. */
+static int printable_name(const char *s)
+{
+	if (!*s || *s == '-' || strstr(s, ".."))
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f || strchr("~^:?*[\\", *s))
+			return 0;
+	return 1;
 }
 
 static int is_env_name(const char *s)
@@ -412,6 +431,89 @@ static int load_decision(struct gate *g, const cJSON *d)
 	return 0;
 }
 
+static int valid_notes_ref(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (strncmp(s, "refs/notes/", 11) || n == 11 || n > 200 || s[n - 1] == '/' ||
+	    s[n - 1] == '.' || strstr(s, "..") || strstr(s, "//") || strstr(s, "/.") ||
+	    strstr(s, "@{") || (n > 5 && !strcmp(s + n - 5, ".lock")))
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f || strchr("~^:?*[\\", *s))
+			return 0;
+	return 1;
+}
+
+static int load_baseline(struct gate *g, const cJSON *b)
+{
+	static const char *const record[] = { "on_pass", "never" };
+	static const char *const aggregate[] = { "median", "mean", "last", "min", "max" };
+	static const char *const if_missing[] = { "evaluate", "error" };
+	struct baseline_cfg *c = &g->baseline;
+	const cJSON *w;
+	const char *s;
+
+	c->store = BASELINE_STORE_NOTES;
+	c->ref = xstrdup(BASELINE_DEFAULT_REF);
+	c->record_on_pass = 1;
+	c->window = 5;
+	c->aggregate = AGG_MEDIAN;
+	if (!b)
+		return 0;
+	if (!cJSON_IsObject(b))
+		return gate_error(g, b, 0, "baseline must be an object like {\"store\": \"git-notes\"}");
+	c->present = 1;
+	if (check_keys(g, b, "baseline", baseline_keys, NKEYS(baseline_keys)) ||
+	    check_enum(g, b, "baseline", "record", record, 2) ||
+	    check_enum(g, b, "baseline", "aggregate", aggregate, 5) ||
+	    check_enum(g, b, "baseline", "if_missing", if_missing, 2) ||
+	    get_string(g, b, "store", "baseline", 0, &s))
+		return -1;
+	if (s && !strcmp(s, "git-notes")) {
+		c->store = BASELINE_STORE_NOTES;
+	} else if (s && !strncmp(s, "dir:", 4) && s[4]) {
+		c->store = BASELINE_STORE_DIR;
+		c->dir = xstrdup(s + 4);
+	} else if (s) {
+		return gate_error(g, member_of(b, "store"), 0,
+				  "baseline.store is \"%.64s\"; write \"git-notes\" or \"dir:PATH\"", s);
+	}
+	if (get_string(g, b, "ref", "baseline", 0, &s))
+		return -1;
+	if (s && !valid_notes_ref(s))
+		return gate_error(g, member_of(b, "ref"), 0,
+				  "baseline.ref is \"%.64s\"; write a notes ref like \"refs/notes/greenlight\"", s);
+	if (s) {
+		free(c->ref);
+		c->ref = xstrdup(s);
+	}
+	if (get_string(g, b, "record", "baseline", 0, &s))
+		return -1;
+	c->record_on_pass = !s || !strcmp(s, "on_pass");
+	if (get_string(g, b, "aggregate", "baseline", 0, &s))
+		return -1;
+	if (s)
+		baseline_agg_parse(s, &c->aggregate);
+	if (get_string(g, b, "if_missing", "baseline", 0, &s))
+		return -1;
+	c->if_missing = s && !strcmp(s, "error") ? BASELINE_MISSING_ERROR : BASELINE_MISSING_EVALUATE;
+	if (get_string(g, b, "branch", "baseline", 0, &s))
+		return -1;
+	if (s && (strlen(s) > 200 || !printable_name(s)))
+		return gate_error(g, member_of(b, "branch"), 0,
+				  "baseline.branch is not a branch name; write one like \"main\"");
+	c->branch = s ? xstrdup(s) : NULL;
+	w = member_of(b, "window");
+	if (w && (!cJSON_IsNumber(w) || w->valuedouble != (double)(int)w->valuedouble ||
+		  w->valuedouble < 1 || w->valuedouble > BASELINE_MAX_WINDOW))
+		return gate_error(g, w, 0, "baseline.window must be a whole number from 1 to %d",
+				  BASELINE_MAX_WINDOW);
+	if (w)
+		c->window = (int)w->valuedouble;
+	return 0;
+}
+
 static int load_header(struct gate *g, const cJSON *root)
 {
 	static const char *const match[] = { "first", "all" };
@@ -460,6 +562,7 @@ static int load_choices(struct gate *g, const cJSON *root)
 		return gate_error(g, c, 0, "choices must be a non-empty array of Choice rules");
 	if (choice_compile(&g->choices, c, "choices", &err))
 		return gate_error(g, err.node, 0, "%s: %s", err.where, err.msg);
+	baseline_add_paths(&g->choices);
 	return 0;
 }
 
@@ -478,7 +581,8 @@ static int gate_parse(struct gate *g)
 	    load_teams(g, cJSON_GetObjectItemCaseSensitive(root, "teams")) ||
 	    load_choices(g, root) ||
 	    load_notify(g, cJSON_GetObjectItemCaseSensitive(root, "notify")) ||
-	    load_decision(g, cJSON_GetObjectItemCaseSensitive(root, "decision")))
+	    load_decision(g, cJSON_GetObjectItemCaseSensitive(root, "decision")) ||
+	    load_baseline(g, cJSON_GetObjectItemCaseSensitive(root, "baseline")))
 		return -1;
 	if (g->default_next &&
 	    check_target(g, cJSON_GetObjectItemCaseSensitive(root, "default"), "default", g->default_next))
@@ -541,5 +645,8 @@ void gate_release(struct gate *g)
 	free(g->results);
 	free(g->default_next);
 	free(g->file);
+	free(g->baseline.dir);
+	free(g->baseline.ref);
+	free(g->baseline.branch);
 	memset(g, 0, sizeof(*g));
 }

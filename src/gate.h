@@ -9,6 +9,7 @@
 #define GREENLIGHT_GATE_H
 
 #include <stdint.h>
+#include "baseline.h"
 #include "buf.h"
 #include "choice.h"
 #include "json.h"
@@ -30,6 +31,26 @@ struct team {
 	int approvals;		/* distinct approvers needed, >= 1 */
 };
 
+enum baseline_store_kind { BASELINE_STORE_NOTES, BASELINE_STORE_DIR };
+enum baseline_missing { BASELINE_MISSING_EVALUATE, BASELINE_MISSING_ERROR };
+
+#define BASELINE_DEFAULT_REF "refs/notes/greenlight"
+#define BASELINE_MAX_WINDOW 100
+
+/* The "baseline" section (docs/baselines.md); defaults when absent. */
+struct baseline_cfg {
+	int present;			/* the gate has a "baseline" section */
+	enum baseline_store_kind store;
+	char *dir;			/* dir store: directory (relative paths
+					 * resolved against the gate file's) */
+	char *ref;			/* notes ref */
+	int record_on_pass;		/* check/run record passing outcomes */
+	int window;			/* recorded commits aggregated, 1..100 */
+	enum baseline_agg aggregate;
+	char *branch;			/* base branch, or NULL */
+	enum baseline_missing if_missing;
+};
+
 struct gate {
 	char *file;		/* path as given */
 	struct buf text;
@@ -44,6 +65,7 @@ struct gate {
 	size_t nteams;
 	const cJSON *notify;	/* sections for `run`, validated here */
 	const cJSON *decision;
+	struct baseline_cfg baseline;
 };
 
 /* Load and validate `path`.  Warnings (an unused team) go to stderr.

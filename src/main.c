@@ -22,6 +22,7 @@ static const struct cmd_struct commands[] = {
 	{ "check", cmd_check, usage_check, "evaluate the gate against results; never sends mail" },
 	{ "run", cmd_run, usage_run, "evaluate, email the owning team, wait for its decision" },
 	{ "relay", cmd_relay, usage_relay, "serve review pages and an API for gates that cannot be reached" },
+	{ "record", cmd_record, usage_record, "store this commit's values as a baseline for later runs" },
 	{ "validate", cmd_validate, usage_validate, "check a gate file and explain its errors" },
 	{ "import-sfn", cmd_import_sfn, usage_import_sfn, "write a gate file from an AWS Step Functions definition" },
 };

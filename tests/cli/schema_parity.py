@@ -37,6 +37,7 @@ SCHEMA_ID = "https://your-org.github.io/greenlight/schema/v1/greenlight.schema.j
 
 # file (without .json) -> what greenlight prints on stderr ("" = nothing)
 VALID = {
+    "every-baseline-key": "",
     "every-notify-and-decision-key": "",
     "every-operator-and-top-level-key": "",
     "minimal": "",
@@ -53,6 +54,8 @@ INVALID = {
     'approvals-as-string': ('$.teams.engineering.approvals', 'teams.engineering.approvals must be a whole number >= 1'),
     'approvals-fraction': ('$.teams.engineering.approvals', 'teams.engineering.approvals must be a whole number >= 1'),
     'approvals-zero': ('$.teams.engineering.approvals', 'teams.engineering.approvals must be a whole number >= 1'),
+    'baseline-store-s3': ('$.baseline.store', 'baseline.store is "s3://bucket"; write "git-notes" or "dir:PATH"'),
+    'baseline-window-zero': ('$.baseline.window', 'baseline.window must be a whole number from 1 to 100'),
     'boolean-operand-as-string': ('$.choices[1].BooleanEquals', 'choices[1].BooleanEquals: operator BooleanEquals needs true'),
     'comment-not-a-string': ('$.choices[1].Comment', 'choices[1].Comment: Comment needs a string, got number 5'),
     'decision-allow-insecure-relay-as-string': ('$.decision.allow_insecure_relay', 'decision.allow_insecure_relay must be true or false'),
@@ -232,12 +235,15 @@ same("top-level keys", c_table("top_keys"), set(schema["properties"]))
 same("team keys", c_table("team_keys"), set(defs["team"]["properties"]))
 same("notify keys", c_table("notify_keys"), set(defs["notify"]["properties"]))
 same("decision keys", c_table("decision_keys"), set(defs["decision"]["properties"]))
+same("baseline keys", c_table("baseline_keys"), set(defs["baseline"]["properties"]))
 
 
 def enum(props, key):
     return set(props.get(key, {}).get("enum", []))
 
 
+for key in ("record", "aggregate", "if_missing"):
+    same(f"baseline.{key} values", c_table(key), enum(defs["baseline"]["properties"], key))
 same("match values", c_table("match"), enum(schema["properties"], "match"))
 same("notify.tls values", c_table("tls"), enum(defs["notify"]["properties"], "tls"))
 for key in ("via", "on_timeout", "plus_tags"):

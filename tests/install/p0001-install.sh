@@ -15,6 +15,7 @@ lib/systemd/system/greenlight-relay.service
 share/doc/greenlight/examples/greenlight-relay.env
 share/man/man1/greenlight-check.1
 share/man/man1/greenlight-import-sfn.1
+share/man/man1/greenlight-record.1
 share/man/man1/greenlight-relay.1
 share/man/man1/greenlight-run.1
 share/man/man1/greenlight-validate.1

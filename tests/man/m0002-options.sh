@@ -23,7 +23,7 @@ compare() {	# compare NAME HELP-FILE PAGE
 
 "$GREENLIGHT" help >"$TMP/help" || ko "greenlight help failed"
 compare "greenlight" "$TMP/help" "$MAN/greenlight.1"
-for cmd in check run relay validate import-sfn; do
+for cmd in check run relay record validate import-sfn; do
 	"$GREENLIGHT" help "$cmd" >"$TMP/help" || ko "greenlight help $cmd failed"
 	compare "greenlight $cmd" "$TMP/help" "$MAN/greenlight-$cmd.1"
 done

@@ -203,7 +203,7 @@ static void test_errors_document(void **state)
 	load_bad(G3("\"Match\": \"all\""),
 		 "t.json:3:1: unknown key \"Match\" in the gate; did you mean \"match\"? (keys are case-sensitive)");
 	load_bad(G3("\"colour\": 1"),
-		 "t.json:3:1: unknown key \"colour\" in the gate; valid keys: $schema, version, name, results, match, choices, default, teams, notify, decision");
+		 "t.json:3:1: unknown key \"colour\" in the gate; valid keys: $schema, version, name, results, match, choices, default, teams, notify, decision, baseline");
 }
 
 static void test_errors_header(void **state)
@@ -408,6 +408,63 @@ static void test_errors_decision(void **state)
 		 "t.json:3:23: decision.state must be a string, not a number");
 }
 
+static void test_errors_baseline(void **state)
+{
+	(void)state;
+	load_bad(G3("\"baseline\": 1"), "t.json:3:13: baseline must be an object like {\"store\": \"git-notes\"}");
+	load_bad(G3("\"baseline\": {\"windows\": 3}"),
+		 "t.json:3:14: unknown key \"windows\" in baseline; did you mean \"window\"? (keys are case-sensitive)");
+	load_bad(G3("\"baseline\": {\"store\": \"dir:\"}"),
+		 "t.json:3:23: baseline.store is \"dir:\"; write \"git-notes\" or \"dir:PATH\"");
+	load_bad(G3("\"baseline\": {\"ref\": \"refs/heads/main\"}"),
+		 "t.json:3:21: baseline.ref is \"refs/heads/main\"; write a notes ref like \"refs/notes/greenlight\"");
+	load_bad(G3("\"baseline\": {\"ref\": \"refs/notes/a..b\"}"),
+		 "t.json:3:21: baseline.ref is \"refs/notes/a..b\"; write a notes ref like \"refs/notes/greenlight\"");
+	load_bad(G3("\"baseline\": {\"record\": \"always\"}"),
+		 "t.json:3:24: baseline.record is \"always\"; valid values: on_pass, never");
+	load_bad(G3("\"baseline\": {\"aggregate\": \"average\"}"),
+		 "t.json:3:27: baseline.aggregate is \"average\"; valid values: median, mean, last, min, max");
+	load_bad(G3("\"baseline\": {\"if_missing\": \"pass\"}"),
+		 "t.json:3:28: baseline.if_missing is \"pass\"; valid values: evaluate, error");
+	load_bad(G3("\"baseline\": {\"window\": 101}"),
+		 "t.json:3:24: baseline.window must be a whole number from 1 to 100");
+	load_bad(G3("\"baseline\": {\"window\": 2.5}"),
+		 "t.json:3:24: baseline.window must be a whole number from 1 to 100");
+	load_bad(G3("\"baseline\": {\"branch\": \"a b\"}"),
+		 "t.json:3:24: baseline.branch is not a branch name; write one like \"main\"");
+}
+
+static void test_baseline_defaults(void **state)
+{
+	struct gate g;
+	const char *plain = "{\"version\": 1, \"name\": \"g\", \"default\": \"pass\", \"choices\": [{\"Variable\": \"$.a\", \"NumericGreaterThan\": 1, \"Next\": \"fail\"}]}";
+	const char *full = "{\"version\": 1, \"name\": \"g\", \"default\": \"pass\", \"choices\": [{\"Variable\": \"$.a\", \"NumericGreaterThan\": 1, \"Next\": \"fail\"}],"
+		"\"baseline\": {\"store\": \"dir:b\", \"ref\": \"refs/notes/x\", \"record\": \"never\", \"window\": 9, \"aggregate\": \"max\", \"branch\": \"main\", \"if_missing\": \"error\"}}";
+
+	(void)state;
+	assert_int_equal(gate_load_text(&g, "t.json", plain, strlen(plain)), 0);
+	assert_int_equal(g.baseline.present, 0);
+	assert_int_equal(g.baseline.store, BASELINE_STORE_NOTES);
+	assert_string_equal(g.baseline.ref, "refs/notes/greenlight");
+	assert_int_equal(g.baseline.window, 5);
+	assert_int_equal(g.baseline.aggregate, AGG_MEDIAN);
+	assert_int_equal(g.baseline.record_on_pass, 1);
+	assert_int_equal(g.baseline.if_missing, BASELINE_MISSING_EVALUATE);
+	assert_null(g.baseline.branch);
+	gate_release(&g);
+	assert_int_equal(gate_load_text(&g, "t.json", full, strlen(full)), 0);
+	assert_int_equal(g.baseline.present, 1);
+	assert_int_equal(g.baseline.store, BASELINE_STORE_DIR);
+	assert_string_equal(g.baseline.dir, "b");
+	assert_string_equal(g.baseline.ref, "refs/notes/x");
+	assert_int_equal(g.baseline.record_on_pass, 0);
+	assert_int_equal(g.baseline.window, 9);
+	assert_int_equal(g.baseline.aggregate, AGG_MAX);
+	assert_string_equal(g.baseline.branch, "main");
+	assert_int_equal(g.baseline.if_missing, BASELINE_MISSING_ERROR);
+	gate_release(&g);
+}
+
 /* --- limits -------------------------------------------------------------- */
 
 /* A gate with n teams t0..t(n-1), each named by the default or a rule. */
@@ -590,6 +647,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_addresses, teardown),
 		cmocka_unit_test_teardown(test_errors_notify, teardown),
 		cmocka_unit_test_teardown(test_errors_decision, teardown),
+		cmocka_unit_test_teardown(test_errors_baseline, teardown),
+		cmocka_unit_test(test_baseline_defaults),
 		cmocka_unit_test_teardown(test_limits, teardown),
 		cmocka_unit_test_teardown(test_size_limit, teardown),
 		cmocka_unit_test_teardown(test_load_file, teardown),
