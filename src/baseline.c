@@ -1,6 +1,5 @@
 /* baseline.c - baseline documents and their aggregation (see baseline.h). */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,18 +15,6 @@ static const char *const doc_keys[] = {
 	"version", "gate", "commit", "recorded", "outcome", "run_url", "values",
 };
 #define NDOC_KEYS (sizeof(doc_keys) / sizeof(doc_keys[0]))
-
-static int fail(char *err, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 void baseline_doc_release(struct baseline_doc *doc)
 {
@@ -95,46 +82,46 @@ int baseline_doc_from_json(struct baseline_doc *doc, const cJSON *obj,
 
 	memset(doc, 0, sizeof(*doc));
 	if (!cJSON_IsObject(obj))
-		return fail(err, n, "the entry for gate \"%.64s\" is not an object", gate);
+		return fail_into(err, n, "the entry for gate \"%.64s\" is not an object", gate);
 	for (const cJSON *m = obj->child; m; m = m->next) {
 		for (i = 0; i < NDOC_KEYS; i++)
 			if (!strcmp(m->string, doc_keys[i]))
 				break;
 		if (i == NDOC_KEYS)
-			return fail(err, n, "gate \"%.64s\": unknown key \"%.64s\"", gate, m->string);
+			return fail_into(err, n, "gate \"%.64s\": unknown key \"%.64s\"", gate, m->string);
 	}
 	v = member(obj, "version");
 	if (!cJSON_IsNumber(v) || v->valuedouble != 1)
-		return fail(err, n, "gate \"%.64s\": \"version\" must be 1", gate);
+		return fail_into(err, n, "gate \"%.64s\": \"version\" must be 1", gate);
 	v = member(obj, "gate");
 	if (!short_string(v) || strcmp(v->valuestring, gate))
-		return fail(err, n, "gate \"%.64s\": \"gate\" must repeat the gate's name", gate);
+		return fail_into(err, n, "gate \"%.64s\": \"gate\" must repeat the gate's name", gate);
 	v = member(obj, "commit");
 	if (!short_string(v) || !is_sha(v->valuestring))
-		return fail(err, n, "gate \"%.64s\": \"commit\" must be a full lowercase commit id", gate);
+		return fail_into(err, n, "gate \"%.64s\": \"commit\" must be a full lowercase commit id", gate);
 	v = member(obj, "recorded");
 	if (!short_string(v) || ts_parse(&ts, v->valuestring, &why))
-		return fail(err, n, "gate \"%.64s\": \"recorded\" must be an RFC 3339 timestamp", gate);
+		return fail_into(err, n, "gate \"%.64s\": \"recorded\" must be an RFC 3339 timestamp", gate);
 	v = member(obj, "outcome");
 	if (!short_string(v) || (strcmp(v->valuestring, "pass") && strcmp(v->valuestring, "approved")))
-		return fail(err, n, "gate \"%.64s\": \"outcome\" must be \"pass\" or \"approved\"", gate);
+		return fail_into(err, n, "gate \"%.64s\": \"outcome\" must be \"pass\" or \"approved\"", gate);
 	v = member(obj, "run_url");
 	if (v && !cJSON_IsNull(v) && !(short_string(v) && printable(v->valuestring)))
-		return fail(err, n, "gate \"%.64s\": \"run_url\" must be a string without control characters, or null", gate);
+		return fail_into(err, n, "gate \"%.64s\": \"run_url\" must be a string without control characters, or null", gate);
 	v = member(obj, "values");
 	if (!cJSON_IsObject(v))
-		return fail(err, n, "gate \"%.64s\": \"values\" must be an object of path -> value", gate);
+		return fail_into(err, n, "gate \"%.64s\": \"values\" must be an object of path -> value", gate);
 	for (const cJSON *m = v->child; m; m = m->next) {
 		if (++count > BASELINE_MAX_VALUES)
-			return fail(err, n, "gate \"%.64s\": more than %d values", gate, BASELINE_MAX_VALUES);
+			return fail_into(err, n, "gate \"%.64s\": more than %d values", gate, BASELINE_MAX_VALUES);
 		if (jpath_parse(&p, m->string, perr, sizeof(perr)))
-			return fail(err, n, "gate \"%.64s\": value key \"%.64s\" is not a reference path", gate, m->string);
+			return fail_into(err, n, "gate \"%.64s\": value key \"%.64s\" is not a reference path", gate, m->string);
 		i = p.root == JPATH_INPUT;
 		jpath_release(&p);
 		if (!i)
-			return fail(err, n, "gate \"%.64s\": value key \"%.64s\" must start with $. (a results path)", gate, m->string);
+			return fail_into(err, n, "gate \"%.64s\": value key \"%.64s\" must start with $. (a results path)", gate, m->string);
 		if (!value_ok(m, 0))
-			return fail(err, n, "gate \"%.64s\": value \"%.64s\" is too long or too deep", gate, m->string);
+			return fail_into(err, n, "gate \"%.64s\": value \"%.64s\" is too long or too deep", gate, m->string);
 	}
 	doc->gate = xstrdup(gate);
 	doc->commit = xstrdup(member(obj, "commit")->valuestring);
@@ -156,27 +143,27 @@ static cJSON *note_parse(const char *text, size_t len, char *err, size_t n)
 	size_t count = 0;
 
 	if (len > BASELINE_NOTE_MAX_BYTES) {
-		fail(err, n, "larger than %d bytes", BASELINE_NOTE_MAX_BYTES);
+		fail_into(err, n, "larger than %d bytes", BASELINE_NOTE_MAX_BYTES);
 		return NULL;
 	}
 	if (json_doc_parse(&jd, text, len, &jerr)) {
-		fail(err, n, "not valid JSON at %u:%u: %s", jerr.line, jerr.col, jerr.msg);
+		fail_into(err, n, "not valid JSON at %u:%u: %s", jerr.line, jerr.col, jerr.msg);
 		return NULL;
 	}
 	root = jd.root;
 	jd.root = NULL;
 	json_doc_release(&jd);
 	if (!cJSON_IsObject(root)) {
-		fail(err, n, "not a JSON object keyed by gate name");
+		fail_into(err, n, "not a JSON object keyed by gate name");
 		goto bad;
 	}
 	for (const cJSON *m = root->child; m; m = m->next) {
 		if (++count > BASELINE_MAX_GATES) {
-			fail(err, n, "more than %d gates", BASELINE_MAX_GATES);
+			fail_into(err, n, "more than %d gates", BASELINE_MAX_GATES);
 			goto bad;
 		}
 		if (!*m->string || strlen(m->string) > 128 || !printable(m->string)) {
-			fail(err, n, "a gate name is empty, longer than 128 bytes or has control characters");
+			fail_into(err, n, "a gate name is empty, longer than 128 bytes or has control characters");
 			goto bad;
 		}
 		if (baseline_doc_from_json(&d, m, m->string, err, n))
@@ -244,7 +231,7 @@ char *baseline_note_merge(const char *note, size_t len,
 	if (cJSON_GetArraySize(root) > BASELINE_MAX_GATES ||
 	    strlen(out) > BASELINE_NOTE_MAX_BYTES) {
 		/* full: this gate's entry alone, rather than a note nobody reads */
-		fail(err, n, "the note holds too many gates or bytes; only gate \"%.64s\" is kept",
+		fail_into(err, n, "the note holds too many gates or bytes; only gate \"%.64s\" is kept",
 		     doc->gate);
 		free(out);
 		cJSON_Delete(root);

@@ -56,21 +56,6 @@ struct mailer {
 	char verify_err[160];	/* written by verify_cb, in the child only */
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* Printable ASCII copy of src[0..n): CR/LF/TAB become one space, other
  * bytes outside 32..126 become '?'. */
 static void sanitize(char *dst, size_t size, const char *src, size_t n)
@@ -142,31 +127,31 @@ int mailer_parse_server(const char *spec, char *host, size_t hostsize,
 	size_t hn;
 
 	if (!spec || !*spec)
-		return fail(err, errlen, "SMTP server is not set");
+		return fail_into(err, errlen, "SMTP server is not set");
 	if (has_prefix_ci(spec, "smtps://"))
-		return fail(err, errlen, "%s", implicit_tls);
+		return fail_into(err, errlen, "%s", implicit_tls);
 	if (has_prefix_ci(spec, "smtp://"))
 		p += 7;
 	else if (strstr(spec, "://"))
-		return fail(err, errlen, "SMTP server: unsupported scheme (use smtp://HOST:PORT)");
+		return fail_into(err, errlen, "SMTP server: unsupported scheme (use smtp://HOST:PORT)");
 	if (strchr(p, '@'))
-		return fail(err, errlen, "SMTP server: credentials do not belong in the URL; "
+		return fail_into(err, errlen, "SMTP server: credentials do not belong in the URL; "
 			    "pass them through the username/password environment variables");
 	if (*p == '[')
-		return fail(err, errlen, "SMTP server: IPv6 literals are not supported "
+		return fail_into(err, errlen, "SMTP server: IPv6 literals are not supported "
 			    "by libESMTP; use a host name");
 	hn = strcspn(p, ":/");
 	if (!host_ok(p, hn) || hn >= hostsize)
-		return fail(err, errlen, "SMTP server: bad host name (expected smtp://HOST:PORT)");
+		return fail_into(err, errlen, "SMTP server: bad host name (expected smtp://HOST:PORT)");
 	memcpy(host, p, hn);
 	host[hn] = '\0';
 	*port = MAILER_DEFAULT_PORT;
 	if (p[hn] == '/' && p[hn + 1])
-		return fail(err, errlen, "SMTP server: a path is not allowed in the URL");
+		return fail_into(err, errlen, "SMTP server: a path is not allowed in the URL");
 	if (p[hn] == ':' && parse_port(p + hn + 1, port))
-		return fail(err, errlen, "SMTP server: bad port (expected 1-65535)");
+		return fail_into(err, errlen, "SMTP server: bad port (expected 1-65535)");
 	if (*port == 465)
-		return fail(err, errlen, "%s", implicit_tls);
+		return fail_into(err, errlen, "%s", implicit_tls);
 	return 0;
 }
 
@@ -186,12 +171,12 @@ static int check_credentials(const struct mailer_config *c, char *err, size_t er
 	if (!c->username && !c->password)
 		return 0;
 	if (!c->username || !*c->username)
-		return fail(err, errlen, "SMTP password given without a username");
+		return fail_into(err, errlen, "SMTP password given without a username");
 	if (!c->password)
-		return fail(err, errlen, "SMTP username given without a password");
+		return fail_into(err, errlen, "SMTP username given without a password");
 	if (strlen(c->username) > MAILER_MAX_CREDENTIAL ||
 	    strlen(c->password) > MAILER_MAX_CREDENTIAL)
-		return fail(err, errlen, "SMTP username and password are limited to "
+		return fail_into(err, errlen, "SMTP username and password are limited to "
 			    "%d bytes by libESMTP", MAILER_MAX_CREDENTIAL);
 	return 0;
 }
@@ -223,7 +208,7 @@ static int make_ctx(struct mailer *m, const char *ca_file, char *err, size_t err
 
 	m->ctx = SSL_CTX_new(TLS_client_method());
 	if (!m->ctx)
-		return fail(err, errlen, "cannot create a TLS context");
+		return fail_into(err, errlen, "cannot create a TLS context");
 	/* TLS 1.2 only: after a TLS 1.3 handshake the server's NewSessionTicket
 	 * makes the socket readable before libESMTP 1.1.0 has flushed its EHLO,
 	 * and its protocol loop then waits for a reply to a command it never
@@ -237,7 +222,7 @@ static int make_ctx(struct mailer *m, const char *ca_file, char *err, size_t err
 	else
 		ok = SSL_CTX_set_default_verify_paths(m->ctx);
 	if (ok != 1)
-		return fail(err, errlen, "cannot load CA certificates from '%s'",
+		return fail_into(err, errlen, "cannot load CA certificates from '%s'",
 			    ca_file ? ca_file : "the system store");
 	/* libESMTP's own name check knows DNS names only; OpenSSL checks
 	 * the configured host (name or IPv4 address) during the handshake */
@@ -248,7 +233,7 @@ static int make_ctx(struct mailer *m, const char *ca_file, char *err, size_t err
 	else
 		ok = X509_VERIFY_PARAM_set1_host(vp, m->host, 0);
 	if (ok != 1)
-		return fail(err, errlen, "cannot set the TLS host name to verify");
+		return fail_into(err, errlen, "cannot set the TLS host name to verify");
 	return 0;
 }
 
@@ -267,7 +252,7 @@ struct mailer *mailer_new(const struct mailer_config *c, char *err, size_t errle
 	    check_credentials(c, err, errlen))
 		goto out;
 	if (!mime_addr_ok(c->from)) {
-		fail(err, errlen, "SMTP sender (from) is not a plain address (local@domain)");
+		fail_into(err, errlen, "SMTP sender (from) is not a plain address (local@domain)");
 		goto out;
 	}
 	snprintf(m->hostport, sizeof(m->hostport), "%s:%d", m->host, m->port);
@@ -950,9 +935,9 @@ static int summarize(const struct mail_item *items, const struct mail_result *r,
 	sanitize(to, sizeof(to), items[first].to ? items[first].to : "",
 		 items[first].to ? strlen(items[first].to) : 0);
 	if (n == 1)
-		return fail(err, errlen, "mail to %s not delivered (%d attempt%s): %s",
+		return fail_into(err, errlen, "mail to %s not delivered (%d attempt%s): %s",
 			    to, attempts, attempts == 1 ? "" : "s", r[first].text);
-	return fail(err, errlen, "%zu of %zu messages not delivered (%d attempt%s); "
+	return fail_into(err, errlen, "%zu of %zu messages not delivered (%d attempt%s); "
 		    "%s: %s", bad, n, attempts, attempts == 1 ? "" : "s", to,
 		    r[first].text);
 }

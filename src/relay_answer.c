@@ -4,7 +4,6 @@
  * store cleans what a reviewer sends (no control or bidi character, valid
  * UTF-8) and cut to the fields' sizes: the token does not cover a
  * decision's text, and the gate prints it. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,19 +17,6 @@
 #define MAX_DECISIONS 1024	/* a request has at most 256 reviewers */
 
 enum check { VERIFIED, FORGED, UNVERIFIABLE };
-
-static int say(char *why, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int say(char *why, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static const char *str(const cJSON *o, const char *k)
 {
@@ -124,7 +110,7 @@ static int read_decisions(const cJSON *arr, const struct relay_trust *t,
 		read_decision(d, x);
 		c = check_token(t, x);
 		if (c == FORGED)
-			return say(why, wl, "relay reported a decision by %s (team %s)"
+			return fail_into(why, wl, "relay reported a decision by %s (team %s)"
 				   " whose review token was not issued for this"
 				   " request; refusing it", x->email, x->team);
 		if (c == UNVERIFIABLE) {	/* not counted, not reported */
@@ -166,13 +152,13 @@ static int settle(struct store_request *r, enum req_state claimed,
 		return 0;
 	}
 	if (unverifiable)
-		return say(why, wl, "relay says request %s was %s, but %zu"
+		return fail_into(why, wl, "relay says request %s was %s, but %zu"
 			   " decision%s cannot be verified by this run (it did not"
 			   " issue their links and no gate secret is set); set the"
 			   " gate secret (GREENLIGHT_GATE_SECRET) in every run, or"
 			   " re-run with --resend", r->id, req_state_name(claimed),
 			   unverifiable, unverifiable == 1 ? "" : "s");
-	return say(why, wl, "relay says request %s was %s, but the decisions it"
+	return fail_into(why, wl, "relay says request %s was %s, but the decisions it"
 		   " shows do not make it so; refusing to believe it", r->id,
 		   req_state_name(claimed));
 }
@@ -191,9 +177,9 @@ int relay_answer_read(const cJSON *j, const struct relay_trust *t,
 	memset(out, 0, sizeof(*out));
 	if (!cJSON_IsObject(j) || strlen(str(j, "id")) != 32 ||
 	    !token_is_hex(str(j, "id"), 32))
-		return say(why, whylen, "relay: the answer has no request id");
+		return fail_into(why, whylen, "relay: the answer has no request id");
 	if (arr && !cJSON_IsArray(arr))
-		return say(why, whylen, "relay: \"decisions\" is not an array");
+		return fail_into(why, whylen, "relay: \"decisions\" is not an array");
 	strlcpy_gl(out->id, str(j, "id"), sizeof(out->id));
 	strlcpy_gl(out->gate, str(j, "gate"), sizeof(out->gate));
 	out->created = num(j, "created");
@@ -203,7 +189,7 @@ int relay_answer_read(const cJSON *j, const struct relay_trust *t,
 	out->facts_json = xstrdup("{}");
 	out->ndecisions = (size_t)cJSON_GetArraySize(arr);
 	if (out->ndecisions > MAX_DECISIONS)
-		return say(why, whylen, "relay: over %d decisions", MAX_DECISIONS);
+		return fail_into(why, whylen, "relay: over %d decisions", MAX_DECISIONS);
 	votes = xcalloc(out->ndecisions ? out->ndecisions : 1, sizeof(*votes));
 	teams = xcalloc(t->nteams ? t->nteams : 1, sizeof(*teams));
 	memcpy(teams, t->teams, t->nteams * sizeof(*teams));

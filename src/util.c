@@ -219,3 +219,15 @@ void format_rfc3339(time_t t, char *out, size_t n)
 	if (!gmtime_r(&t, &tm) || !strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
 		out[0] = '\0';
 }
+
+int fail_into(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (size) {
+		va_start(ap, fmt);
+		vsnprintf(buf, size, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}

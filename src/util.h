@@ -28,6 +28,11 @@ int warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A message with no prefix (it already names a file:line:col); returns -1. */
 int error_at(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Write a reason into buf (size bytes; nothing when size is 0) for a
+ * caller to report, and return -1: the pure modules' way to fail. */
+int fail_into(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Allocation that never returns NULL: aborts with a message on failure
  * (out of memory is not a recoverable condition for a CLI). */
 void *xmalloc(size_t n);

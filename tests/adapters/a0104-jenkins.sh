@@ -7,13 +7,7 @@
 # against a stand-in binary for the mapping of every exit code.
 . "$(dirname "$0")/lib.sh"
 command -v groovy >/dev/null || { echo "FAIL: groovy is missing; run scripts/setup-deps.sh"; exit 1; }
-if [ -z "${JAVA_HOME:-}" ] || [ ! -x "$JAVA_HOME/bin/java" ]; then
-	for j in /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/default-java; do
-		[ -x "$j/bin/java" ] && { JAVA_HOME=$j; break; }
-	done
-	[ -n "${JAVA_HOME:-}" ] || JAVA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
-	export JAVA_HOME
-fi
+find_java
 
 FIX=$TMP/fixtures
 mkdir -p "$FIX" "$TMP/work"

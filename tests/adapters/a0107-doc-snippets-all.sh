@@ -201,13 +201,7 @@ sed 's/runs-on:/run-on:/' "$TMP/gh/github-listen.yml" >"$TMP/gh/broken.yml"
 if "$NODE_BIN/action-validator" "$TMP/gh/broken.yml" >/dev/null 2>&1; then ko "action-validator accepted run-on:"; else ok; fi
 
 # ---- Jenkins: the library call as pipeline code, with the stubs ---------------
-if [ -z "${JAVA_HOME:-}" ] || [ ! -x "$JAVA_HOME/bin/java" ]; then
-	for j in /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/default-java; do
-		[ -x "$j/bin/java" ] && { JAVA_HOME=$j; break; }
-	done
-	[ -n "${JAVA_HOME:-}" ] || JAVA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
-	export JAVA_HOME
-fi
+find_java
 FIX=$TMP/jfix
 mkdir -p "$FIX"
 cp "$SRCDIR/examples/seed/greenlight.json" "$FIX/"

@@ -11,6 +11,7 @@
 #   gha REPORT [options]       run action.yml under gha_harness.py
 #   jqr FILE FILTER            raw jq output
 #   write_fail_gate FILE       a gate whose first rule fails the release
+#   find_java                  export JAVA_HOME for groovy
 # A missing tool is a failure with a message naming the setup step (the
 # README's test command installs all of them), never a silent skip.
 . "${SRCDIR:?set SRCDIR to the source tree}/tests/lib.sh"
@@ -52,4 +53,16 @@ write_fail_gate() { # a gate whose first rule fails the release
   "teams": { "engineering": { "email": ["engineering@example.com"] } }
 }
 JSON
+}
+
+# find_java: JAVA_HOME for groovy (Debian's OpenJDK 17, the default JVM, or
+# the java on PATH), exported
+find_java() {
+	if [ -z "${JAVA_HOME:-}" ] || [ ! -x "$JAVA_HOME/bin/java" ]; then
+		for j in /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/default-java; do
+			[ -x "$j/bin/java" ] && { JAVA_HOME=$j; break; }
+		done
+		[ -n "${JAVA_HOME:-}" ] || JAVA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+	fi
+	export JAVA_HOME
 }
