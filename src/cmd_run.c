@@ -187,12 +187,11 @@ static const char *repository(const struct run *r)
 }
 
 /* The facts the review page shows (schema: docs/review-page.md). */
-static char *facts_json(const struct run *r, time_t deadline)
+static cJSON *facts_object(const struct run *r, time_t deadline)
 {
 	const struct verdict *v = &r->e.verdict;
 	cJSON *o = cJSON_CreateObject(), *rules, *teams, *commit;
 	char text[256], when[32];
-	char *json;
 
 	cJSON_AddStringToObject(o, "gate", r->e.gate.name);
 	teams = cJSON_AddArrayToObject(o, "teams");
@@ -238,7 +237,15 @@ static char *facts_json(const struct run *r, time_t deadline)
 		cJSON_AddStringToObject(o, "started_by", r->ci.actors);
 	format_rfc3339(deadline, when, sizeof(when));
 	cJSON_AddStringToObject(o, "deadline", when);
-	json = cJSON_PrintUnformatted(o);
+	return o;
+}
+
+/* The same facts as the JSON text the store and the relay keep. */
+static char *facts_json(const struct run *r, time_t deadline)
+{
+	cJSON *o = facts_object(r, deadline);
+	char *json = cJSON_PrintUnformatted(o);
+
 	cJSON_Delete(o);
 	return json;
 }
@@ -339,20 +346,17 @@ static const char *not_approvers(struct run *r)
 static void say_why_new(const struct run *r, const struct store_request *prev)
 {
 	cJSON *before = cJSON_Parse(prev->facts_json ? prev->facts_json : "{}");
-	char *facts = facts_json(r, r->req.deadline);
-	cJSON *now = cJSON_Parse(facts ? facts : "{}");
+	cJSON *now = facts_object(r, r->req.deadline);
 	struct buf b = BUF_INIT(4096);
 	char when[32];
 
 	format_rfc3339(prev->created, when, sizeof(when));
 	evidence_diff(&b, before, now);
-	fprintf(stderr, "greenlight: results changed since request %s of %s: %s;"
-		" this is a new request (%s)\n", prev->id, when,
-		b.data ? b.data : "", r->req.id);
+	notice("results changed since request %s of %s: %s; this is a new"
+	       " request (%s)", prev->id, when, b.data ? b.data : "", r->req.id);
 	buf_release(&b);
 	cJSON_Delete(before);
 	cJSON_Delete(now);
-	free(facts);
 }
 
 /* Create the request or find the one this commit already has.  *mail says

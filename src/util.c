@@ -43,6 +43,15 @@ int warning(const char *fmt, ...)
 	return 0;
 }
 
+void notice(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("greenlight: ", fmt, ap);
+	va_end(ap);
+}
+
 int error_at(const char *fmt, ...)
 {
 	va_list ap;

@@ -25,6 +25,9 @@ enum gl_exit {
 int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "greenlight: warning: <message>" on stderr; returns 0. */
 int warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "greenlight: <message>" on stderr, for what is neither an error nor a
+ * warning but quotes outside values (escaped like the others). */
+void notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A message with no prefix (it already names a file:line:col); returns -1. */
 int error_at(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
