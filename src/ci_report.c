@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ci_report.h"
+#include "json.h"
 #include "report.h"
 #include "utf8.h"
 #include "util.h"
@@ -51,9 +52,9 @@ static const cJSON *member(const cJSON *o, const char *key)
 
 static const char *str_of(const cJSON *o, const char *key)
 {
-	const cJSON *v = member(o, key);
+	const char *s = json_str(o, key);
 
-	return cJSON_IsString(v) && v->valuestring ? v->valuestring : "";
+	return s ? s : "";
 }
 
 static int bool_of(const cJSON *o, const char *key)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "evidence.h"
+#include "json.h"
 #include "util.h"
 
 static int by_key(const void *a, const void *b)
@@ -178,12 +179,10 @@ static const char *value_of(const cJSON *facts, const char *m)
 	const cJSON *rules = cJSON_GetObjectItemCaseSensitive(facts, "rules"), *r;
 
 	cJSON_ArrayForEach(r, rules) {
-		const cJSON *metric = cJSON_GetObjectItemCaseSensitive(r, "metric");
-		const cJSON *value = cJSON_GetObjectItemCaseSensitive(r, "value");
+		const char *metric = json_str(r, "metric");
 
-		if (cJSON_IsString(metric) && cJSON_IsString(value) &&
-		    !strcmp(metric->valuestring, m))
-			return value->valuestring;
+		if (metric && json_str(r, "value") && !strcmp(metric, m))
+			return json_str(r, "value");
 	}
 	return NULL;
 }
@@ -195,37 +194,35 @@ static int listed_before(const cJSON *rules, const cJSON *r, const char *m)
 	const cJSON *x;
 
 	cJSON_ArrayForEach(x, rules) {
-		const cJSON *metric;
+		const char *metric = json_str(x, "metric");
 
 		if (x == r)
 			break;
-		metric = cJSON_GetObjectItemCaseSensitive(x, "metric");
-		if (cJSON_IsString(metric) && !strcmp(metric->valuestring, m))
+		if (metric && !strcmp(metric, m))
 			return 1;
 	}
 	return 0;
 }
 
 /* Metrics of `a` whose value in `b` differs; `a_first` says which side is
- * "before".  Metrics seen already (in `skip`'s rules) are left out. */
+ * "before".  A metric several rules test is listed once. */
 static void diff_side(struct buf *out, const cJSON *a, const cJSON *b,
 		      int a_first, int *n)
 {
 	const cJSON *rules = cJSON_GetObjectItemCaseSensitive(a, "rules"), *r;
 
 	cJSON_ArrayForEach(r, rules) {
-		const cJSON *metric = cJSON_GetObjectItemCaseSensitive(r, "metric");
+		const char *metric = json_str(r, "metric");
 		const char *va, *vb;
 
-		if (!cJSON_IsString(metric) ||
-		    listed_before(rules, r, metric->valuestring))
+		if (!metric || listed_before(rules, r, metric))
 			continue;
-		va = value_of(a, metric->valuestring);
-		vb = value_of(b, metric->valuestring);
+		va = value_of(a, metric);
+		vb = value_of(b, metric);
 		if (!va || (vb && (!a_first || !strcmp(va, vb))))
 			continue;	/* equal, or listed from the other side */
 		buf_addf(out, "%s%s %s → %s", (*n)++ ? "; " : "",
-			 metric->valuestring, a_first ? va : "(not fired)",
+			 metric, a_first ? va : "(not fired)",
 			 a_first ? (vb ? vb : "(not fired)") : va);
 	}
 }

@@ -818,3 +818,11 @@ out:
 	free(s.scratch);
 	return ret;
 }
+
+const char *json_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_IsObject(o) ?
+			 cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}

@@ -68,6 +68,10 @@ int json_project(const char *text, size_t len, const struct jpath *paths,
 
 /* 0 when no object in the tree has two members of the same name, else -1
  * and *dup is the second member. */
+/* The string member `key` of object o, or NULL when o is not an object or
+ * the member is absent or not a string. */
+const char *json_str(const cJSON *o, const char *key);
+
 int json_check_duplicates(const cJSON *node, const cJSON **dup);
 
 #endif

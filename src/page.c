@@ -172,20 +172,13 @@ static const char *scalar(const cJSON *v, char *tmp, size_t size)
 	return tmp;
 }
 
-static const char *str(const cJSON *o, const char *name)
-{
-	const cJSON *v = get(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static void rule_item(struct html *h, const cJSON *r)
 {
 	char tmp[3][40];
-	const char *team = str(r, "next") ? str(r, "next") : str(r, "team");
+	const char *team = json_str(r, "next") ? json_str(r, "next") : json_str(r, "team");
 
 	put(h, "<li><code>");
-	text(h, str(r, "metric"), MIME_CAP_METRIC);
+	text(h, json_str(r, "metric"), MIME_CAP_METRIC);
 	put(h, "</code> is <b>");
 	text(h, scalar(get(r, "value"), tmp[0], sizeof(tmp[0])), MIME_CAP_VALUE);
 	put(h, "</b>; rule: <code>");
@@ -198,9 +191,9 @@ static void rule_item(struct html *h, const cJSON *r)
 		text(h, team, MIME_CAP_TEAM);
 		put(h, "</b>");
 	}
-	if (str(r, "why")) {
+	if (json_str(r, "why")) {
 		put(h, "<br><span class=\"muted\">");
-		text(h, str(r, "why"), CAP_WHY);
+		text(h, json_str(r, "why"), CAP_WHY);
 		put(h, "</span>");
 	}
 	put(h, "</li>\n");
@@ -219,7 +212,7 @@ static void rules_section(struct html *h, const cJSON *facts)
 	cJSON_ArrayForEach(r, rules) {
 		if (shown == MIME_MAX_RULES)
 			break;
-		if (cJSON_IsObject(r) && str(r, "metric")) {
+		if (cJSON_IsObject(r) && json_str(r, "metric")) {
 			rule_item(h, r);
 			shown++;
 		}
@@ -227,9 +220,9 @@ static void rules_section(struct html *h, const cJSON *facts)
 	if (n > shown)
 		putf(h, "<li>and %d more</li>\n", n - shown);
 	put(h, "</ul>\n");
-	if (str(facts, "why")) {
+	if (json_str(facts, "why")) {
 		put(h, "<p class=\"muted\">");
-		text(h, str(facts, "why"), CAP_WHY);
+		text(h, json_str(facts, "why"), CAP_WHY);
 		put(h, "</p>\n");
 	}
 }
@@ -247,25 +240,25 @@ static void row(struct html *h, const char *label, const char *value,
 static void commit_section(struct html *h, const cJSON *facts)
 {
 	const cJSON *c = get(facts, "commit");
-	const char *run = str(facts, "run_url");
-	const char *started = str(facts, "started_by");
+	const char *run = json_str(facts, "run_url");
+	const char *started = json_str(facts, "started_by");
 
 	if (!cJSON_IsObject(c) && !run && !started)
 		return;
 	put(h, "<h2>Commit</h2>\n<dl class=\"card\">\n");
-	row(h, "Commit", str(c, "sha"), MIME_CAP_SHA, 1);
-	if (str(c, "author") || str(c, "email")) {
+	row(h, "Commit", json_str(c, "sha"), MIME_CAP_SHA, 1);
+	if (json_str(c, "author") || json_str(c, "email")) {
 		put(h, "<dt>Author</dt><dd>");
-		text(h, str(c, "author"), MIME_CAP_AUTHOR);
-		if (str(c, "email")) {
-			put(h, str(c, "author") ? " &lt;" : "&lt;");
-			text(h, str(c, "email"), MIME_CAP_EMAIL);
+		text(h, json_str(c, "author"), MIME_CAP_AUTHOR);
+		if (json_str(c, "email")) {
+			put(h, json_str(c, "author") ? " &lt;" : "&lt;");
+			text(h, json_str(c, "email"), MIME_CAP_EMAIL);
 			put(h, "&gt;");
 		}
 		put(h, "</dd>\n");
 	}
-	row(h, "Subject", str(c, "subject"), MIME_CAP_COMMIT_SUBJECT, 0);
-	row(h, "Branch", str(c, "branch"), MIME_CAP_BRANCH, 1);
+	row(h, "Subject", json_str(c, "subject"), MIME_CAP_COMMIT_SUBJECT, 0);
+	row(h, "Branch", json_str(c, "branch"), MIME_CAP_BRANCH, 1);
 	if (run && *run) {
 		put(h, "<dt>CI run</dt><dd>");
 		put_link(h, run);

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "json.h"
 #include "mime.h"
 #include "relay_answer.h"
 #include "util.h"
@@ -18,11 +19,12 @@
 
 enum check { VERIFIED, FORGED, UNVERIFIABLE };
 
+/* A string member, or "" (absent and wrong types read as empty). */
 static const char *str(const cJSON *o, const char *k)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	const char *s = json_str(o, k);
 
-	return cJSON_IsString(v) ? v->valuestring : "";
+	return s ? s : "";
 }
 
 static time_t num(const cJSON *o, const char *k)

@@ -88,12 +88,6 @@ static void mark(struct ctx *c, const cJSON *st)
 		c->seen[c->nseen++] = st;
 }
 
-static const char *str(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static int is_true(const cJSON *obj, const char *key)
 {
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, key));
@@ -118,7 +112,7 @@ static const cJSON *state(struct ctx *c, const char *name, const cJSON *ref)
 		at(c, ref, 0, "\"%s\" names no state in States", shown(name, t, sizeof(t)));
 		return NULL;
 	}
-	if (!cJSON_IsObject(st) || !str(st, "Type")) {
+	if (!cJSON_IsObject(st) || !json_str(st, "Type")) {
 		at(c, st, 1, "state \"%s\" must be an object with a \"Type\"", shown(name, t, sizeof(t)));
 		return NULL;
 	}
@@ -159,7 +153,7 @@ static const char *terminal(struct ctx *c, const char *name, const cJSON *ref, c
 		if (!st)
 			return NULL;
 		*last = st;
-		type = str(st, "Type");
+		type = json_str(st, "Type");
 		if (!strcmp(type, "Succeed"))
 			return mark(c, st), "pass";
 		if (!strcmp(type, "Fail"))
@@ -318,10 +312,10 @@ static const char *map_target(struct ctx *c, const cJSON *ref, const char *choic
 	outcome = terminal(c, name, ref, &last);
 	if (outcome || !last)
 		return outcome;
-	type = str(last, "Type");
+	type = json_str(last, "Type");
 	shown(last->string, t, sizeof(t));
 	if (!strcmp(type, "Task")) {
-		res = str(last, "Resource");
+		res = json_str(last, "Resource");
 		if (res && strstr(res, "waitForTaskToken"))
 			return approval_task(c, last);
 		at(c, last, 1, "state \"%s\" is a Task that does not wait for a decision (Resource %s); greenlight runs no tasks: point the Choice at a .waitForTaskToken task, a Succeed or a Fail state",
@@ -362,7 +356,7 @@ static const cJSON *find_choice(struct ctx *c, const cJSON *start)
 
 		if (!st)
 			return NULL;
-		type = str(st, "Type");
+		type = json_str(st, "Type");
 		if (!strcmp(type, "Choice"))
 			return st;
 		shown(st->string, t, sizeof(t));
@@ -459,7 +453,7 @@ static int printable(const char *s)
 
 static const char *gate_name(struct ctx *c, const struct sfn_opts *o, char *tmp, size_t n)
 {
-	const char *comment = str(c->doc.root, "Comment");
+	const char *comment = json_str(c->doc.root, "Comment");
 
 	if (o->name)
 		return o->name;
@@ -490,7 +484,7 @@ static int build(struct ctx *c, const struct sfn_opts *o, char **out, size_t *pl
 		return at(c, start ? start : root, 0, "the definition has no \"StartAt\" string; add \"StartAt\" naming its first state");
 	if (cJSON_GetArraySize(c->states) > SFN_MAX_STATES)
 		return at(c, c->states, 0, "more than %d states", SFN_MAX_STATES);
-	if ((cname = str(root, "QueryLanguage")) && strcmp(cname, "JSONPath"))
+	if ((cname = json_str(root, "QueryLanguage")) && strcmp(cname, "JSONPath"))
 		return at(c, cJSON_GetObjectItemCaseSensitive(root, "QueryLanguage"), 0,
 			  "QueryLanguage %s is not supported; a gate's rules use JSONPath Choice rules", cname);
 	c->nstates = (size_t)cJSON_GetArraySize(c->states);
@@ -502,10 +496,10 @@ static int build(struct ctx *c, const struct sfn_opts *o, char **out, size_t *pl
 	cname = choice->string;
 	shown(cname, t, sizeof(t));
 	if (cJSON_GetObjectItemCaseSensitive(choice, "QueryLanguage") &&
-	    strcmp(str(choice, "QueryLanguage") ? str(choice, "QueryLanguage") : "", "JSONPath"))
+	    strcmp(json_str(choice, "QueryLanguage") ? json_str(choice, "QueryLanguage") : "", "JSONPath"))
 		return at(c, choice, 1, "Choice \"%s\" does not use JSONPath; a gate's rules use JSONPath Choice rules", t);
 	if (cJSON_GetObjectItemCaseSensitive(choice, "InputPath") &&
-	    strcmp(str(choice, "InputPath") ? str(choice, "InputPath") : "", "$"))
+	    strcmp(json_str(choice, "InputPath") ? json_str(choice, "InputPath") : "", "$"))
 		return at(c, cJSON_GetObjectItemCaseSensitive(choice, "InputPath"), 1,
 			  "Choice \"%s\" has an InputPath; the gate's rules read the results file from its root: put the path into each Variable", t);
 	rules = cJSON_GetObjectItemCaseSensitive(choice, "Choices");
@@ -601,7 +595,7 @@ static int build(struct ctx *c, const struct sfn_opts *o, char **out, size_t *pl
 		if (!seen(c, st))
 			note(c, "%s: state \"%s\" (%s) is not imported: nothing the Choice leads to uses it; remove it, or route the Choice to it",
 				c->file, shown(st->string, t, sizeof(t)),
-				cJSON_IsObject(st) && str(st, "Type") ? str(st, "Type") : "no Type");
+				cJSON_IsObject(st) && json_str(st, "Type") ? json_str(st, "Type") : "no Type");
 
 	emit(&b, gate, 0);
 	buf_adds(&b, "\n");
