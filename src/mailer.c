@@ -729,12 +729,10 @@ static int stopped(const struct mailer *m)
 	return m->stop && *m->stop;
 }
 
+/* Signed, so that deadlines can be compared by subtraction. */
 static long now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	return (long)mono_ms();
 }
 
 static void apply(const struct wire *w, size_t n, struct mail_result *results,

@@ -240,3 +240,11 @@ int fail_into(char *buf, size_t size, const char *fmt, ...)
 	}
 	return -1;
 }
+
+uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}

@@ -57,6 +57,9 @@ const char *suggest(const char *word, const char *const *candidates, size_t n);
 /* t as RFC 3339 UTC with seconds ("2026-11-26T16:20:00Z") into out, which
  * must hold 21 bytes (UTIL_RFC3339_SIZE). */
 #define UTIL_RFC3339_SIZE 21
+/* Milliseconds on the monotonic clock (for deadlines and timeouts). */
+uint64_t mono_ms(void);
+
 void format_rfc3339(time_t t, char *out, size_t n);
 
 /* Parse a duration: a positive integer followed by s, m, h or d ("90s",

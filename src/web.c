@@ -510,14 +510,6 @@ static enum MHD_Result post_more(struct web *w, struct MHD_Connection *c,
 
 /* ---- the request deadline ------------------------------------------------ */
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Callers hold track_lock. */
 static void track_unlink(struct track *t)
 {
@@ -532,7 +524,7 @@ static void track_unlink(struct track *t)
 static void track_restart(struct web *w, struct track *t)
 {
 	track_unlink(t);
-	t->since_ms = now_ms();
+	t->since_ms = mono_ms();
 	t->prev = w->receiving.prev;
 	t->next = &w->receiving;
 	w->receiving.prev->next = t;
@@ -605,7 +597,7 @@ static void on_connection(void *cls, struct MHD_Connection *c,
  * one is due.  Called with track_lock held. */
 static uint64_t cut_overdue(struct web *w)
 {
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 	struct track *t;
 
 	while ((t = w->receiving.next) != &w->receiving) {
