@@ -56,10 +56,8 @@ int cmd_record(int argc, char **argv)
 		case 'g': o.gate = optarg; break;
 		case 'r': o.results = optarg; break;
 		case 'm':
-			if (parse_size(optarg, &o.max_results) || !o.max_results) {
-				error("--max-results-bytes \"%s\" is not a size; write e.g. 67108864, 64M or 1G", optarg);
+			if (eval_opts_max_results(&o, optarg))
 				return GL_EXIT_USAGE;
-			}
 			break;
 		case 'h': usage_record(stdout); return GL_EXIT_PASS;
 		default: usage_record(stderr); return GL_EXIT_USAGE;

@@ -154,8 +154,8 @@ static int parse_args(struct run *r, int argc, char **argv)
 		case OPT_DETACH: r->detach = 1; break;
 		case OPT_JUNIT: r->junit = optarg; break;
 		case OPT_MAX:
-			if (parse_size(optarg, &r->eo.max_results) || !r->eo.max_results)
-				return error("--max-results-bytes \"%s\" is not a size; write e.g. 64M", optarg);
+			if (eval_opts_max_results(&r->eo, optarg))
+				return -1;
 			break;
 		case 'h': usage_run(stdout); return 1;
 		default: usage_run(stderr); return -1;

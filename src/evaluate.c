@@ -171,3 +171,11 @@ void evaluation_release(struct evaluation *e)
 	gate_release(&e->gate);
 	memset(e, 0, sizeof(*e));
 }
+
+int eval_opts_max_results(struct eval_opts *o, const char *arg)
+{
+	if (parse_size(arg, &o->max_results) || !o->max_results)
+		return error("--max-results-bytes \"%s\" is not a size; write e.g. 67108864, 64M or 1G",
+			     arg);
+	return 0;
+}

@@ -28,6 +28,10 @@ struct evaluation {
 	size_t baseline_commits;	/* recorded commits aggregated */
 };
 
+/* --max-results-bytes ARG into o->max_results.  Returns 0, or -1 after
+ * saying how to write a size. */
+int eval_opts_max_results(struct eval_opts *o, const char *arg);
+
 /* Returns 0 with *e filled, or -1 (bad input, reported) with *e empty. */
 int evaluate(struct evaluation *e, const struct eval_opts *o);
 
