@@ -139,24 +139,74 @@ static int base_branch(git_repository *repo, const char *b, git_oid *out)
 	return git_reference_name_to_id(out, repo, name) ? -1 : 0;
 }
 
+/* The repository's default branch: what refs/remotes/origin/HEAD points
+ * at.  1 with *out set, 0 when the clone does not know it. */
+static int default_branch(git_repository *repo, git_oid *out, char *name, size_t size)
+{
+	git_reference *ref = NULL, *resolved = NULL;
+	const char *target;
+	int found = 0;
+
+	if (git_reference_lookup(&ref, repo, "refs/remotes/origin/HEAD"))
+		return 0;
+	target = git_reference_symbolic_target(ref);
+	if (target && !git_reference_resolve(&resolved, ref)) {
+		*out = *git_reference_target(resolved);
+		if (!strncmp(target, "refs/remotes/origin/", 20))
+			target += 20;
+		snprintf(name, size, "%s", target);
+		found = 1;
+	}
+	git_reference_free(resolved);
+	git_reference_free(ref);
+	return found;
+}
+
+/* The base branch's commit (docs/baselines.md, "Choosing the baseline"):
+ * the gate's "branch", else the CI's target branch (a pull or merge
+ * request), which must be in the clone; else the repository's default
+ * branch when the clone knows it.  1 found, 0 none, -1 reported. */
+static int base_commit(const struct gate *g, git_repository *repo, git_oid *out,
+		       char *name, size_t size)
+{
+	struct ci_info ci;
+	int rc = 0;
+
+	ci_info_detect(&ci);
+	if (g->baseline.branch || ci.target_branch) {
+		const char *b = g->baseline.branch ? g->baseline.branch : ci.target_branch;
+
+		snprintf(name, size, "%s", b);
+		rc = base_branch(repo, b, out) ? -1 : 1;
+		if (rc < 0)
+			error("baseline: base branch \"%s\" is not in this clone; fetch it: git fetch origin %s:refs/remotes/origin/%s (actions/checkout: fetch-depth: 0)%s",
+			      b, b, b, g->baseline.branch ? "" : "; it is the target branch the CI named");
+	} else {
+		rc = default_branch(repo, out, name, size);
+	}
+	ci_info_release(&ci);
+	return rc;
+}
+
 /* Where the walk starts; 1 with *start set, 0 none (root commit), -1 error. */
 static int walk_start(const struct gate *g, git_repository *repo, git_oid *start)
 {
 	git_oid head, base, mb;
 	git_commit *c = NULL;
+	char name[256];
 	int rc;
 
 	if (git_reference_name_to_id(&head, repo, "HEAD"))
 		return error("baseline: the repository has no HEAD commit: %s", git_msg());
-	if (g->baseline.branch) {
-		if (base_branch(repo, g->baseline.branch, &base))
-			return error("baseline: base branch \"%s\" is not in this clone; fetch it: git fetch origin %s:refs/remotes/origin/%s (actions/checkout: fetch-depth: 0)",
-				     g->baseline.branch, g->baseline.branch, g->baseline.branch);
+	rc = base_commit(g, repo, &base, name, sizeof(name));
+	if (rc < 0)
+		return -1;
+	if (rc) {
 		rc = git_merge_base(&mb, repo, &head, &base);
 		if (rc) {
 			if (git_repository_is_shallow(repo))
 				return shallow_error(g, "HEAD and the base branch have no common commit here");
-			return error("baseline: HEAD and base branch \"%s\" have no common ancestor", g->baseline.branch);
+			return error("baseline: HEAD and base branch \"%s\" have no common ancestor", name);
 		}
 		if (!git_oid_equal(&mb, &head)) {
 			*start = mb;

@@ -152,6 +152,7 @@ static void github_info(const struct ci_env *env, struct ci_info *ci)
 	ci->branch = dup_env(env, "GITHUB_HEAD_REF");	/* pull requests */
 	if (!ci->branch && (!ref_type || !strcmp(ref_type, "branch")))
 		ci->branch = dup_env(env, "GITHUB_REF_NAME");
+	ci->target_branch = dup_env(env, "GITHUB_BASE_REF");	/* pull requests */
 	ci->repository = dup_env(env, "GITHUB_REPOSITORY");
 	ci->actors = two_actors(env, "GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR");
 }
@@ -240,6 +241,7 @@ static void gitlab_info(const struct ci_env *env, struct ci_info *ci)
 	ci->run_url = first_env(env, url);
 	ci->commit = dup_env(env, "CI_COMMIT_SHA");
 	ci->branch = first_env(env, branch);
+	ci->target_branch = dup_env(env, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME");
 	ci->repository = first_env(env, repo);
 	ci->actors = dup_env(env, "GITLAB_USER_LOGIN");
 	ci->actor_email = dup_env(env, "GITLAB_USER_EMAIL");
@@ -273,6 +275,7 @@ static void jenkins_info(const struct ci_env *env, struct ci_info *ci)
 	ci->branch = first_env(env, branch);
 	if (ci->branch && !strncmp(ci->branch, "origin/", 7))
 		memmove(ci->branch, ci->branch + 7, strlen(ci->branch + 7) + 1);
+	ci->target_branch = dup_env(env, "CHANGE_TARGET");	/* multibranch PRs */
 	ci->repository = dup_env(env, "GIT_URL");
 	ci->actors = first_env(env, actors);
 	ci->actor_email = first_env(env, email);
@@ -353,6 +356,7 @@ void ci_info_release(struct ci_info *ci)
 	free(ci->run_url);
 	free(ci->commit);
 	free(ci->branch);
+	free(ci->target_branch);
 	free(ci->repository);
 	free(ci->actors);
 	free(ci->actor_email);
@@ -373,6 +377,7 @@ cJSON *ci_info_json(const struct ci_info *ci)
 	add_str(o, "RunUrl", ci->run_url);
 	add_str(o, "Commit", ci->commit);
 	add_str(o, "Branch", ci->branch);
+	add_str(o, "TargetBranch", ci->target_branch);
 	add_str(o, "Repository", ci->repository);
 	if (ci->actors) {
 		cJSON *list = cJSON_AddArrayToObject(o, "TriggeredBy");

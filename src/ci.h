@@ -30,6 +30,7 @@ struct ci_info {
 	char *run_url;		/* the pipeline / workflow run / build page */
 	char *commit;		/* full commit id the CI built */
 	char *branch;		/* branch (or PR source branch) */
+	char *target_branch;	/* a pull/merge request's target branch */
 	char *repository;	/* owner/name or project URL */
 	char *actors;		/* who triggered the run, comma-separated logins */
 	char *actor_email;	/* the triggering user's email, when the CI knows it */
@@ -67,7 +68,8 @@ void ci_info_get(struct ci_info *ci, const struct ci_env *env);
 void ci_info_release(struct ci_info *ci);
 
 /* The facts as the $$.Ci context object: {"Provider", "RunUrl", "Commit",
- * "Branch", "Repository", "TriggeredBy": [...], "TriggeredByEmail"},
+ * "Branch", "TargetBranch", "Repository", "TriggeredBy": [...],
+ * "TriggeredByEmail"},
  * members absent when unknown.  New object; the caller deletes it. */
 cJSON *ci_info_json(const struct ci_info *ci);
 

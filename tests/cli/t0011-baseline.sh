@@ -185,6 +185,27 @@ mkgate "$R/nobase.json" '{"record":"never","branch":"release"}'
 expect 2 "a base branch not in the clone is an error saying what to fetch" -- gl check -g nobase.json
 grep_err 'base branch "release" is not in this clone; fetch it: git fetch origin release:refs/remotes/origin/release'
 one_line_err
+# in a pull request the CI names the target branch: it is the base
+GITHUB_ACTIONS=true GITHUB_BASE_REF=main expect 5 "a pull request: the CI's target branch (main) is the base (100)" -- gl check -g gate.json
+grep_out '\$\$.DeltaPct.latencyMs=25'
+GITHUB_ACTIONS=true GITHUB_BASE_REF=release expect 2 "a CI target branch not in the clone: one line saying what to fetch" -- gl check -g gate.json
+grep_err 'base branch "release" is not in this clone; fetch it: git fetch origin release:refs/remotes/origin/release (actions/checkout: fetch-depth: 0); it is the target branch the CI named'
+one_line_err
+CI_PROJECT_DIR=$R GITLAB_CI=true CI_MERGE_REQUEST_TARGET_BRANCH_NAME=main expect 5 "a GitLab merge request: its target branch is the base" -- gl check -g gate.json
+JENKINS_URL=http://ci.invalid/ CHANGE_TARGET=main expect 5 "a Jenkins change request: its target branch is the base" -- gl check -g gate.json
+# a clone knows its default branch (origin/HEAD): that is the base
+C=$TMP/feature-clone
+git clone -q "file://$R" "$C"
+git -C "$C" fetch -q origin refs/notes/greenlight:refs/notes/greenlight
+git -C "$C" remote set-head origin main
+git -C "$C" checkout -q feature
+cp "$R/gate.json" "$R/results.json" "$C/"
+R0=$R; R=$C
+expect 5 "a clone: the default branch (origin/HEAD -> main) is the base (100)" -- gl check -g gate.json
+grep_out '\$\$.DeltaPct.latencyMs=25'
+git -C "$C" remote set-head origin -d
+expect 0 "a clone that does not know its default branch: HEAD's parent (1000)" -- gl check -g gate.json
+R=$R0
 git -C "$R" checkout -q main
 commit_at "$R" 1050 m4
 expect 0 "on the base branch itself: compared with HEAD's parent (1000), +5%" -- gl check -g based.json

@@ -189,6 +189,7 @@ static void test_info_github(void **state)
 	char *pr[] = {
 		"GITHUB_ACTIONS=true", "GITHUB_REPOSITORY=acme/model", "GITHUB_RUN_ID=5",
 		"GITHUB_RUN_ATTEMPT=3", "GITHUB_HEAD_REF=feature/x", "GITHUB_REF_NAME=12/merge",
+		"GITHUB_BASE_REF=main",
 		"GITHUB_ACTOR=ada", "GITHUB_TRIGGERING_ACTOR=bob", NULL,
 	};
 	char *tag[] = { "GITHUB_ACTIONS=true", "GITHUB_REF_NAME=v1.0", "GITHUB_REF_TYPE=tag", NULL };
@@ -201,6 +202,7 @@ static void test_info_github(void **state)
 	assert_string_equal(ci.run_url, "https://github.example/acme/model/actions/runs/991");
 	assert_string_equal(ci.commit, "abc123");
 	assert_string_equal(ci.branch, "main");
+	assert_null(ci.target_branch);
 	assert_string_equal(ci.repository, "acme/model");
 	assert_string_equal(ci.actors, "ada");
 	assert_null(ci.actor_email);
@@ -210,6 +212,7 @@ static void test_info_github(void **state)
 	ci_info_get(&ci, &e);
 	assert_string_equal(ci.run_url, "https://github.com/acme/model/actions/runs/5/attempts/3");
 	assert_string_equal(ci.branch, "feature/x");
+	assert_string_equal(ci.target_branch, "main");
 	assert_string_equal(ci.actors, "bob,ada");
 	ci_info_release(&ci);
 
@@ -226,13 +229,13 @@ static void test_info_gitlab_jenkins(void **state)
 		"GITLAB_CI=true", "CI_PROJECT_DIR=/b", "CI_PIPELINE_URL=https://gl.example/p/-/pipelines/4",
 		"CI_JOB_URL=https://gl.example/p/-/jobs/9", "CI_COMMIT_SHA=def", "CI_COMMIT_BRANCH=main",
 		"CI_PROJECT_URL=https://gl.example/p", "GITLAB_USER_LOGIN=ada",
-		"GITLAB_USER_EMAIL=ada@example.com", NULL,
+		"GITLAB_USER_EMAIL=ada@example.com", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME=stable", NULL,
 	};
 	char *jk[] = {
 		"JENKINS_URL=https://j.example/", "BUILD_URL=https://j.example/job/app/7/",
 		"GIT_COMMIT=0ff", "GIT_BRANCH=origin/release", "GIT_URL=https://git.example/app.git",
 		"CHANGE_AUTHOR=carol", "CHANGE_AUTHOR_EMAIL=carol@example.com",
-		"GREENLIGHT_TRIGGERED_BY=dave,erin", NULL,
+		"GREENLIGHT_TRIGGERED_BY=dave,erin", "CHANGE_TARGET=main", NULL,
 	};
 	struct ci_env e = { gl };
 	struct ci_info ci;
@@ -247,6 +250,7 @@ static void test_info_gitlab_jenkins(void **state)
 	assert_string_equal(ci.repository, "https://gl.example/p");
 	assert_string_equal(ci.actors, "ada");
 	assert_string_equal(ci.actor_email, "ada@example.com");
+	assert_string_equal(ci.target_branch, "stable");
 	ci_info_release(&ci);
 
 	e.vars = jk;
@@ -260,6 +264,7 @@ static void test_info_gitlab_jenkins(void **state)
 	text = cJSON_PrintUnformatted(j);
 	assert_non_null(strstr(text, "\"TriggeredBy\":[\"dave\",\"erin\"]"));
 	assert_non_null(strstr(text, "\"Provider\":\"jenkins\""));
+	assert_non_null(strstr(text, "\"TargetBranch\":\"main\""));
 	free(text);
 	cJSON_Delete(j);
 	ci_info_release(&ci);
