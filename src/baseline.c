@@ -243,11 +243,18 @@ char *baseline_note_merge(const char *note, size_t len,
 	return out;
 }
 
+static const char *const agg_names[] = { "median", "mean", "last", "min", "max" };
+
+const char *baseline_agg_name(enum baseline_agg agg)
+{
+	return agg_names[agg];
+}
+
 int baseline_agg_parse(const char *s, enum baseline_agg *out)
 {
-	static const char *const names[] = { "median", "mean", "last", "min", "max" };
+	const char *const *names = agg_names;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (size_t i = 0; i < sizeof(agg_names) / sizeof(agg_names[0]); i++)
 		if (!strcmp(s, names[i])) {
 			*out = (enum baseline_agg)i;
 			return 0;
@@ -400,31 +407,40 @@ static int is_baseline_key(const char *k)
 	return !strcmp(k, "Baseline") || !strcmp(k, "Delta") || !strcmp(k, "DeltaPct");
 }
 
+/* The results path $.X that the context path `p` ($$.Baseline.X,
+ * $$.Delta.X or $$.DeltaPct.X, as written) derives from: 0 with *q set,
+ * -1 when p is not such a path. */
+static int input_of(const struct jpath *p, struct jpath *q)
+{
+	const char *rest;
+	char *text, err[256];
+	size_t k;
+	int rc;
+
+	if (p->root != JPATH_CONTEXT || p->nseg < 2 || p->seg[0].kind != JSEG_KEY ||
+	    !is_baseline_key(p->seg[0].key))
+		return -1;
+	/* "$$" then ".Delta" or "['Delta']" / ["Delta"] as written */
+	rest = p->text + 2;
+	rest += rest[0] == '.' ? 1 + strlen(p->seg[0].key) : 4 + strlen(p->seg[0].key);
+	k = strlen(rest) + 2;
+	text = xmalloc(k);
+	snprintf(text, k, "$%s", rest);
+	rc = jpath_parse(q, text, err, sizeof(err));
+	free(text);
+	return rc ? -1 : 0;
+}
+
 void baseline_add_paths(struct choice_set *set)
 {
 	size_t n = set->npaths;
 
 	for (size_t i = 0; i < n; i++) {
-		const struct jpath *p = &set->paths[i];
-		const char *rest;
-		char *text, err[256];
 		struct jpath q;
 		size_t k;
 
-		if (p->root != JPATH_CONTEXT || p->nseg < 2 || p->seg[0].kind != JSEG_KEY ||
-		    !is_baseline_key(p->seg[0].key))
+		if (input_of(&set->paths[i], &q))
 			continue;
-		/* "$$" then ".Delta" or "['Delta']" / ["Delta"] as written */
-		rest = p->text + 2;
-		rest += rest[0] == '.' ? 1 + strlen(p->seg[0].key) : 4 + strlen(p->seg[0].key);
-		k = strlen(rest) + 2;
-		text = xmalloc(k);
-		snprintf(text, k, "$%s", rest);
-		if (jpath_parse(&q, text, err, sizeof(err))) {
-			free(text);
-			continue;
-		}
-		free(text);
 		for (k = 0; k < set->npaths; k++)
 			if (jpath_equal(&set->paths[k], &q))
 				break;
@@ -435,4 +451,67 @@ void baseline_add_paths(struct choice_set *set)
 		set->paths = xrealloc(set->paths, (set->npaths + 1) * sizeof(*set->paths));
 		set->paths[set->npaths++] = q;
 	}
+}
+
+static const cJSON *mirrored(const cJSON *context, const char *key, const struct jpath *q)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(context, key);
+
+	return o ? jpath_resolve(q, o) : NULL;
+}
+
+int baseline_view_of(const cJSON *context, const char *variable, struct baseline_view *v)
+{
+	struct jpath p, q;
+	char err[256];
+	int own;
+
+	memset(v, 0, sizeof(*v));
+	if (!context || jpath_parse(&p, variable, err, sizeof(err)))
+		return 0;
+	own = p.root == JPATH_INPUT;
+	if (own)
+		q = p;
+	else if (input_of(&p, &q)) {
+		jpath_release(&p);
+		return 0;
+	}
+	if (q.nseg) {
+		snprintf(v->input, sizeof(v->input), "%s", q.text);
+		v->baseline = mirrored(context, "Baseline", &q);
+		v->delta = mirrored(context, "Delta", &q);
+		v->pct = mirrored(context, "DeltaPct", &q);
+	}
+	if (!own)
+		jpath_release(&q);
+	jpath_release(&p);
+	return v->baseline != NULL;
+}
+
+/* A signed number as a reader wants it: "+20", "-3.5", "+0.0012". */
+static void signed_number(char *out, size_t size, double x)
+{
+	if (x == (double)(long long)x && fabs(x) < 1e15)
+		snprintf(out, size, "%+lld", (long long)x);
+	else
+		snprintf(out, size, "%+.4g", x);
+}
+
+char *baseline_view_change(const struct baseline_view *v, char *out, size_t size)
+{
+	char d[48], pct[48];
+
+	out[0] = '\0';
+	if (!v->delta || !cJSON_IsNumber(v->delta))
+		return out;
+	signed_number(d, sizeof(d), v->delta->valuedouble);
+	if (v->pct && cJSON_IsNumber(v->pct)) {
+		double x = v->pct->valuedouble;
+
+		snprintf(pct, sizeof(pct), fabs(x) < 10 ? "%+.1f%%" : "%+.0f%%", x);
+		snprintf(out, size, "%s (%s)", d, pct);
+	} else {
+		snprintf(out, size, "%s", d);
+	}
+	return out;
 }

@@ -61,6 +61,7 @@ char *baseline_note_merge(const char *note, size_t len,
 void baseline_doc_release(struct baseline_doc *doc);
 
 /* "median", "mean", "last", "min", "max" -> *out; -1 when unknown. */
+const char *baseline_agg_name(enum baseline_agg agg);
 int baseline_agg_parse(const char *s, enum baseline_agg *out);
 
 /* Aggregate n numbers (v[0] is the nearest commit's; v is reordered). */
@@ -86,5 +87,24 @@ void baseline_context(cJSON *context, const struct jpath *paths, size_t n,
  * is loaded, recorded and compared.  X is kept as written. */
 struct choice_set;
 void baseline_add_paths(struct choice_set *set);
+
+/* What is shown next to a value a rule read: the baseline of its results
+ * path and the change, borrowed from the context (NULL when absent). */
+struct baseline_view {
+	char input[96];		/* "$.X" as written (cut to fit) */
+	const cJSON *baseline;	/* $$.Baseline.X */
+	const cJSON *delta;	/* $$.Delta.X */
+	const cJSON *pct;	/* $$.DeltaPct.X */
+};
+
+/* The view for a rule's Variable `variable` as written: $.X, or one of
+ * $$.Baseline.X, $$.Delta.X, $$.DeltaPct.X (all about $.X).  Returns 1
+ * when $.X has a baseline in `context`, else 0 (*v all NULL; also for
+ * any other path and for a NULL context). */
+int baseline_view_of(const cJSON *context, const char *variable, struct baseline_view *v);
+
+/* The change as text: "+20 (+9.8%)", "-3.5 (-12%)", "+20" (zero baseline:
+ * no percentage), "" (no delta).  Returns out. */
+char *baseline_view_change(const struct baseline_view *v, char *out, size_t size);
 
 #endif

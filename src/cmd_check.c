@@ -72,6 +72,8 @@ int cmd_check(int argc, char **argv)
 	int json = 0, c, code;
 	char *text = NULL;
 	cJSON *record;
+	struct report_baseline rb;
+	const struct report_baseline *b;
 
 	while ((c = getopt_long(argc, argv, "g:r:o:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -95,12 +97,13 @@ int cmd_check(int argc, char **argv)
 	if (evaluate(&e, &o))
 		return GL_EXIT_USAGE;
 	code = outcome_exit_code(e.verdict.outcome);
-	record = report_json(&e.gate, e.results_file, &e.verdict, time(NULL));
+	b = evaluation_baseline(&e, &rb);
+	record = report_json(&e.gate, e.results_file, &e.verdict, time(NULL), b);
 	text = cJSON_Print(record);
 	if (json)
 		printf("%s\n", text);
 	else
-		report_text(stdout, &e.gate, e.results_file, &e.verdict);
+		report_text(stdout, &e.gate, e.results_file, &e.verdict, b);
 	if (output && *output && write_record(output, text))
 		code = GL_EXIT_INFRA;
 	if (e.verdict.outcome == OUTCOME_PASS && e.gate.baseline.present &&

@@ -530,11 +530,13 @@ static cJSON *request_json(const struct store_request *req)
 /* Print the table, the final line, and write the decision record. */
 static int finish(struct run *r, int reviewed)
 {
-	cJSON *rec = report_json(&r->e.gate, r->e.results_file, &r->e.verdict, time(NULL));
+	struct report_baseline rb;
+	const struct report_baseline *b = evaluation_baseline(&r->e, &rb);
+	cJSON *rec = report_json(&r->e.gate, r->e.results_file, &r->e.verdict, time(NULL), b);
 	int code = outcome_exit_code(r->e.verdict.outcome);
 	char *text;
 
-	report_text(stdout, &r->e.gate, r->e.results_file, &r->e.verdict);
+	report_text(stdout, &r->e.gate, r->e.results_file, &r->e.verdict, b);
 	if (reviewed) {
 		const char *what = run_outcome(r, &code);
 

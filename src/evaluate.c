@@ -179,3 +179,13 @@ int eval_opts_max_results(struct eval_opts *o, const char *arg)
 			     arg);
 	return 0;
 }
+
+const struct report_baseline *evaluation_baseline(const struct evaluation *e,
+						  struct report_baseline *rb)
+{
+	if (!gate_reads_baseline(&e->gate))
+		return NULL;
+	rb->context = e->context;
+	rb->commits = e->baseline_commits;
+	return rb;
+}

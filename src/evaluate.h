@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 #include "gate.h"
+#include "report.h"
 #include "results.h"
 #include "verdict.h"
 
@@ -49,5 +50,11 @@ cJSON *context_build(const struct gate *g);
 /* Whether a rule reads $$.Baseline, $$.Delta or $$.DeltaPct; evaluate()
  * then adds them to the context (docs/baselines.md). */
 int gate_reads_baseline(const struct gate *g);
+
+/* The baselines the verdict was judged against, for report_text() and
+ * report_json(): *rb filled and returned, or NULL when the gate reads no
+ * baseline. */
+const struct report_baseline *evaluation_baseline(const struct evaluation *e,
+						  struct report_baseline *rb);
 
 #endif

@@ -75,6 +75,43 @@ static void rule_values(const struct rule_result *r, char *out, size_t max)
 	}
 }
 
+/* The BASELINE and CHANGE cells: the baseline and change of each results
+ * path the rule's tests read (once per path); "$.path=..." when there are
+ * several. */
+static void rule_baseline(const struct rule_result *r, const cJSON *context,
+			  char *base, char *change, size_t max)
+{
+	struct baseline_view bv[8];
+	size_t n = 0, lb = 0, lc = 0;
+
+	strlcpy_gl(base, "-", max);
+	strlcpy_gl(change, "-", max);
+	for (size_t i = 0; r->evaluated && i < r->nleaves && n < 8; i++) {
+		size_t k;
+
+		if (!baseline_view_of(context, r->leaves[i].variable, &bv[n]))
+			continue;
+		for (k = 0; k < n && bv[k].baseline != bv[n].baseline; k++)
+			;
+		n += k == n;
+	}
+	for (size_t i = 0; i < n && lb + 1 < max && lc + 1 < max; i++) {
+		char val[VALUE_MAX + 1], d[64];
+
+		report_value(bv[i].baseline, val, sizeof(val));
+		baseline_view_change(&bv[i], d, sizeof(d));
+		if (n == 1) {
+			snprintf(base, max, "%s", val);
+			snprintf(change, max, "%s", *d ? d : "-");
+			break;
+		}
+		lb += (size_t)snprintf(base + lb, max - lb, "%s%s=%s", i ? ", " : "",
+				       bv[i].input, val);
+		lc += (size_t)snprintf(change + lc, max - lc, "%s%s=%s", i ? ", " : "",
+				       bv[i].input, *d ? d : "-");
+	}
+}
+
 static const char *fired_text(const struct rule_result *r)
 {
 	if (!r->evaluated)
@@ -106,16 +143,19 @@ static void print_outcome(FILE *out, const struct gate *g, const struct verdict 
 
 /* One row's cells as a terminal may show them (utf8_escape). */
 struct row {
-	char *condition, *values, *next;
+	char *condition, *values, *base, *change, *next;
 };
 
-static void row_make(struct row *row, const struct rule_result *r)
+static void row_make(struct row *row, const struct rule_result *r, const cJSON *context)
 {
-	char values[256];
+	char values[256], base[256], change[256];
 
 	rule_values(r, values, sizeof(values));
+	rule_baseline(r, context, base, change, sizeof(base));
 	row->condition = utf8_escape_dup(r->condition, NULL);
 	row->values = utf8_escape_dup(values, NULL);
+	row->base = utf8_escape_dup(base, NULL);
+	row->change = utf8_escape_dup(change, NULL);
 	row->next = utf8_escape_dup(r->next, NULL);
 }
 
@@ -123,7 +163,18 @@ static void row_free(struct row *row)
 {
 	free(row->condition);
 	free(row->values);
+	free(row->base);
+	free(row->change);
 	free(row->next);
+}
+
+static int cap(int have, const char *s, int max)
+{
+	int n = (int)strlen(s);
+
+	if (n > max)
+		n = max;
+	return n > have ? n : have;
 }
 
 static void print_header(FILE *out, const struct gate *g, const char *results)
@@ -140,42 +191,70 @@ static void print_header(FILE *out, const struct gate *g, const char *results)
 }
 
 void report_text(FILE *out, const struct gate *g, const char *results,
-		 const struct verdict *v)
+		 const struct verdict *v, const struct report_baseline *b)
 {
+	const cJSON *ctx = b ? b->context : NULL;
 	int wc = (int)strlen("CONDITION"), wv = (int)strlen("VALUE");
+	int wb = (int)strlen("BASELINE"), wd = (int)strlen("CHANGE");
 	struct row row;
 
 	for (size_t i = 0; i < v->nrules; i++) {
-		int n, m;
-
-		row_make(&row, &v->rules[i]);
-		n = (int)strlen(row.condition);
-		m = (int)strlen(row.values);
-		if (n > wc)
-			wc = n > CONDITION_MAX ? CONDITION_MAX : n;
-		if (m > wv)
-			wv = m > VALUE_MAX ? VALUE_MAX : m;
+		row_make(&row, &v->rules[i], ctx);
+		wc = cap(wc, row.condition, CONDITION_MAX);
+		wv = cap(wv, row.values, VALUE_MAX);
+		wb = cap(wb, row.base, VALUE_MAX);
+		wd = cap(wd, row.change, VALUE_MAX);
 		row_free(&row);
 	}
 	print_header(out, g, results);
-	fprintf(out, "  %-12s %-*s  %-*s  %-7s  %s\n", "RULE", wc, "CONDITION",
-		wv, "VALUE", "FIRED", "NEXT");
+	if (b)
+		fprintf(out, "  %-12s %-*s  %-*s  %-*s  %-*s  %-7s  %s\n", "RULE", wc, "CONDITION",
+			wv, "VALUE", wb, "BASELINE", wd, "CHANGE", "FIRED", "NEXT");
+	else
+		fprintf(out, "  %-12s %-*s  %-*s  %-7s  %s\n", "RULE", wc, "CONDITION",
+			wv, "VALUE", "FIRED", "NEXT");
 	for (size_t i = 0; i < v->nrules; i++) {
 		char where[32];
 
 		snprintf(where, sizeof(where), "choices[%zu]", i);
-		row_make(&row, &v->rules[i]);
-		fprintf(out, "  %-12s %-*s  %-*s  %-7s  %s\n", where, wc,
-			row.condition, wv, row.values, fired_text(&v->rules[i]),
-			row.next);
+		row_make(&row, &v->rules[i], ctx);
+		if (b)
+			fprintf(out, "  %-12s %-*s  %-*s  %-*s  %-*s  %-7s  %s\n", where, wc,
+				row.condition, wv, row.values, wb, row.base, wd, row.change,
+				fired_text(&v->rules[i]), row.next);
+		else
+			fprintf(out, "  %-12s %-*s  %-*s  %-7s  %s\n", where, wc,
+				row.condition, wv, row.values, fired_text(&v->rules[i]),
+				row.next);
 		row_free(&row);
 	}
+	if (b)
+		fprintf(out, "baseline: %zu recorded commit%s\n", b->commits,
+			b->commits == 1 ? "" : "s");
 	print_outcome(out, g, v);
 }
 
-static cJSON *leaf_json(const struct choice_leaf *l)
+/* {"value": 205, "delta": 20, "delta_pct": 9.76}: members absent when
+ * unknown; NULL when the test's value has no baseline. */
+static cJSON *leaf_baseline(const struct choice_leaf *l, const cJSON *context)
 {
-	cJSON *o = cJSON_CreateObject();
+	struct baseline_view bv;
+	cJSON *o;
+
+	if (!baseline_view_of(context, l->variable, &bv))
+		return NULL;
+	o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "value", cJSON_Duplicate(bv.baseline, 1));
+	if (bv.delta)
+		cJSON_AddItemToObject(o, "delta", cJSON_Duplicate(bv.delta, 1));
+	if (bv.pct)
+		cJSON_AddItemToObject(o, "delta_pct", cJSON_Duplicate(bv.pct, 1));
+	return o;
+}
+
+static cJSON *leaf_json(const struct choice_leaf *l, const cJSON *context)
+{
+	cJSON *o = cJSON_CreateObject(), *base = leaf_baseline(l, context);
 
 	cJSON_AddStringToObject(o, "rule", l->where);
 	cJSON_AddStringToObject(o, "variable", l->variable);
@@ -190,11 +269,13 @@ static cJSON *leaf_json(const struct choice_leaf *l)
 	cJSON_AddBoolToObject(o, "present", l->value != NULL);
 	if (l->value)
 		cJSON_AddItemToObject(o, "value", cJSON_Duplicate(l->value, 1));
+	if (base)
+		cJSON_AddItemToObject(o, "baseline", base);
 	cJSON_AddBoolToObject(o, "result", l->result);
 	return o;
 }
 
-static cJSON *rule_json(size_t i, const struct rule_result *r)
+static cJSON *rule_json(size_t i, const struct rule_result *r, const cJSON *context)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *tests = cJSON_CreateArray();
@@ -207,7 +288,7 @@ static cJSON *rule_json(size_t i, const struct rule_result *r)
 	cJSON_AddBoolToObject(o, "evaluated", r->evaluated);
 	cJSON_AddBoolToObject(o, "fired", r->fired);
 	for (size_t k = 0; k < r->nleaves; k++)
-		cJSON_AddItemToArray(tests, leaf_json(&r->leaves[k]));
+		cJSON_AddItemToArray(tests, leaf_json(&r->leaves[k], context));
 	cJSON_AddItemToObject(o, "tests", tests);
 	return o;
 }
@@ -232,7 +313,7 @@ static cJSON *teams_json(const struct gate *g, const struct verdict *v)
 }
 
 cJSON *report_json(const struct gate *g, const char *results,
-		   const struct verdict *v, time_t now)
+		   const struct verdict *v, time_t now, const struct report_baseline *b)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *rules = cJSON_CreateArray();
@@ -251,7 +332,13 @@ cJSON *report_json(const struct gate *g, const char *results,
 	cJSON_AddBoolToObject(o, "default_used", v->by_default);
 	cJSON_AddItemToObject(o, "teams", teams_json(g, v));
 	for (size_t i = 0; i < v->nrules; i++)
-		cJSON_AddItemToArray(rules, rule_json(i, &v->rules[i]));
+		cJSON_AddItemToArray(rules, rule_json(i, &v->rules[i], b ? b->context : NULL));
 	cJSON_AddItemToObject(o, "rules", rules);
+	if (b) {
+		cJSON *base = cJSON_AddObjectToObject(o, "baseline");
+
+		cJSON_AddNumberToObject(base, "commits", (double)b->commits);
+		cJSON_AddStringToObject(base, "aggregate", baseline_agg_name(g->baseline.aggregate));
+	}
 	return o;
 }

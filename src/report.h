@@ -19,13 +19,25 @@
  * safe on a terminal.  Writes into out. */
 void report_value(const cJSON *v, char *out, size_t max);
 
-/* The rule table and the outcome, as `greenlight check` prints them, with
- * every cell escaped by utf8_escape. */
-void report_text(FILE *out, const struct gate *g, const char *results,
-		 const struct verdict *v);
+/* The baselines a verdict was judged against (docs/baselines.md): the
+ * context holding $$.Baseline / $$.Delta / $$.DeltaPct, and how many
+ * recorded commits were aggregated.  Pass NULL when the gate does not
+ * read baselines. */
+struct report_baseline {
+	const cJSON *context;
+	size_t commits;
+};
 
-/* The decision record as a new cJSON object (caller deletes). */
+/* The rule table and the outcome, as `greenlight check` prints them, with
+ * every cell escaped by utf8_escape.  With `b`, the table has a BASELINE
+ * and a CHANGE column. */
+void report_text(FILE *out, const struct gate *g, const char *results,
+		 const struct verdict *v, const struct report_baseline *b);
+
+/* The decision record as a new cJSON object (caller deletes).  With `b`,
+ * each test that has a baseline carries it, and the record says how many
+ * commits it came from. */
 cJSON *report_json(const struct gate *g, const char *results,
-		   const struct verdict *v, time_t now);
+		   const struct verdict *v, time_t now, const struct report_baseline *b);
 
 #endif

@@ -68,6 +68,17 @@ done
 commit_at "$R" 250
 expect 5 "+25% over the median (200) of the last 5 records: review" -- gl check -g gate.json
 grep_out '\$\$.DeltaPct.latencyMs=25'
+grep_out 'VALUE  *BASELINE  *CHANGE  *FIRED'
+grep_out ' 200  *+50 (+25%)  *yes  '
+grep_out '^baseline: 4 recorded commits$'
+expect 5 "the decision record carries each test's baseline" -- gl check -g gate.json --json
+python3 - "$out" <<'PY' && ok || ko "the record's baseline fields"
+import json, sys
+rec = json.load(open(sys.argv[1]))
+assert rec["baseline"] == {"commits": 4, "aggregate": "median"}, rec["baseline"]
+tests = [t for r in rec["rules"] for t in r["tests"] if t["variable"].startswith("$$.DeltaPct")]
+assert tests and all(t["baseline"] == {"value": 200, "delta": 50, "delta_pct": 25} for t in tests), tests
+PY
 commit_at "$R" 210
 expect 0 "+5% over the median: pass" -- gl check -g gate.json
 grep_out "outcome: pass"

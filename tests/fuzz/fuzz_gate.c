@@ -26,7 +26,7 @@ static void evaluate_once(const char *gtext, size_t glen, const char *rtext, siz
 	ctx = context_build(&g);
 	if (!results_bind(&r, "fuzz-results.json", rtext, rlen, &g.choices, ctx)) {
 		if (!verdict_compute(&v, &g, r.values, &err)) {
-			rec = report_json(&g, "fuzz-results.json", &v, 0);
+			rec = report_json(&g, "fuzz-results.json", &v, 0, NULL);
 			cJSON_Delete(rec);
 			verdict_release(&v);
 		}

@@ -230,6 +230,43 @@ static void test_context(void **state)
 	cJSON_Delete(ctx);
 }
 
+/* What reports show next to a value: the baseline and the change of the
+ * results path a rule's Variable is about, whichever of the four forms. */
+static void test_view(void **state)
+{
+	cJSON *ctx = cJSON_Parse("{\"Baseline\":{\"latencyMs\":200,\"p(95)\":0.4,\"zero\":0,\"name\":\"a\"},"
+				 "\"Delta\":{\"latencyMs\":50,\"p(95)\":-0.1,\"zero\":3},"
+				 "\"DeltaPct\":{\"latencyMs\":25,\"p(95)\":-3.3333}}");
+	static const char *const same[] = {
+		"$.latencyMs", "$['latencyMs']", "$$.Baseline.latencyMs", "$$.Delta.latencyMs",
+		"$$.DeltaPct.latencyMs", "$$['DeltaPct'].latencyMs",
+	};
+	struct baseline_view v;
+	char text[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		assert_int_equal(baseline_view_of(ctx, same[i], &v), 1);
+		assert_int_equal(v.baseline->valuedouble, 200);
+		assert_string_equal(baseline_view_change(&v, text, sizeof(text)), "+50 (+25%)");
+	}
+	assert_string_equal(v.input, "$.latencyMs");
+	assert_int_equal(baseline_view_of(ctx, "$['p(95)']", &v), 1);
+	assert_string_equal(baseline_view_change(&v, text, sizeof(text)), "-0.1 (-3.3%)");
+	assert_string_equal(v.input, "$['p(95)']");
+	assert_int_equal(baseline_view_of(ctx, "$.zero", &v), 1);	/* no percentage of 0 */
+	assert_string_equal(baseline_view_change(&v, text, sizeof(text)), "+3");
+	assert_int_equal(baseline_view_of(ctx, "$.name", &v), 1);	/* not a number: no change */
+	assert_string_equal(baseline_view_change(&v, text, sizeof(text)), "");
+	assert_int_equal(baseline_view_of(ctx, "$.other", &v), 0);	/* never recorded */
+	assert_null(v.delta);
+	assert_int_equal(baseline_view_of(ctx, "$$.Git.Commit", &v), 0);
+	assert_int_equal(baseline_view_of(ctx, "$", &v), 0);
+	assert_int_equal(baseline_view_of(ctx, "not a path", &v), 0);
+	assert_int_equal(baseline_view_of(NULL, "$.latencyMs", &v), 0);
+	cJSON_Delete(ctx);
+}
+
 static void test_add_paths(void **state)
 {
 	struct choice_set set;
@@ -263,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_aggregate_docs),
 		cmocka_unit_test(test_context),
 		cmocka_unit_test(test_add_paths),
+		cmocka_unit_test(test_view),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,7 +67,7 @@ static const char *render(const char *results)
 	text = NULL;
 	f = open_memstream(&text, &len);
 	assert_non_null(f);
-	report_text(f, &gate, results, &v);
+	report_text(f, &gate, results, &v, NULL);
 	assert_int_equal(fclose(f), 0);
 	return text;
 }
@@ -75,7 +75,7 @@ static const char *render(const char *results)
 static cJSON *record(const char *results)
 {
 	cJSON_Delete(rec);
-	rec = report_json(&gate, results, &v, T_NOW);
+	rec = report_json(&gate, results, &v, T_NOW, NULL);
 	assert_non_null(rec);
 	return rec;
 }
