@@ -28,6 +28,7 @@
 #include "gitinfo.h"
 #include "notify.h"
 #include "report.h"
+#include "review.h"
 #include "settings.h"
 #include "store.h"
 #include "token.h"
@@ -191,34 +192,32 @@ static cJSON *facts_object(const struct run *r, time_t deadline)
 {
 	const struct verdict *v = &r->e.verdict;
 	cJSON *o = cJSON_CreateObject(), *rules, *teams, *commit;
-	char text[256], when[32];
+	struct review_tests rt;
+	char when[32];
 
 	cJSON_AddStringToObject(o, "gate", r->e.gate.name);
 	teams = cJSON_AddArrayToObject(o, "teams");
 	for (size_t i = 0; i < v->nteams; i++)
 		cJSON_AddItemToArray(teams, cJSON_CreateString(v->teams[i]));
 	rules = cJSON_AddArrayToObject(o, "rules");
-	for (size_t i = 0; i < v->nrules; i++) {
-		const struct rule_result *rr = &v->rules[i];
+	review_tests_build(&rt, v, r->e.context);
+	for (size_t i = 0; i < rt.n; i++) {
+		const struct review_test *t = &rt.t[i];
+		cJSON *x = cJSON_CreateObject();
 
-		for (size_t k = 0; rr->fired && k < rr->nleaves; k++) {
-			const struct choice_leaf *l = &rr->leaves[k];
-			cJSON *x = cJSON_CreateObject();
-			const char *sym = choice_op_symbol(l->op);
-
-			cJSON_AddStringToObject(x, "metric", l->variable);
-			cJSON_AddStringToObject(x, "value", choice_format_value(text, sizeof(text), l->value));
-			cJSON_AddStringToObject(x, "op", sym ? sym : l->op);
-			if (l->operand_path)
-				snprintf(text, sizeof(text), "%s", l->operand_path);
-			else
-				choice_format_value(text, sizeof(text), l->operand);
-			cJSON_AddStringToObject(x, "threshold", text);
-			cJSON_AddStringToObject(x, "why", rr->condition);
-			cJSON_AddStringToObject(x, "next", rr->next);
-			cJSON_AddItemToArray(rules, x);
-		}
+		cJSON_AddStringToObject(x, "metric", t->variable);
+		cJSON_AddStringToObject(x, "value", t->value);
+		cJSON_AddStringToObject(x, "op", t->op);
+		cJSON_AddStringToObject(x, "threshold", t->threshold);
+		if (*t->baseline)
+			cJSON_AddStringToObject(x, "baseline", t->baseline);
+		if (*t->change)
+			cJSON_AddStringToObject(x, "change", t->change);
+		cJSON_AddStringToObject(x, "why", t->why);
+		cJSON_AddStringToObject(x, "next", t->next);
+		cJSON_AddItemToArray(rules, x);
 	}
+	review_tests_release(&rt);
 	if (r->git.found) {
 		commit = cJSON_AddObjectToObject(o, "commit");
 		cJSON_AddStringToObject(commit, "sha", r->git.sha);

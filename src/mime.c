@@ -504,6 +504,7 @@ static void put_prefix(struct w *w, const char *s, size_t n)
 
 struct clean_rule {
 	char *metric, *value, *op, *threshold;
+	char *baseline, *change;	/* NULL when not given */
 };
 
 /* Every data-derived string, cleaned and capped once. */
@@ -523,6 +524,8 @@ static void clean_release(struct clean *c)
 		free(c->rules[i].value);
 		free(c->rules[i].op);
 		free(c->rules[i].threshold);
+		free(c->rules[i].baseline);
+		free(c->rules[i].change);
 	}
 	free(c->rules);
 	free(c->gate), free(c->team), free(c->reason);
@@ -551,6 +554,10 @@ static int clean_rules(struct clean *c, const struct mime_facts *f, int *failed)
 		c->rules[i].op = clean_dup(r->op ? r->op : "", MIME_CAP_OP, failed);
 		c->rules[i].threshold = clean_dup(r->threshold ? r->threshold : "",
 						  MIME_CAP_VALUE, failed);
+		if (r->baseline)
+			c->rules[i].baseline = clean_dup(r->baseline, MIME_CAP_VALUE, failed);
+		if (r->change)
+			c->rules[i].change = clean_dup(r->change, MIME_CAP_VALUE, failed);
 	}
 	return *failed ? -1 : 0;
 }
@@ -605,6 +612,15 @@ static void text_rules(struct w *w, const struct clean *c)
 		put(w, c->rules[i].op);
 		put(w, " ");
 		put(w, c->rules[i].threshold);
+		if (c->rules[i].baseline) {
+			put(w, " (baseline ");
+			put(w, c->rules[i].baseline);
+			if (c->rules[i].change) {
+				put(w, ", ");
+				put(w, c->rules[i].change);
+			}
+			put(w, ")");
+		}
 		put(w, "\n");
 	}
 	if (c->more) {
@@ -705,6 +721,15 @@ static void html_rules(struct w *w, const struct clean *c)
 		put_html(w, c->rules[i].op);
 		put(w, " ");
 		put_html(w, c->rules[i].threshold);
+		if (c->rules[i].baseline) {
+			put(w, " (baseline ");
+			put_html(w, c->rules[i].baseline);
+			if (c->rules[i].change) {
+				put(w, ", ");
+				put_html(w, c->rules[i].change);
+			}
+			put(w, ")");
+		}
 		put(w, "</li>\n");
 	}
 	if (c->more) {

@@ -51,6 +51,8 @@ struct mime_rule {
 	const char *value;	/* the observed value as text: "225" */
 	const char *op;		/* operator symbol: ">", "<=", "matches" */
 	const char *threshold;	/* "80" */
+	const char *baseline;	/* optional: the baseline value, "180" */
+	const char *change;	/* optional: "+45 (+25%)" */
 };
 
 /* What the message says.  Pointers are borrowed; NULL in an optional

@@ -11,57 +11,30 @@
 #include "mailer.h"
 #include "mime.h"
 #include "notify.h"
+#include "review.h"
 #include "util.h"
 
-struct fired {
-	struct mime_rule *rules;
-	char (*text)[2][128];	/* value and threshold text per rule */
-	size_t n;
-};
-
-/* "latencyMs" for "$.latencyMs"; other paths are shown as written. */
-static const char *metric_name(const char *path)
+/* The fired tests that routed the release to `team`, as mime_rules
+ * borrowing from *rt. */
+static struct mime_rule *team_rules(const struct review_tests *rt, const char *team, size_t *n)
 {
-	if (path[0] == '$' && path[1] == '.' && !strpbrk(path + 2, ".[") && path[2])
-		return path + 2;
-	return path;
-}
+	struct mime_rule *m = xcalloc(rt->n ? rt->n : 1, sizeof(*m));
 
-/* The fired rules that routed the release to `team`. */
-static void fired_rules(const struct verdict *v, const char *team, struct fired *f)
-{
-	memset(f, 0, sizeof(*f));
-	for (size_t i = 0; i < v->nrules; i++) {
-		const struct rule_result *rr = &v->rules[i];
+	*n = 0;
+	for (size_t i = 0; i < rt->n; i++) {
+		const struct review_test *t = &rt->t[i];
 
-		if (!rr->fired || strcmp(rr->next, team))
+		if (strcmp(t->next, team))
 			continue;
-		for (size_t k = 0; k < rr->nleaves; k++) {
-			const struct choice_leaf *l = &rr->leaves[k];
-			const char *sym = choice_op_symbol(l->op);
-
-			f->rules = xrealloc(f->rules, (f->n + 1) * sizeof(*f->rules));
-			f->text = xrealloc(f->text, (f->n + 1) * sizeof(*f->text));
-			choice_format_value(f->text[f->n][0], sizeof(f->text[f->n][0]), l->value);
-			if (l->operand_path)
-				snprintf(f->text[f->n][1], sizeof(f->text[f->n][1]), "%s", l->operand_path);
-			else
-				choice_format_value(f->text[f->n][1], sizeof(f->text[f->n][1]), l->operand);
-			f->rules[f->n].metric = metric_name(l->variable);
-			f->rules[f->n].op = sym ? sym : l->op;
-			f->n++;
-		}
+		m[*n].metric = t->metric;
+		m[*n].value = t->value;
+		m[*n].op = t->op;
+		m[*n].threshold = t->threshold;
+		m[*n].baseline = *t->baseline ? t->baseline : NULL;
+		m[*n].change = *t->change ? t->change : NULL;
+		(*n)++;
 	}
-	for (size_t i = 0; i < f->n; i++) {
-		f->rules[i].value = f->text[i][0];
-		f->rules[i].threshold = f->text[i][1];
-	}
-}
-
-static void fired_release(struct fired *f)
-{
-	free(f->rules);
-	free(f->text);
+	return m;
 }
 
 static char *compose(const struct notify_request *nr, const struct notify_recipient *r,
@@ -69,19 +42,22 @@ static char *compose(const struct notify_request *nr, const struct notify_recipi
 {
 	struct buf msg = BUF_INIT(MIME_MAX_MESSAGE);
 	struct mime_facts mf = { 0 };
-	struct fired f;
+	struct review_tests rt;
+	struct mime_rule *rules;
+	size_t nrules;
 	char url[2304], msgid[MIME_MSGID_SIZE], date[MIME_DATE_SIZE];
 	char deadline[32], boundary[TOKEN_BOUNDARY_SIZE];
 	int rc;
 
 	format_rfc3339(nr->deadline, deadline, sizeof(deadline));
 	snprintf(url, sizeof(url), "%s/r/%s", nr->public_url, r->token);
-	fired_rules(&nr->e->verdict, r->team, &f);
+	review_tests_build(&rt, &nr->e->verdict, nr->e->context);
+	rules = team_rules(&rt, r->team, &nrules);
 	mf.gate = nr->e->gate.name;
 	mf.team = r->team;
-	mf.team_reason = f.n ? "a rule routed the release to this team" : "the gate's default names this team";
-	mf.rules = f.rules;
-	mf.nrules = f.n;
+	mf.team_reason = nrules ? "a rule routed the release to this team" : "the gate's default names this team";
+	mf.rules = rules;
+	mf.nrules = nrules;
 	if (nr->git->found) {
 		mf.commit_sha = nr->git->sha;
 		mf.author_name = nr->git->author_name;
@@ -103,7 +79,8 @@ static char *compose(const struct notify_request *nr, const struct notify_recipi
 		snprintf(err, errlen, "cannot prepare the message headers");
 	else
 		rc = mime_compose(&msg, &mf, boundary, err, errlen);
-	fired_release(&f);
+	free(rules);
+	review_tests_release(&rt);
 	return rc ? NULL : buf_detach(&msg, NULL);
 }
 

@@ -181,7 +181,17 @@ static void rule_item(struct html *h, const cJSON *r)
 	text(h, json_str(r, "metric"), MIME_CAP_METRIC);
 	put(h, "</code> is <b>");
 	text(h, scalar(get(r, "value"), tmp[0], sizeof(tmp[0])), MIME_CAP_VALUE);
-	put(h, "</b>; rule: <code>");
+	put(h, "</b>");
+	if (json_str(r, "baseline")) {
+		put(h, ", baseline ");
+		text(h, json_str(r, "baseline"), MIME_CAP_VALUE);
+		if (json_str(r, "change")) {
+			put(h, " (");
+			text(h, json_str(r, "change"), MIME_CAP_VALUE);
+			put(h, ")");
+		}
+	}
+	put(h, "; rule: <code>");
 	text(h, scalar(get(r, "op"), tmp[1], sizeof(tmp[1])), MIME_CAP_OP);
 	put(h, " ");
 	text(h, scalar(get(r, "threshold"), tmp[2], sizeof(tmp[2])), MIME_CAP_VALUE);

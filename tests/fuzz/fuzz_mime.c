@@ -228,6 +228,8 @@ static char *compose(const struct fields *fl, unsigned flags, int ref,
 		rules[i].value = ref ? "x" : fl->f[4];
 		rules[i].op = ref ? "x" : fl->f[5];
 		rules[i].threshold = ref ? "x" : fl->f[6];
+		rules[i].baseline = pick(fl->f[4], flags, 11, ref);
+		rules[i].change = pick(fl->f[6], flags, 12, ref);
 	}
 	f.gate = ref ? "x" : fl->f[0];
 	f.team = ref ? "x" : fl->f[1];

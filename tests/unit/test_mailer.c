@@ -246,7 +246,7 @@ struct msg {
 static void make_msg(struct msg *m, const char *to)
 {
 	static const struct mime_rule rule = {
-		"<script>alert(1)</script>latencyMs", "225", ">", "80" };
+		"<script>alert(1)</script>latencyMs", "225", ">", "80", NULL, NULL };
 	char token[TOKEN_SIZE], boundary[TOKEN_BOUNDARY_SIZE], err[200];
 	struct mime_facts f;
 

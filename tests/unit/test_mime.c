@@ -24,8 +24,8 @@
 #define BOUNDARY "=_gl_testboundary0123456789"
 
 static struct mime_rule rules2[2] = {
-	{ "latencyMs", "225", ">", "80" },
-	{ "accuracypct", "95.1", "<", "96" },
+	{ "latencyMs", "225", ">", "80", "180", "+45 (+25%)" },
+	{ "accuracypct", "95.1", "<", "96", NULL, NULL },
 };
 
 static void base_facts(struct mime_facts *f)
@@ -249,7 +249,7 @@ static void test_compose_shape(void **state)
 	assert_string_equal(subj, "[greenlight] model-release: review needed "
 			    "\xe2\x80\x94 latencyMs 225 > 80 (3f2a9c1)");
 	text = part_body(m, "text/plain");
-	assert_non_null(strstr(text, "  - latencyMs: 225 > 80\n"));
+	assert_non_null(strstr(text, "  - latencyMs: 225 > 80 (baseline 180, +45 (+25%))\n"));
 	assert_non_null(strstr(text, "Team asked:    engineering\n"));
 	assert_non_null(strstr(text, "Why this team: choices[2]"));
 	assert_non_null(strstr(text, "Commit:  " SHA "\n"));
@@ -302,7 +302,7 @@ static void test_subject_more_rules_and_unicode(void **state)
 static void test_header_injection(void **state)
 {
 	struct mime_facts f;
-	struct mime_rule evil = { "lat\r\nBcc: x@evil", "1\r\n", ">", "0" };
+	struct mime_rule evil = { "lat\r\nBcc: x@evil", "1\r\n", ">", "0", "2\r\nBcc: y@evil", NULL };
 	char *m, *text, *subj;
 	(void)state;
 
@@ -346,7 +346,7 @@ static void test_header_injection(void **state)
 static void test_html_escaping(void **state)
 {
 	struct mime_facts f;
-	struct mime_rule r = { "<script>alert(1)</script>", "\"'&", "<", "<b>" };
+	struct mime_rule r = { "<script>alert(1)</script>", "\"'&", "<", "<b>", "<i>", "+1 <u>" };
 	char *m, *html;
 	(void)state;
 
@@ -363,7 +363,7 @@ static void test_html_escaping(void **state)
 	assert_null(strstr(html, "<svg"));
 	assert_null(strstr(html, "href=\"javascript"));
 	assert_non_null(strstr(html, "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>"));
-	assert_non_null(strstr(html, "<b>&quot;&#39;&amp;</b> &lt; &lt;b&gt;"));
+	assert_non_null(strstr(html, "<b>&quot;&#39;&amp;</b> &lt; &lt;b&gt; (baseline &lt;i&gt;, +1 &lt;u&gt;)"));
 	assert_non_null(strstr(html, "javascript:alert(1)"));	/* shown, not linked */
 	free(m), free(html);
 }
