@@ -143,8 +143,20 @@ static char *github_run_url(const struct ci_env *env)
 	return buf_detach(&b, NULL);
 }
 
+/* a + b + c + d when all are set, else NULL. */
+static char *url_of(const char *a, const char *b, const char *c, const char *d)
+{
+	struct buf u = BUF_INIT(4096);
+
+	if (!a || !b || !c || !d || buf_addf(&u, "%s%s%s%s", a, b, c, d))
+		return NULL;
+	return buf_detach(&u, NULL);
+}
+
 static void github_info(const struct ci_env *env, struct ci_info *ci)
 {
+	const char *server = ci_getenv(env, "GITHUB_SERVER_URL");
+
 	const char *ref_type = ci_getenv(env, "GITHUB_REF_TYPE");
 
 	ci->run_url = github_run_url(env);
@@ -154,6 +166,8 @@ static void github_info(const struct ci_env *env, struct ci_info *ci)
 		ci->branch = dup_env(env, "GITHUB_REF_NAME");
 	ci->target_branch = dup_env(env, "GITHUB_BASE_REF");	/* pull requests */
 	ci->repository = dup_env(env, "GITHUB_REPOSITORY");
+	ci->commit_url_base = url_of(server ? server : "https://github.com", "/",
+				     ci->repository, "/commit/");
 	ci->actors = two_actors(env, "GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR");
 }
 
@@ -243,6 +257,7 @@ static void gitlab_info(const struct ci_env *env, struct ci_info *ci)
 	ci->branch = first_env(env, branch);
 	ci->target_branch = dup_env(env, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME");
 	ci->repository = first_env(env, repo);
+	ci->commit_url_base = url_of(ci_getenv(env, "CI_PROJECT_URL"), "/-/commit/", "", "");
 	ci->actors = dup_env(env, "GITLAB_USER_LOGIN");
 	ci->actor_email = dup_env(env, "GITLAB_USER_EMAIL");
 }
@@ -358,6 +373,7 @@ void ci_info_release(struct ci_info *ci)
 	free(ci->branch);
 	free(ci->target_branch);
 	free(ci->repository);
+	free(ci->commit_url_base);
 	free(ci->actors);
 	free(ci->actor_email);
 	memset(ci, 0, sizeof(*ci));

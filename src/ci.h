@@ -32,6 +32,8 @@ struct ci_info {
 	char *branch;		/* branch (or PR source branch) */
 	char *target_branch;	/* a pull/merge request's target branch */
 	char *repository;	/* owner/name or project URL */
+	char *commit_url_base;	/* a commit's page on the forge without the sha:
+				 * "https://github.com/o/r/commit/" */
 	char *actors;		/* who triggered the run, comma-separated logins */
 	char *actor_email;	/* the triggering user's email, when the CI knows it */
 };

@@ -52,6 +52,7 @@ struct run {
 	struct evidence_key key;
 	char not_approvers[STORE_MAX_AUTHORS + 1];
 	struct quorum_team *qteams;	/* the gate's quorum, for the backend */
+	struct review rv;		/* what reviewers are told */
 	int created;			/* this run created the request */
 };
 
@@ -187,66 +188,38 @@ static const char *repository(const struct run *r)
 	       r->git.repo : NULL;
 }
 
-/* The facts the review page shows (schema: docs/review-page.md). */
-static cJSON *facts_object(const struct run *r, time_t deadline)
+/* The review every reviewer is shown (src/review.h), built once per
+ * request: the mail renders it, the store and the relay keep it as the
+ * facts of docs/review-page.md. */
+static void build_review(struct run *r, time_t deadline)
 {
-	const struct verdict *v = &r->e.verdict;
-	cJSON *o = cJSON_CreateObject(), *rules, *teams, *commit;
-	struct review_tests rt;
-	char when[32];
+	struct review_source src = { 0 };
 
-	cJSON_AddStringToObject(o, "gate", r->e.gate.name);
-	teams = cJSON_AddArrayToObject(o, "teams");
-	for (size_t i = 0; i < v->nteams; i++)
-		cJSON_AddItemToArray(teams, cJSON_CreateString(v->teams[i]));
-	rules = cJSON_AddArrayToObject(o, "rules");
-	review_tests_build(&rt, v, r->e.context);
-	for (size_t i = 0; i < rt.n; i++) {
-		const struct review_test *t = &rt.t[i];
-		cJSON *x = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(x, "metric", t->variable);
-		cJSON_AddStringToObject(x, "value", t->value);
-		cJSON_AddStringToObject(x, "op", t->op);
-		cJSON_AddStringToObject(x, "threshold", t->threshold);
-		if (*t->baseline)
-			cJSON_AddStringToObject(x, "baseline", t->baseline);
-		if (*t->change)
-			cJSON_AddStringToObject(x, "change", t->change);
-		cJSON_AddStringToObject(x, "why", t->why);
-		cJSON_AddStringToObject(x, "next", t->next);
-		cJSON_AddItemToArray(rules, x);
-	}
-	review_tests_release(&rt);
+	src.context = r->e.context;
+	src.repository = r->ci.repository ? r->ci.repository : r->git.repo;
 	if (r->git.found) {
-		commit = cJSON_AddObjectToObject(o, "commit");
-		cJSON_AddStringToObject(commit, "sha", r->git.sha);
-		if (r->git.author_name)
-			cJSON_AddStringToObject(commit, "author", r->git.author_name);
-		if (r->git.author_email)
-			cJSON_AddStringToObject(commit, "email", r->git.author_email);
-		if (r->git.subject)
-			cJSON_AddStringToObject(commit, "subject", r->git.subject);
-		if (r->git.branch)
-			cJSON_AddStringToObject(commit, "branch", r->git.branch);
+		src.sha = r->git.sha;
+		src.author = r->git.author_name;
+		src.author_email = r->git.author_email;
+		src.subject = r->git.subject;
+		src.branch = r->git.branch;
 	}
-	if (*r->set.value[SET_RUN_URL])
-		cJSON_AddStringToObject(o, "run_url", r->set.value[SET_RUN_URL]);
-	if (r->ci.actors)
-		cJSON_AddStringToObject(o, "started_by", r->ci.actors);
-	format_rfc3339(deadline, when, sizeof(when));
-	cJSON_AddStringToObject(o, "deadline", when);
-	return o;
+	src.commit_url_base = r->ci.commit_url_base;
+	src.run_url = *r->set.value[SET_RUN_URL] ? r->set.value[SET_RUN_URL] : NULL;
+	src.started_by = r->ci.actors;
+	src.deadline = deadline;
+	review_release(&r->rv);
+	review_build(&r->rv, &r->e.gate, &r->e.verdict, &src);
 }
 
-/* The same facts as the JSON text the store and the relay keep. */
-static char *facts_json(const struct run *r, time_t deadline)
+/* The review as the JSON text the store and the relay keep. */
+static char *facts_json(const struct run *r)
 {
-	cJSON *o = facts_object(r, deadline);
-	char *json = cJSON_PrintUnformatted(o);
+	cJSON *o = review_to_json(&r->rv);
+	char *s = cJSON_PrintUnformatted(o);
 
 	cJSON_Delete(o);
-	return json;
+	return s;
 }
 
 /* A fresh review token: derived from the gate secret when there is one,
@@ -345,7 +318,7 @@ static const char *not_approvers(struct run *r)
 static void say_why_new(const struct run *r, const struct store_request *prev)
 {
 	cJSON *before = cJSON_Parse(prev->facts_json ? prev->facts_json : "{}");
-	cJSON *now = facts_object(r, r->req.deadline);
+	cJSON *now = review_to_json(&r->rv);
 	struct buf b = BUF_INIT(4096);
 	char when[32];
 
@@ -386,7 +359,8 @@ static int open_request(struct run *r, int *mail)
 	nr.keep_tags = r->set.keep_tags;
 	nr.created = now;
 	nr.deadline = now + (time_t)r->set.timeout;
-	nr.facts_json = facts_json(r, nr.deadline);
+	build_review(r, nr.deadline);
+	nr.facts_json = facts_json(r);
 	nr.teams = teams;
 	nr.nteams = v->nteams;
 	nr.recipients = sr;
@@ -640,14 +614,12 @@ static int review(struct run *r)
 		return GL_EXIT_INFRA;
 	trim_slashes(r->public_url);
 	if (mail) {
-		nr.e = &r->e;
-		nr.git = &r->git;
+		r->rv.deadline = r->req.deadline;	/* a re-attached request keeps its own */
+		nr.rv = &r->rv;
 		nr.set = &r->set;
 		nr.request_id = r->req.id;
 		nr.public_url = r->public_url;
-		nr.deadline = r->req.deadline;
 		nr.stop = &interrupted;
-		nr.triggered_by = r->ci.actors;
 		if (notify_send(&nr, r->rcpt, r->nrcpt)) {
 			error("request %s is pending but not every team could be notified; fix mail and re-run: it mails again",
 			      r->req.id);
@@ -687,6 +659,7 @@ static void run_release(struct run *r)
 	free(r->qteams);
 	gitinfo_release(&r->git);
 	ci_info_release(&r->ci);
+	review_release(&r->rv);
 	evaluation_release(&r->e);
 	for (int i = 0; i < 2; i++)
 		if (wake_fd[i] >= 0) {

@@ -11,18 +11,17 @@
 #include "mailer.h"
 #include "mime.h"
 #include "notify.h"
-#include "review.h"
 #include "util.h"
 
 /* The fired tests that routed the release to `team`, as mime_rules
- * borrowing from *rt. */
-static struct mime_rule *team_rules(const struct review_tests *rt, const char *team, size_t *n)
+ * borrowing from the review. */
+static struct mime_rule *team_rules(const struct review *rv, const char *team, size_t *n)
 {
-	struct mime_rule *m = xcalloc(rt->n ? rt->n : 1, sizeof(*m));
+	struct mime_rule *m = xcalloc(rv->ntests ? rv->ntests : 1, sizeof(*m));
 
 	*n = 0;
-	for (size_t i = 0; i < rt->n; i++) {
-		const struct review_test *t = &rt->t[i];
+	for (size_t i = 0; i < rv->ntests; i++) {
+		const struct review_test *t = &rv->tests[i];
 
 		if (strcmp(t->next, team))
 			continue;
@@ -42,31 +41,29 @@ static char *compose(const struct notify_request *nr, const struct notify_recipi
 {
 	struct buf msg = BUF_INIT(MIME_MAX_MESSAGE);
 	struct mime_facts mf = { 0 };
-	struct review_tests rt;
+	const struct review *rv = nr->rv;
+	const struct review_team *team = review_team(rv, r->team);
 	struct mime_rule *rules;
 	size_t nrules;
 	char url[2304], msgid[MIME_MSGID_SIZE], date[MIME_DATE_SIZE];
 	char deadline[32], boundary[TOKEN_BOUNDARY_SIZE];
 	int rc;
 
-	format_rfc3339(nr->deadline, deadline, sizeof(deadline));
+	format_rfc3339(rv->deadline, deadline, sizeof(deadline));
 	snprintf(url, sizeof(url), "%s/r/%s", nr->public_url, r->token);
-	review_tests_build(&rt, &nr->e->verdict, nr->e->context);
-	rules = team_rules(&rt, r->team, &nrules);
-	mf.gate = nr->e->gate.name;
+	rules = team_rules(rv, r->team, &nrules);
+	mf.gate = rv->gate;
 	mf.team = r->team;
-	mf.team_reason = nrules ? "a rule routed the release to this team" : "the gate's default names this team";
+	mf.team_reason = team ? team->why : NULL;
 	mf.rules = rules;
 	mf.nrules = nrules;
-	if (nr->git->found) {
-		mf.commit_sha = nr->git->sha;
-		mf.author_name = nr->git->author_name;
-		mf.author_email = nr->git->author_email;
-		mf.commit_subject = nr->git->subject;
-		mf.branch = nr->git->branch;
-	}
-	mf.run_url = *nr->set->value[SET_RUN_URL] ? nr->set->value[SET_RUN_URL] : NULL;
-	mf.triggered_by = nr->triggered_by;
+	mf.commit_sha = rv->sha;
+	mf.author_name = rv->author;
+	mf.author_email = rv->author_email;
+	mf.commit_subject = rv->subject;
+	mf.branch = rv->branch;
+	mf.run_url = rv->run_url;
+	mf.triggered_by = rv->started_by;
 	mf.deadline = deadline;
 	mf.review_url = url;
 	mf.from = nr->set->value[SET_FROM];
@@ -80,7 +77,6 @@ static char *compose(const struct notify_request *nr, const struct notify_recipi
 	else
 		rc = mime_compose(&msg, &mf, boundary, err, errlen);
 	free(rules);
-	review_tests_release(&rt);
 	return rc ? NULL : buf_detach(&msg, NULL);
 }
 
@@ -119,18 +115,17 @@ static struct mailer *make_mailer(const struct settings *set,
 static int check_teams(const struct notify_request *nr, const struct notify_recipient *r,
 		       size_t n)
 {
-	const struct verdict *v = &nr->e->verdict;
 	int ret = 0;
 
-	for (size_t t = 0; t < v->nteams; t++) {
-		const struct team *team = gate_team(&nr->e->gate, v->teams[t]);
+	for (size_t t = 0; t < nr->rv->nteams; t++) {
+		const struct review_team *team = &nr->rv->teams[t];
 		int reached = 0;
 
 		for (size_t i = 0; i < n; i++)
 			reached += r[i].sent && !strcmp(r[i].team, team->name);
 		if (reached < team->approvals)
 			ret = error("team %s: %d of %zu members reached, %d approval%s needed",
-				    team->name, reached, team->nemail, team->approvals,
+				    team->name, reached, team->nasked, team->approvals,
 				    team->approvals == 1 ? "" : "s");
 	}
 	return ret;

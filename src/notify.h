@@ -1,7 +1,7 @@
 /* notify.h - email each reviewer their personal review link.
  *
- * Glue between the verdict, the commit facts, mime.c (composition) and
- * mailer.c (SMTP).  Each recipient gets one message with a link carrying
+ * Glue between the review (review.h), mime.c (composition) and mailer.c
+ * (SMTP).  Each recipient gets one message with a link carrying
  * their own token; per-recipient results are reported so that one bad
  * address never hides the others.
  */
@@ -10,8 +10,7 @@
 
 #include <signal.h>
 #include <time.h>
-#include "evaluate.h"
-#include "gitinfo.h"
+#include "review.h"
 #include "settings.h"
 #include "token.h"
 
@@ -25,14 +24,11 @@ struct notify_recipient {
 };
 
 struct notify_request {
-	const struct evaluation *e;
-	const struct gitinfo *git;
+	const struct review *rv;	/* what the message says */
 	const struct settings *set;
 	const char *request_id;
 	const char *public_url;		/* links are <public_url>/r/<token> */
-	time_t deadline;
 	volatile sig_atomic_t *stop;	/* SIGINT/SIGTERM: give up sending */
-	const char *triggered_by;	/* who started the CI run, or NULL */
 };
 
 /* Send every message.  Returns 0 when every team has at least one

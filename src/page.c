@@ -2,9 +2,9 @@
  *
  * Output is built with a small writer that remembers the first buffer
  * error, so the page code reads top to bottom without error checks; every
- * public function turns that error into -1 at the end.  Facts are read
- * from facts_json through the strict JSON scanner; anything missing or of
- * the wrong type is simply not shown.
+ * public function turns that error into -1 at the end.  The facts are the
+ * review (review.h) as JSON, read back with review_from_json(): anything
+ * missing or of the wrong type is simply not shown.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "json.h"
 #include "mime.h"
 #include "page.h"
+#include "review.h"
 #include "util.h"
 
 #define CAP_WHY 500		/* a rule's or team's explanation */
@@ -145,96 +146,57 @@ static int tail(struct html *h)
 	return h->err ? -1 : 0;
 }
 
-/* ---- facts ------------------------------------------------------------------ */
+/* ---- the review's facts ---------------------------------------------------- */
 
-static const cJSON *get(const cJSON *o, const char *name)
+static void rule_item(struct html *h, const struct review_test *t)
 {
-	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, name) : NULL;
-}
-
-/* A scalar as text: strings as they are, numbers in their shortest form
- * that reads back the same.  NULL for objects, arrays and missing items. */
-static const char *scalar(const cJSON *v, char *tmp, size_t size)
-{
-	if (cJSON_IsString(v))
-		return v->valuestring;
-	if (cJSON_IsBool(v))
-		return cJSON_IsTrue(v) ? "true" : "false";
-	if (cJSON_IsNull(v))
-		return "null";
-	if (!cJSON_IsNumber(v))
-		return NULL;
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(tmp, size, "%.*g", prec, v->valuedouble);
-		if (strtod(tmp, NULL) == v->valuedouble)
-			break;
-	}
-	return tmp;
-}
-
-static void rule_item(struct html *h, const cJSON *r)
-{
-	char tmp[3][40];
-	const char *team = json_str(r, "next") ? json_str(r, "next") : json_str(r, "team");
-
 	put(h, "<li><code>");
-	text(h, json_str(r, "metric"), MIME_CAP_METRIC);
+	text(h, t->metric, MIME_CAP_METRIC);
 	put(h, "</code> is <b>");
-	text(h, scalar(get(r, "value"), tmp[0], sizeof(tmp[0])), MIME_CAP_VALUE);
+	text(h, t->value, MIME_CAP_VALUE);
 	put(h, "</b>");
-	if (json_str(r, "baseline")) {
+	if (*t->baseline) {
 		put(h, ", baseline ");
-		text(h, json_str(r, "baseline"), MIME_CAP_VALUE);
-		if (json_str(r, "change")) {
+		text(h, t->baseline, MIME_CAP_VALUE);
+		if (*t->change) {
 			put(h, " (");
-			text(h, json_str(r, "change"), MIME_CAP_VALUE);
+			text(h, t->change, MIME_CAP_VALUE);
 			put(h, ")");
 		}
 	}
 	put(h, "; rule: <code>");
-	text(h, scalar(get(r, "op"), tmp[1], sizeof(tmp[1])), MIME_CAP_OP);
+	text(h, t->op, MIME_CAP_OP);
 	put(h, " ");
-	text(h, scalar(get(r, "threshold"), tmp[2], sizeof(tmp[2])), MIME_CAP_VALUE);
+	text(h, t->threshold, MIME_CAP_VALUE);
 	put(h, "</code>");
-	if (team) {
+	if (*t->over) {
+		put(h, " (");
+		text(h, t->over, MIME_CAP_VALUE);
+		put(h, ")");
+	}
+	if (*t->next) {
 		put(h, " &rarr; <b>");
-		text(h, team, MIME_CAP_TEAM);
+		text(h, t->next, MIME_CAP_TEAM);
 		put(h, "</b>");
 	}
-	if (json_str(r, "why")) {
+	if (*t->why) {
 		put(h, "<br><span class=\"muted\">");
-		text(h, json_str(r, "why"), CAP_WHY);
+		text(h, t->why, CAP_WHY);
 		put(h, "</span>");
 	}
 	put(h, "</li>\n");
 }
 
-static void rules_section(struct html *h, const cJSON *facts)
+static void rules_section(struct html *h, const struct review *rv)
 {
-	const cJSON *rules = get(facts, "rules");
-	int n = cJSON_IsArray(rules) ? cJSON_GetArraySize(rules) : 0;
-	int shown = 0;
-	const cJSON *r;
-
-	if (!n)
+	if (!rv->ntests)
 		return;
 	put(h, "<h2>Why a review is needed</h2>\n<ul class=\"card\">\n");
-	cJSON_ArrayForEach(r, rules) {
-		if (shown == MIME_MAX_RULES)
-			break;
-		if (cJSON_IsObject(r) && json_str(r, "metric")) {
-			rule_item(h, r);
-			shown++;
-		}
-	}
-	if (n > shown)
-		putf(h, "<li>and %d more</li>\n", n - shown);
+	for (size_t i = 0; i < rv->ntests; i++)
+		rule_item(h, &rv->tests[i]);
+	if (rv->more)
+		putf(h, "<li>and %zu more</li>\n", rv->more);
 	put(h, "</ul>\n");
-	if (json_str(facts, "why")) {
-		put(h, "<p class=\"muted\">");
-		text(h, json_str(facts, "why"), CAP_WHY);
-		put(h, "</p>\n");
-	}
 }
 
 static void row(struct html *h, const char *label, const char *value,
@@ -247,41 +209,49 @@ static void row(struct html *h, const char *label, const char *value,
 	put(h, code ? "</code></dd>\n" : "</dd>\n");
 }
 
-static void commit_section(struct html *h, const cJSON *facts)
+static void commit_section(struct html *h, const struct review *rv)
 {
-	const cJSON *c = get(facts, "commit");
-	const char *run = json_str(facts, "run_url");
-	const char *started = json_str(facts, "started_by");
-
-	if (!cJSON_IsObject(c) && !run && !started)
+	if (!rv->sha && !rv->run_url && !rv->repository && !rv->started_by)
 		return;
 	put(h, "<h2>Commit</h2>\n<dl class=\"card\">\n");
-	row(h, "Commit", json_str(c, "sha"), MIME_CAP_SHA, 1);
-	if (json_str(c, "author") || json_str(c, "email")) {
+	row(h, "Repository", rv->repository, MIME_CAP_URL, 0);
+	if (rv->sha && rv->commit_url && mime_url_ok(rv->commit_url)) {
+		put(h, "<dt>Commit</dt><dd><a href=\"");
+		text(h, rv->commit_url, MIME_CAP_URL);
+		put(h, "\" rel=\"noopener noreferrer\"><code>");
+		text(h, rv->sha, MIME_CAP_SHA);
+		put(h, "</code></a></dd>\n");
+	} else {
+		row(h, "Commit", rv->sha, MIME_CAP_SHA, 1);
+	}
+	if (rv->author || rv->author_email) {
 		put(h, "<dt>Author</dt><dd>");
-		text(h, json_str(c, "author"), MIME_CAP_AUTHOR);
-		if (json_str(c, "email")) {
-			put(h, json_str(c, "author") ? " &lt;" : "&lt;");
-			text(h, json_str(c, "email"), MIME_CAP_EMAIL);
+		text(h, rv->author, MIME_CAP_AUTHOR);
+		if (rv->author_email) {
+			put(h, rv->author ? " &lt;" : "&lt;");
+			text(h, rv->author_email, MIME_CAP_EMAIL);
 			put(h, "&gt;");
 		}
 		put(h, "</dd>\n");
 	}
-	row(h, "Subject", json_str(c, "subject"), MIME_CAP_COMMIT_SUBJECT, 0);
-	row(h, "Branch", json_str(c, "branch"), MIME_CAP_BRANCH, 1);
-	if (run && *run) {
+	row(h, "Subject", rv->subject, MIME_CAP_COMMIT_SUBJECT, 0);
+	row(h, "Branch", rv->branch, MIME_CAP_BRANCH, 1);
+	if (rv->run_url && *rv->run_url) {
 		put(h, "<dt>CI run</dt><dd>");
-		put_link(h, run);
+		put_link(h, rv->run_url);
 		put(h, "</dd>\n");
 	}
-	row(h, "Started by", started, MIME_CAP_TRIGGERED, 0);
+	row(h, "Started by", rv->started_by, MIME_CAP_TRIGGERED, 0);
 	put(h, "</dl>\n");
 }
 
+/* The facts the store or the relay keeps, read through the strict JSON
+ * scanner into the review every surface shows. */
 static void facts_sections(struct html *h, const char *facts_json)
 {
 	struct json_doc doc;
 	struct json_err err;
+	struct review rv;
 
 	if (!facts_json ||
 	    json_doc_parse(&doc, facts_json, strlen(facts_json), &err)) {
@@ -289,9 +259,11 @@ static void facts_sections(struct html *h, const char *facts_json)
 		       " shown.</p>\n");
 		return;
 	}
-	rules_section(h, doc.root);
-	commit_section(h, doc.root);
+	review_from_json(&rv, doc.root);
 	json_doc_release(&doc);
+	rules_section(h, &rv);
+	commit_section(h, &rv);
+	review_release(&rv);
 }
 
 /* ---- progress ------------------------------------------------------------- */
