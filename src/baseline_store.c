@@ -125,6 +125,9 @@ void baseline_docs_release(struct baseline_doc *docs, size_t n)
 
 static int shallow_error(const struct gate *g, const char *what)
 {
+	if (g->baseline.store == BASELINE_STORE_RELAY)
+		return error("baseline: this is a shallow clone and %s; fetch the history: git fetch --unshallow (actions/checkout: fetch-depth: 0; GitLab: GIT_DEPTH: 0)",
+			     what);
 	return error("baseline: this is a shallow clone and %s; fetch the history and the notes: git fetch --unshallow && git fetch origin %s:%s (actions/checkout: fetch-depth: 0; GitLab: GIT_DEPTH: 0)",
 		     what, g->baseline.ref, g->baseline.ref);
 }

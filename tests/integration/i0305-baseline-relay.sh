@@ -112,6 +112,14 @@ eq "recording with it: exit 4" "$RC" 4
 has "... the same line" "$TMP/err" "refused repository https://git.example.com/acme/model.git"
 eq "... only one" "$(lines)" 1
 
+# --- a shallow clone: the walk is local, so the history is needed -----------
+git clone -q --depth 1 "file://$R" "$TMP/shallow"
+git -C "$TMP/shallow" remote set-url origin https://git.example.com/acme/model.git
+cp "$R/gate.json" "$R/results.json" "$TMP/shallow/"
+(cd "$TMP/shallow" && GREENLIGHT_RELAY_TOKEN=$TOKA "$GREENLIGHT" check -g gate.json) >"$TMP/out" 2>"$TMP/err"
+eq "shallow clone: exit 2, not a pass without a baseline" "$?" 2
+has "... says to fetch the history" "$TMP/err" "this is a shallow clone and no recorded commit is in the fetched history; fetch the history: git fetch --unshallow"
+
 # --- settings ----------------------------------------------------------------
 gl "" check -g gate.json
 eq "no token: exit 2" "$RC" 2
