@@ -226,13 +226,6 @@ static int walk_verdict(const struct gate *g, git_repository *repo, size_t n,
 	return 0;
 }
 
-/* The relay store: the walked commits, looked up in one call. */
-static int relay_lookup(const struct gate *g, char **shas, size_t nshas,
-			struct baseline_doc *docs, size_t *n)
-{
-	return baseline_relay_find(g, (const char *const *)shas, nshas, docs, n);
-}
-
 int baseline_find(const struct gate *g, struct baseline_doc **docs, size_t *n)
 {
 	const struct baseline_cfg *cfg = &g->baseline;
@@ -277,7 +270,8 @@ int baseline_find(const struct gate *g, struct baseline_doc **docs, size_t *n)
 			break;
 		}
 	}
-	if (relay && relay_lookup(g, shas, nshas, *docs, n))
+	/* the relay store: the walked commits, looked up in one call */
+	if (relay && baseline_relay_find(g, (const char *const *)shas, nshas, *docs, n))
 		goto out;
 	ret = walk_verdict(g, repo, *n, truncated, have_ref);
 out:
