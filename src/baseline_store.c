@@ -1,5 +1,6 @@
 /* baseline_store.c - the git-notes and dir stores, the history walk and
- * recording (see baseline_store.h). */
+ * recording (see baseline_store.h); the relay store's calls are in
+ * baseline_relay.c, the walk that feeds them is here. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 #include <git2.h>
 
+#include "baseline_relay.h"
 #include "baseline_store.h"
 #include "buf.h"
 #include "ci.h"
@@ -123,6 +125,9 @@ void baseline_docs_release(struct baseline_doc *docs, size_t n)
 
 static int shallow_error(const struct gate *g, const char *what)
 {
+	if (g->baseline.store == BASELINE_STORE_RELAY)
+		return error("baseline: this is a shallow clone and %s; fetch the history: git fetch --unshallow (actions/checkout: fetch-depth: 0; GitLab: GIT_DEPTH: 0)",
+			     what);
 	return error("baseline: this is a shallow clone and %s; fetch the history and the notes: git fetch --unshallow && git fetch origin %s:%s (actions/checkout: fetch-depth: 0; GitLab: GIT_DEPTH: 0)",
 		     what, g->baseline.ref, g->baseline.ref);
 }
@@ -224,15 +229,63 @@ static int walk_start(const struct gate *g, git_repository *repo, git_oid *start
 	return 1;
 }
 
+/* The record of commit `cur` (sha) in the notes or dir store, validated,
+ * appended to docs.  0, or -1 on a read error (reported). */
+static int take_entry(const struct gate *g, git_repository *repo, const char *dir,
+		      const git_oid *cur, const char *sha,
+		      struct baseline_doc *docs, size_t *n)
+{
+	struct baseline_doc *d = &docs[*n];
+	char *text, err[256];
+	size_t len = 0;
+	int found, has;
+
+	found = read_entry(g, repo, dir, cur, &text, &len);
+	if (found <= 0)
+		return found;
+	if (baseline_note_parse(text, len, g->name, d, &has, err, sizeof(err)))
+		warning("baseline: the record of commit %.12s is ignored: %s", sha, err);
+	else if (has && strcmp(d->commit, sha)) {
+		warning("baseline: the record of commit %.12s names commit %.12s; ignored", sha, d->commit);
+		baseline_doc_release(d);
+	} else if (has) {
+		(*n)++;
+	}
+	free(text);
+	return 0;
+}
+
+/* The walk's end: what a shallow clone, a missing notes ref or if_missing
+ * "error" mean for n records found.  0, or -1 reported. */
+static int walk_verdict(const struct gate *g, git_repository *repo, size_t n,
+			int truncated, int have_ref)
+{
+	const struct baseline_cfg *cfg = &g->baseline;
+
+	if (truncated && !n && git_repository_is_shallow(repo))
+		return shallow_error(g, "no recorded commit is in the fetched history");
+	if (truncated && n < (size_t)cfg->window && git_repository_is_shallow(repo))
+		warning("baseline: shallow clone; only %zu of %d recorded commits found (git fetch --unshallow, or fetch-depth: 0)",
+			n, cfg->window);
+	if (!n && !have_ref)
+		warning("baseline: no %s here, so no baseline; if CI records baselines, fetch them first: " FETCH_NOTES,
+			cfg->ref, cfg->ref, cfg->ref);
+	if (!n && cfg->if_missing == BASELINE_MISSING_ERROR)
+		return error("baseline: no recorded commit for gate \"%s\" in the first-parent history (if_missing is \"error\"); record one with greenlight record",
+			     g->name);
+	return 0;
+}
+
 int baseline_find(const struct gate *g, struct baseline_doc **docs, size_t *n)
 {
 	const struct baseline_cfg *cfg = &g->baseline;
+	int relay = cfg->store == BASELINE_STORE_RELAY;
 	git_repository *repo = NULL;
 	git_commit *c = NULL;
 	git_oid cur, ref_tip;
-	char *dir = NULL, *text, err[256], sha[GIT_OID_HEXSZ + 1];
-	size_t len = 0, walked = 0;
-	int rc, found, truncated = 0, have_ref = 1, ret = -1;
+	char *dir = NULL, sha[GIT_OID_HEXSZ + 1], **shas = NULL;
+	size_t walked = 0, nshas = 0;
+	int rc, truncated = 0, have_ref = 1, ret = -1;
 
 	*docs = xcalloc((size_t)cfg->window, sizeof(**docs));
 	*n = 0;
@@ -240,8 +293,10 @@ int baseline_find(const struct gate *g, struct baseline_doc **docs, size_t *n)
 		goto out;
 	if (cfg->store == BASELINE_STORE_DIR)
 		dir = store_dir(g);
-	else
+	else if (!relay)
 		have_ref = !git_reference_name_to_id(&ref_tip, repo, cfg->ref);
+	if (relay)
+		shas = xcalloc(BASELINE_WALK_MAX, sizeof(*shas));
 	rc = walk_start(g, repo, &cur);
 	if (rc < 0)
 		goto out;
@@ -251,25 +306,10 @@ int baseline_find(const struct gate *g, struct baseline_doc **docs, size_t *n)
 	}
 	while (rc == 1 && *n < (size_t)cfg->window && walked++ < BASELINE_WALK_MAX) {
 		git_oid_tostr(sha, sizeof(sha), &cur);
-		if (have_ref) {
-			found = read_entry(g, repo, dir, &cur, &text, &len);
-			if (found < 0)
-				goto out;
-			if (found) {
-				struct baseline_doc *d = &(*docs)[*n];
-				int has;
-
-				if (baseline_note_parse(text, len, g->name, d, &has, err, sizeof(err)))
-					warning("baseline: the record of commit %.12s is ignored: %s", sha, err);
-				else if (has && strcmp(d->commit, sha)) {
-					warning("baseline: the record of commit %.12s names commit %.12s; ignored", sha, d->commit);
-					baseline_doc_release(d);
-				} else if (has) {
-					(*n)++;
-				}
-				free(text);
-			}
-		}
+		if (relay)
+			shas[nshas++] = xstrdup(sha);
+		else if (have_ref && take_entry(g, repo, dir, &cur, sha, *docs, n))
+			goto out;
 		if (!git_commit_parentcount(c))
 			break;
 		cur = *git_commit_parent_id(c, 0);
@@ -280,28 +320,19 @@ int baseline_find(const struct gate *g, struct baseline_doc **docs, size_t *n)
 			break;
 		}
 	}
-	if (truncated && !*n && git_repository_is_shallow(repo)) {
-		shallow_error(g, "no recorded commit is in the fetched history");
+	/* the relay store: the walked commits, looked up in one call */
+	if (relay && baseline_relay_find(g, (const char *const *)shas, nshas, *docs, n))
 		goto out;
-	}
-	if (truncated && *n < (size_t)cfg->window && git_repository_is_shallow(repo))
-		warning("baseline: shallow clone; only %zu of %d recorded commits found (git fetch --unshallow, or fetch-depth: 0)",
-			*n, cfg->window);
-	if (!*n && !have_ref)
-		warning("baseline: no %s here, so no baseline; if CI records baselines, fetch them first: " FETCH_NOTES,
-			cfg->ref, cfg->ref, cfg->ref);
-	if (!*n && cfg->if_missing == BASELINE_MISSING_ERROR) {
-		error("baseline: no recorded commit for gate \"%s\" in the first-parent history (if_missing is \"error\"); record one with greenlight record",
-		      g->name);
-		goto out;
-	}
-	ret = 0;
+	ret = walk_verdict(g, repo, *n, truncated, have_ref);
 out:
 	if (ret) {
 		baseline_docs_release(*docs, *n);
 		*docs = NULL;
 		*n = 0;
 	}
+	for (size_t i = 0; i < nshas; i++)
+		free(shas[i]);
+	free(shas);
 	git_commit_free(c);
 	git_repository_free(repo);
 	free(dir);
@@ -477,11 +508,16 @@ int baseline_record(const struct gate *g, const cJSON *const *values,
 	doc.values = values_json(g, values);
 	if (check_doc(&doc))
 		goto out;
-	ret = g->baseline.store == BASELINE_STORE_DIR ? write_dir(g, &doc)
-						       : write_notes(g, repo, &head, &doc);
+	if (g->baseline.store == BASELINE_STORE_RELAY)
+		ret = baseline_relay_record(g, &doc);
+	else if (g->baseline.store == BASELINE_STORE_DIR)
+		ret = write_dir(g, &doc);
+	else
+		ret = write_notes(g, repo, &head, &doc);
 	if (!ret && log)
 		fprintf(log, "baseline: recorded %d value(s) of gate %s for %.12s (%s)\n",
 			cJSON_GetArraySize(doc.values), g->name, sha,
+			g->baseline.store == BASELINE_STORE_RELAY ? "relay" :
 			g->baseline.store == BASELINE_STORE_DIR ? "dir store" : g->baseline.ref);
 out:
 	baseline_doc_release(&doc);

@@ -1,9 +1,11 @@
 /* baseline_store.h - where baseline documents live, and which ones count.
  *
- * Two stores (docs/baselines.md): "git-notes" (one note per commit on a
+ * Three stores (docs/baselines.md): "git-notes" (one note per commit on a
  * notes ref, read and written with libgit2; concurrent writers retry when
- * the ref moved) and "dir:PATH" (PATH/<sha>.json, written atomically under
- * a lock).  Both hold, per commit, the note format of baseline.h.
+ * the ref moved), "dir:PATH" (PATH/<sha>.json, written atomically under
+ * a lock), both holding per commit the note format of baseline.h, and
+ * "relay" (documents kept by `greenlight relay` per tenant; the walk stays
+ * here, baseline_relay.c looks the walked commits up in one call).
  */
 #ifndef GREENLIGHT_BASELINE_STORE_H
 #define GREENLIGHT_BASELINE_STORE_H

@@ -475,9 +475,11 @@ static int load_baseline(struct gate *g, const cJSON *b)
 	} else if (s && !strncmp(s, "dir:", 4) && s[4]) {
 		c->store = BASELINE_STORE_DIR;
 		c->dir = xstrdup(s + 4);
+	} else if (s && !strcmp(s, "relay")) {
+		c->store = BASELINE_STORE_RELAY;
 	} else if (s) {
 		return gate_error(g, member_of(b, "store"), 0,
-				  "baseline.store is \"%.64s\"; write \"git-notes\" or \"dir:PATH\"", s);
+				  "baseline.store is \"%.64s\"; write \"git-notes\", \"dir:PATH\" or \"relay\"", s);
 	}
 	if (get_string(g, b, "ref", "baseline", 0, &s))
 		return -1;

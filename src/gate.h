@@ -31,7 +31,7 @@ struct team {
 	int approvals;		/* distinct approvers needed, >= 1 */
 };
 
-enum baseline_store_kind { BASELINE_STORE_NOTES, BASELINE_STORE_DIR };
+enum baseline_store_kind { BASELINE_STORE_NOTES, BASELINE_STORE_DIR, BASELINE_STORE_RELAY };
 enum baseline_missing { BASELINE_MISSING_EVALUATE, BASELINE_MISSING_ERROR };
 
 #define BASELINE_DEFAULT_REF "refs/notes/greenlight"

@@ -1,6 +1,7 @@
-/* relay_api.c - the relay's /v1 API: routing and the endpoints (see
- * relay_api.h for the contract, relay_int.h for how the relay's files share
- * the work; relay_reply.c builds the answers).  Every /v1 call needs a
+/* relay_api.c - the relay's /v1 API: routing and the request endpoints
+ * (see relay_api.h for the contract, relay_int.h for how the relay's files
+ * share the work; relay_reply.c builds the answers, relay_baseline.c
+ * serves /v1/baselines).  Every /v1 call needs a
  * bearer token; a call about a request of another tenant is answered
  * exactly like one about a request that does not exist.
  */
@@ -18,6 +19,7 @@
 static const char *const route_method[] = {
 	[R_NONE] = "", [R_REQUESTS] = "POST", [R_REQUEST] = "GET",
 	[R_REKEY] = "POST", [R_NOTIFIED] = "POST",
+	[R_BASELINES] = "PUT", [R_BASELINE_LOOKUP] = "POST",
 };
 
 static const char *header(struct MHD_Connection *c, const char *name)
@@ -309,15 +311,24 @@ static int more_body(struct relay_api *a, struct MHD_Connection *c,
 		return do_register(a, c, k);
 	if (k->route == R_REKEY)
 		return do_rekey(a, c, k);
+	if (k->route == R_BASELINES)
+		return relay_baseline_put(a, c, k);
+	if (k->route == R_BASELINE_LOOKUP)
+		return relay_baseline_lookup(a, c, k);
 	return do_notified(a, c, k);
 }
 /* ---- routing ------------------------------------------------------------------- */
 
-/* /v1/requests[/<id>[/rekey|/notified]]; id receives the id. */
+/* /v1/requests[/<id>[/rekey|/notified]] (id receives the id),
+ * /v1/baselines[/lookup]. */
 static enum route route_of(const char *url, char id[33])
 {
 	const char *rest;
 
+	if (!strcmp(url, "/v1/baselines"))
+		return R_BASELINES;
+	if (!strcmp(url, "/v1/baselines/lookup"))
+		return R_BASELINE_LOOKUP;
 	if (!strcmp(url, "/v1/requests"))
 		return R_REQUESTS;
 	if (strncmp(url, "/v1/requests/", 13) || !token_hex_prefix(url + 13, 32))

@@ -3,7 +3,8 @@
  * The contract is docs/relay-protocol.md: POST /v1/requests, GET
  * /v1/requests/<id>?wait=N (a long-poll: the connection is suspended and
  * resumed on a decision, at `wait`, at the request's deadline or on
- * shutdown), POST .../rekey and .../notified, and GET /metrics.  Every /v1
+ * shutdown), POST .../rekey and .../notified, PUT /v1/baselines and POST
+ * /v1/baselines/lookup (baselines kept per tenant), and GET /metrics.  Every /v1
  * call needs a bearer token, compared in constant time; none is ever
  * logged.  Each token belongs to a tenant, and a request to the tenant
  * that registered it: other tenants' calls about it are 404.  The

@@ -201,9 +201,12 @@ static int parse_reply(const struct reply *r, const char *what, cJSON **out)
 	return RELAY_OK;
 }
 
+/* scoped: a 403 is RELAY_FORBIDDEN (the caller explains), not reported. */
 static int status_result(const struct relay_client *c, const struct reply *r,
-			 const char *what, cJSON **out)
+			 const char *what, cJSON **out, int scoped)
 {
+	if (scoped && r->status == 403)
+		return RELAY_FORBIDDEN;
 	switch (r->status) {
 	case 200: case 201: case 204:
 		return parse_reply(r, what, out);
@@ -220,10 +223,10 @@ static int status_result(const struct relay_client *c, const struct reply *r,
 	}
 }
 
-/* One API call with retries until give_up. */
-static int call(struct relay_client *c, const char *method, const char *path,
-		const cJSON *body, int wait, time_t give_up, const char *what,
-		cJSON **out, long *status)
+/* One API call with retries until give_up (scoped: see status_result). */
+static int call_ex(struct relay_client *c, const char *method, const char *path,
+		   const cJSON *body, int wait, time_t give_up, const char *what,
+		   cJSON **out, long *status, int scoped)
 {
 	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
 	long backoff = BACKOFF_FIRST_MS, delay;
@@ -240,7 +243,7 @@ static int call(struct relay_client *c, const char *method, const char *path,
 			ret = error("relay: %s: the answer is larger than %d bytes", what, RELAY_MAX_BODY);
 		} else if (!retryable(rc, r.status)) {
 			*status = r.status;
-			ret = status_result(c, &r, what, out);
+			ret = status_result(c, &r, what, out, scoped);
 		} else {
 			describe(c, rc, r.status, why, sizeof(why));
 			delay = jitter(backoff);
@@ -260,6 +263,13 @@ static int call(struct relay_client *c, const char *method, const char *path,
 	}
 	free(text);
 	return ret;
+}
+
+static int call(struct relay_client *c, const char *method, const char *path,
+		const cJSON *body, int wait, time_t give_up, const char *what,
+		cJSON **out, long *status)
+{
+	return call_ex(c, method, path, body, wait, give_up, what, out, status, 0);
 }
 
 int relay_register(struct relay_client *c, const cJSON *body, time_t give_up,
@@ -312,4 +322,21 @@ int relay_notified(struct relay_client *c, const char *id, time_t give_up)
 	if (id_path(path, sizeof(path), id, "/notified"))
 		return RELAY_ERROR;
 	return call(c, "POST", path, NULL, 0, give_up, "mark notified", NULL, &status);
+}
+
+int relay_put_baseline(struct relay_client *c, const cJSON *body, time_t give_up)
+{
+	long status;
+
+	return call_ex(c, "PUT", "/v1/baselines", body, 0, give_up,
+		       "record baseline", NULL, &status, 1);
+}
+
+int relay_lookup_baselines(struct relay_client *c, const cJSON *body,
+			   time_t give_up, cJSON **out)
+{
+	long status;
+
+	return call_ex(c, "POST", "/v1/baselines/lookup", body, 0, give_up,
+		       "baseline lookup", out, &status, 1);
 }

@@ -22,6 +22,8 @@ enum relay_result {
 	RELAY_NOT_FOUND = -2,	/* 404 for the request id */
 	RELAY_CONFLICT = -3,	/* 409 */
 	RELAY_INTERRUPTED = -4,	/* *stop became non-zero */
+	RELAY_FORBIDDEN = -5,	/* 403 from a baseline call (not reported):
+				 * the repository is outside the token's scope */
 };
 
 /* A client for the relay at base_url ("https://relay.example.com", no
@@ -50,5 +52,15 @@ int relay_rekey(struct relay_client *c, const char *id, const cJSON *body,
 
 /* POST /v1/requests/<id>/notified. */
 int relay_notified(struct relay_client *c, const char *id, time_t give_up);
+
+/* PUT /v1/baselines with {"repository", "document"}: RELAY_OK (204), or
+ * RELAY_FORBIDDEN, or another result (reported). */
+int relay_put_baseline(struct relay_client *c, const cJSON *body, time_t give_up);
+
+/* POST /v1/baselines/lookup with {"repository", "gate", "commits",
+ * "limit"}: *out receives the answer object (untrusted: the caller
+ * validates every record), or RELAY_FORBIDDEN, or another result. */
+int relay_lookup_baselines(struct relay_client *c, const cJSON *body,
+			   time_t give_up, cJSON **out);
 
 #endif

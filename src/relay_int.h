@@ -1,12 +1,13 @@
 /* relay_int.h - what the relay API's files share (not for other modules).
  *
- * The API is five files, one job each:
+ * The API is these files, one job each:
  *   relay_auth.c     bearer tokens, tenants and their repository scopes
  *   relay_body.c     validating request bodies (pure)
  *   relay_wait.c     held long-polls: linking, waking, sweeping, draining
  *   relay_metrics.c  counters and GET /metrics
  *   relay_reply.c    answers: request objects, errors, store reads
- *   relay_api.c      routing and the /v1 endpoints
+ *   relay_baseline.c baselines kept per tenant (/v1/baselines)
+ *   relay_api.c      routing and the /v1/requests endpoints
  *
  * Ownership: a struct call is the per-request state of a POST (its body and
  * who sent it) or of a held long-poll; web.c hands it back on every later
@@ -38,7 +39,8 @@
 #define JSON_TYPE "application/json"
 #define RELAY_SCOPE_MAX 2048		/* bytes of a token's repository patterns */
 
-enum route { R_NONE, R_REQUESTS, R_REQUEST, R_REKEY, R_NOTIFIED };
+enum route { R_NONE, R_REQUESTS, R_REQUEST, R_REKEY, R_NOTIFIED,
+	     R_BASELINES, R_BASELINE_LOOKUP };
 enum call_state { CALL_BODY, CALL_WAITING, CALL_WOKEN, CALL_ANSWERED };
 
 /* Who is calling: the tenant of the bearer token presented, and the
@@ -78,6 +80,7 @@ struct slot {
 struct counters {
 	atomic_ulong registered, reattached, decisions, settled;
 	atomic_ulong errors, auth_failures, waiters_refused, scope_refused;
+	atomic_ulong baselines_recorded, baseline_lookups;
 	atomic_ulong codes[NCODES];
 };
 
@@ -168,6 +171,13 @@ int relay_send_json(struct relay_api *a, struct MHD_Connection *c,
 /* The request object of docs/relay-protocol.md. */
 cJSON *relay_request_json(const struct store_request *r);
 void relay_add_time(cJSON *o, const char *name, time_t t);
+
+/* ---- relay_baseline.c ---- */
+/* PUT /v1/baselines and POST /v1/baselines/lookup with the body in k. */
+int relay_baseline_put(struct relay_api *a, struct MHD_Connection *c,
+		       const struct call *k);
+int relay_baseline_lookup(struct relay_api *a, struct MHD_Connection *c,
+			  const struct call *k);
 
 /* ---- relay_metrics.c ---- */
 int relay_metrics(struct relay_api *a, struct MHD_Connection *c,

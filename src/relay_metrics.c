@@ -87,8 +87,14 @@ int relay_metrics(struct relay_api *a, struct MHD_Connection *c,
 	       "Server errors: 5xx answers (review pages and API) and failed"
 	       " sweeps.", m->errors);
 	metric(&b, "greenlight_relay_scope_refusals_total", "counter",
-	       "Registrations refused because the token may not register for"
-	       " the repository.", m->scope_refused);
+	       "Registrations and baseline calls refused because the token may"
+	       " not act for the repository.", m->scope_refused);
+	metric(&b, "greenlight_relay_baselines_recorded_total", "counter",
+	       "Baseline documents stored by PUT /v1/baselines.",
+	       m->baselines_recorded);
+	metric(&b, "greenlight_relay_baseline_lookups_total", "counter",
+	       "Baseline lookups answered (POST /v1/baselines/lookup).",
+	       m->baseline_lookups);
 	metric_states(a, &b);
 	metric_codes(a, &b);
 	if (!b.data)

@@ -218,25 +218,52 @@ static int check(struct settings *s)
 	return check_secret(s);
 }
 
+/* Fill setting i, unless a flag set it: environment > gate > default. */
+static void resolve_one(struct settings *s, const struct gate *g, int i)
+{
+	const char *env, *file;
+
+	if (s->value[i])
+		return;
+	env = getenv(defs[i].env);
+	file = from_gate(g, &defs[i]);
+	if (env && *env) {
+		s->value[i] = env;
+		s->origin[i] = defs[i].env;
+	} else if (file) {
+		s->value[i] = file;
+		s->origin[i] = "gate";
+	} else {
+		s->value[i] = defs[i].def;
+		s->origin[i] = "default";
+	}
+}
+
 int settings_resolve(struct settings *s, const struct gate *g)
 {
-	for (int i = 0; i < SET_COUNT; i++) {
-		const char *env, *file;
-
-		if (s->value[i])
-			continue;
-		env = getenv(defs[i].env);
-		file = from_gate(g, &defs[i]);
-		if (env && *env) {
-			s->value[i] = env;
-			s->origin[i] = defs[i].env;
-		} else if (file) {
-			s->value[i] = file;
-			s->origin[i] = "gate";
-		} else {
-			s->value[i] = defs[i].def;
-			s->origin[i] = "default";
-		}
-	}
+	for (int i = 0; i < SET_COUNT; i++)
+		resolve_one(s, g, i);
 	return check(s);
+}
+
+int settings_relay(struct settings *s, const struct gate *g, const char *what)
+{
+	const char *tok;
+
+	memset(s, 0, sizeof(*s));
+	resolve_one(s, g, SET_RELAY);
+	resolve_one(s, g, SET_RELAY_TOKEN_ENV);
+	resolve_one(s, g, SET_INSECURE_RELAY);
+	if (!*s->value[SET_RELAY])
+		return error("%s needs the relay's URL: set GREENLIGHT_RELAY or"
+			     " decision.relay in the gate file", what);
+	tok = *s->value[SET_RELAY_TOKEN_ENV] ? getenv(s->value[SET_RELAY_TOKEN_ENV]) : NULL;
+	if (!tok || !*tok)
+		return error("%s needs the relay's bearer token: set %s (the"
+			     " variable named by GREENLIGHT_RELAY_TOKEN_ENV or"
+			     " decision.relay_token_env)", what,
+			     s->value[SET_RELAY_TOKEN_ENV]);
+	if (parse_bool(s->value[SET_INSECURE_RELAY], &s->insecure_relay))
+		return bad(s, SET_INSECURE_RELAY, "write true or false");
+	return check_relay(s);
 }

@@ -46,4 +46,12 @@ void settings_set_flag(struct settings *s, enum setting_id id, const char *value
  * wrong and where it came from. */
 int settings_resolve(struct settings *s, const struct gate *g);
 
+/* Only the relay settings, as `run` resolves them but without flags (the
+ * relay baseline store; `what` names the caller in messages): the relay
+ * URL (GREENLIGHT_RELAY > decision.relay), the variable holding the token
+ * (GREENLIGHT_RELAY_TOKEN_ENV > decision.relay_token_env > default), which
+ * must be set, and the same https-or-loopback rule.  Returns 0 (*s filled;
+ * other settings stay unset), or -1 after one line naming what to set. */
+int settings_relay(struct settings *s, const struct gate *g, const char *what);
+
 #endif

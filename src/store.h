@@ -10,7 +10,8 @@
  * returns the existing one.  Keys are unique in the database; a relay
  * stores SHA-256(tenant LF key), which makes them unique per tenant.  The store is split by job:
  * store_db.c (connection, schema), store_request.c (requests),
- * store_review.c (tokens, decisions, quorum).  Quorum is evaluated inside the transaction that
+ * store_review.c (tokens, decisions, quorum), store_baseline.c (baseline
+ * documents a relay keeps per tenant, repository, gate and commit).  Quorum is evaluated inside the transaction that
  * records a decision: each team needs `approvals` distinct approvers; the
  * first reject rejects the whole request.
  */
@@ -226,6 +227,33 @@ int store_settle_expired(struct store *s, time_t now, long *settled);
 /* How many requests are in each state: counts[REQ_PENDING] ...
  * counts[REQ_EXPIRED].  STORE_OK or STORE_ERROR (counts are then 0). */
 int store_state_counts(struct store *s, long counts[4]);
+
+/* ---- baselines (store_baseline.c) ----
+ * A relay keeps baseline documents (baseline.h) for gates that cannot push
+ * git notes, keyed by (tenant, repository, gate, commit); the document is
+ * stored as the caller gives it (validated before). */
+#define STORE_MAX_BASELINE (256 * 1024)	/* bytes of one document */
+
+/* Store doc_json for the key, replacing the document recorded before for
+ * it.  STORE_OK, or STORE_ERROR (reported; nothing written, also for text
+ * over the limits). */
+int store_baseline_put(struct store *s, const char *tenant,
+		       const char *repository, const char *gate,
+		       const char *commit, const char *doc_json,
+		       time_t recorded);
+
+/* Called by store_baseline_lookup for commits[i] with its document; a
+ * non-zero return stops the lookup (not an error). */
+typedef int (*store_baseline_fn)(void *ud, size_t i, const char *doc_json,
+				 size_t len);
+
+/* For each of commits[0..n) in order that has a document of (tenant,
+ * repository, gate), call fn; in one read transaction.  STORE_OK or
+ * STORE_ERROR (reported; fn may have been called for some commits). */
+int store_baseline_lookup(struct store *s, const char *tenant,
+			  const char *repository, const char *gate,
+			  const char *const *commits, size_t n,
+			  store_baseline_fn fn, void *ud);
 
 /* Whether s is 1..max bytes without control characters: the rule every
  * text the store keeps follows (callers validating input use it too). */

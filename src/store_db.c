@@ -20,7 +20,7 @@
 #include "store_int.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 #define BUSY_TIMEOUT_MS 5000
 
 static const char schema_v1[] =
@@ -93,6 +93,20 @@ static const char schema_v4[] =
 	"CREATE INDEX requests_subject ON requests(tenant, subject, created);"
 	"PRAGMA user_version = 4;";
 
+/* v5: baseline documents a relay keeps for gates that cannot push git
+ * notes (docs/baselines.md, "The relay store"), per tenant, repository,
+ * gate and commit; recording again replaces the document. */
+static const char schema_v5[] =
+	"CREATE TABLE baselines("
+	" tenant TEXT NOT NULL,"
+	" repository TEXT NOT NULL,"
+	" gate TEXT NOT NULL,"
+	" commit_id TEXT NOT NULL,"
+	" document TEXT NOT NULL,"
+	" recorded INTEGER NOT NULL,"
+	" PRIMARY KEY (tenant, repository, gate, commit_id)) STRICT;"
+	"PRAGMA user_version = 5;";
+
 /* Distinct approvers of team t (correlated subquery used twice below). */
 #define APPROVED_SQL \
 	"(SELECT COUNT(DISTINCT d.email) FROM decisions d" \
@@ -147,6 +161,12 @@ static const char *const query_sql[Q_COUNT] = {
 		" deadline = ?2, notified = 0 WHERE id = ?1 AND state = 'expired'",
 	[Q_SET_STATE] = "UPDATE requests SET state = ?2, decided_at = ?3"
 		" WHERE id = ?1 AND state = 'pending'",
+	[Q_BASELINE_PUT] = "INSERT INTO baselines(tenant, repository, gate,"
+		" commit_id, document, recorded) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		" ON CONFLICT (tenant, repository, gate, commit_id) DO UPDATE SET"
+		" document = excluded.document, recorded = excluded.recorded",
+	[Q_BASELINE_GET] = "SELECT document FROM baselines WHERE tenant = ?1"
+		" AND repository = ?2 AND gate = ?3 AND commit_id = ?4",
 };
 static const char *const state_names[] = {
 	[REQ_PENDING] = "pending",
@@ -400,6 +420,8 @@ static int migrate(struct store *s, const char *path)
 	if (v < 3 && sq_exec(s, schema_v3))
 		goto out;
 	if (v < 4 && sq_exec(s, schema_v4))
+		goto out;
+	if (v < 5 && sq_exec(s, schema_v5))
 		goto out;
 	ret = 0;
 out:

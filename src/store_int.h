@@ -1,9 +1,10 @@
 /* store_int.h - what the store's files share (not for other modules).
  *
- * The store is three files, one job each: store_db.c (the SQLite
+ * The store is four files, one job each: store_db.c (the SQLite
  * connection, schema and transactions), store_request.c (creating,
- * reading and changing requests) and store_review.c (what a reviewer's
- * token resolves to, and recording decisions with quorum).
+ * reading and changing requests), store_review.c (what a reviewer's
+ * token resolves to, and recording decisions with quorum) and
+ * store_baseline.c (baseline documents a relay keeps).
  */
 #ifndef GREENLIGHT_STORE_INT_H
 #define GREENLIGHT_STORE_INT_H
@@ -41,6 +42,8 @@ enum query {
 	Q_REOPEN,
 	Q_SETTLE_DUE,
 	Q_STATE_COUNTS,
+	Q_BASELINE_PUT,
+	Q_BASELINE_GET,
 	Q_COUNT
 };
 

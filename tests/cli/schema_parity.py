@@ -37,6 +37,7 @@ SCHEMA_ID = "https://your-org.github.io/greenlight/schema/v1/greenlight.schema.j
 
 # file (without .json) -> what greenlight prints on stderr ("" = nothing)
 VALID = {
+    "baseline-store-relay": "",
     "every-baseline-key": "",
     "every-notify-and-decision-key": "",
     "every-operator-and-top-level-key": "",
@@ -54,7 +55,7 @@ INVALID = {
     'approvals-as-string': ('$.teams.engineering.approvals', 'teams.engineering.approvals must be a whole number >= 1'),
     'approvals-fraction': ('$.teams.engineering.approvals', 'teams.engineering.approvals must be a whole number >= 1'),
     'approvals-zero': ('$.teams.engineering.approvals', 'teams.engineering.approvals must be a whole number >= 1'),
-    'baseline-store-s3': ('$.baseline.store', 'baseline.store is "s3://bucket"; write "git-notes" or "dir:PATH"'),
+    'baseline-store-s3': ('$.baseline.store', 'baseline.store is "s3://bucket"; write "git-notes", "dir:PATH" or "relay"'),
     'baseline-window-zero': ('$.baseline.window', 'baseline.window must be a whole number from 1 to 100'),
     'boolean-operand-as-string': ('$.choices[1].BooleanEquals', 'choices[1].BooleanEquals: operator BooleanEquals needs true'),
     'comment-not-a-string': ('$.choices[1].Comment', 'choices[1].Comment: Comment needs a string, got number 5'),

@@ -13,6 +13,11 @@ this one.  It implements just enough of docs/relay-protocol.md:
                                   "decisions" taken from DIR/answer.json when
                                   that file exists (read at every poll), else
                                   pending after a short pause
+  PUT  /v1/baselines              204; the body is saved as DIR/baseline-N.json
+  POST /v1/baselines/lookup       the body is saved as DIR/lookup.json; the
+                                  answer is DIR/baselines.json when that file
+                                  exists (whatever it holds), else
+                                  {"records": []}
 
 Every API call needs "Authorization: Bearer TOKEN" (else 401).  Loopback
 only: --host must be an address of this machine (127.0.0.0/8).
@@ -58,11 +63,39 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
+    def do_PUT(self):
+        data = self.body()
+        if not self.authorized():
+            return
+        if urlsplit(self.path).path != "/v1/baselines":
+            return self.reply(404, {"error": "not found"})
+        n = len([f for f in os.listdir(ARGS.dir)
+                 if f.startswith("baseline-")]) + 1
+        with open(os.path.join(ARGS.dir, "baseline-%d.json" % n), "wb") as f:
+            f.write(data)
+        self.reply(204)
+
+    def lookup(self, data):
+        with open(os.path.join(ARGS.dir, "lookup.json"), "wb") as f:
+            f.write(data)
+        answer = os.path.join(ARGS.dir, "baselines.json")
+        if not os.path.exists(answer):
+            return self.reply(200, {"records": []})
+        with open(answer, "rb") as f:
+            body = f.read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def do_POST(self):
         data = self.body()
         if not self.authorized():
             return
         path = urlsplit(self.path).path
+        if path == "/v1/baselines/lookup":
+            return self.lookup(data)
         if path == "/v1/requests":
             reg = json.loads(data)
             n = len([f for f in os.listdir(ARGS.dir)

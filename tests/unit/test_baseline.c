@@ -1,7 +1,8 @@
 /* test_baseline.c - unit tests for baseline documents (src/baseline.c):
  * the strict note parser (each refusal and its reason), merging a gate's
  * entry into a note, aggregation, the derived results paths and the
- * $$.Baseline / $$.Delta / $$.DeltaPct context objects.
+ * $$.Baseline / $$.Delta / $$.DeltaPct context objects, and what the relay
+ * store takes from a lookup answer (baseline_relay_take).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include "baseline.h"
+#include "baseline_relay.h"
 #include "choice.h"
 #include "jsonpath.h"
 
@@ -289,6 +291,56 @@ static void test_add_paths(void **state)
 	cJSON_Delete(rules);
 }
 
+#define RSHA(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
+#define RDOC(gate, sha, lat) "{\"version\":1,\"gate\":\"" gate "\",\"commit\":\"" sha \
+	"\",\"recorded\":\"2026-12-07T10:00:00Z\",\"outcome\":\"pass\",\"run_url\":null," \
+	"\"values\":{\"$.latencyMs\":" #lat "}}"
+
+/* What the relay store takes from a lookup answer: only valid records of
+ * this gate for commits asked, nearest first, at most window. */
+static void test_relay_take(void **state)
+{
+	const char *commits[3] = { RSHA("a"), RSHA("b"), RSHA("c") };
+	struct baseline_doc docs[2];
+	char why[320];
+	size_t dropped;
+	cJSON *ans;
+	long n;
+
+	(void)state;
+	ans = cJSON_Parse("{\"records\":[" RDOC("g", RSHA("c"), 3) "," RDOC("g", RSHA("a"), 1) ","
+			  RDOC("g", RSHA("f"), 9) "," RDOC("h", RSHA("b"), 2) ","
+			  RDOC("g", RSHA("a"), 7) ",{\"version\":1}]}");
+	assert_non_null(ans);
+	n = baseline_relay_take(ans, "g", commits, 3, docs, 2, &dropped, why, sizeof(why));
+	assert_int_equal(n, 2);
+	assert_string_equal(docs[0].commit, RSHA("a"));
+	assert_string_equal(docs[1].commit, RSHA("c"));
+	assert_int_equal(cJSON_GetObjectItem(docs[0].values, "$.latencyMs")->valueint, 1);
+	assert_int_equal(dropped, 4);
+	assert_string_equal(why, "a record for commit ffffffffffff that was not asked for");
+	baseline_doc_release(&docs[0]);
+	baseline_doc_release(&docs[1]);
+	cJSON_Delete(ans);
+	/* window 1 keeps the nearest */
+	ans = cJSON_Parse("{\"records\":[" RDOC("g", RSHA("c"), 3) "," RDOC("g", RSHA("b"), 2) "]}");
+	n = baseline_relay_take(ans, "g", commits, 3, docs, 1, &dropped, why, sizeof(why));
+	assert_int_equal(n, 1);
+	assert_string_equal(docs[0].commit, RSHA("b"));
+	assert_int_equal(dropped, 0);
+	baseline_doc_release(&docs[0]);
+	cJSON_Delete(ans);
+	/* a member twice, and an answer without records */
+	ans = cJSON_Parse("{\"records\":[{\"version\":1,\"version\":1}]}");
+	n = baseline_relay_take(ans, "g", commits, 3, docs, 2, &dropped, why, sizeof(why));
+	assert_int_equal(n, 0);
+	assert_string_equal(why, "a record has a member twice");
+	cJSON_Delete(ans);
+	ans = cJSON_Parse("{\"records\":{}}");
+	assert_int_equal(baseline_relay_take(ans, "g", commits, 3, docs, 2, &dropped, why, sizeof(why)), -1);
+	cJSON_Delete(ans);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_context),
 		cmocka_unit_test(test_add_paths),
 		cmocka_unit_test(test_view),
+		cmocka_unit_test(test_relay_take),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -415,7 +415,9 @@ static void test_errors_baseline(void **state)
 	load_bad(G3("\"baseline\": {\"windows\": 3}"),
 		 "t.json:3:14: unknown key \"windows\" in baseline; did you mean \"window\"? (keys are case-sensitive)");
 	load_bad(G3("\"baseline\": {\"store\": \"dir:\"}"),
-		 "t.json:3:23: baseline.store is \"dir:\"; write \"git-notes\" or \"dir:PATH\"");
+		 "t.json:3:23: baseline.store is \"dir:\"; write \"git-notes\", \"dir:PATH\" or \"relay\"");
+	load_bad(G3("\"baseline\": {\"store\": \"relay:x\"}"),
+		 "t.json:3:23: baseline.store is \"relay:x\"; write \"git-notes\", \"dir:PATH\" or \"relay\"");
 	load_bad(G3("\"baseline\": {\"ref\": \"refs/heads/main\"}"),
 		 "t.json:3:21: baseline.ref is \"refs/heads/main\"; write a notes ref like \"refs/notes/greenlight\"");
 	load_bad(G3("\"baseline\": {\"ref\": \"refs/notes/a..b\"}"),
@@ -463,6 +465,15 @@ static void test_baseline_defaults(void **state)
 	assert_string_equal(g.baseline.branch, "main");
 	assert_int_equal(g.baseline.if_missing, BASELINE_MISSING_ERROR);
 	gate_release(&g);
+	{
+		const char *relay = "{\"version\": 1, \"name\": \"g\", \"default\": \"pass\", \"choices\": [{\"Variable\": \"$.a\", \"NumericGreaterThan\": 1, \"Next\": \"fail\"}],"
+			"\"baseline\": {\"store\": \"relay\"}}";
+
+		assert_int_equal(gate_load_text(&g, "t.json", relay, strlen(relay)), 0);
+		assert_int_equal(g.baseline.store, BASELINE_STORE_RELAY);
+		assert_null(g.baseline.dir);
+		gate_release(&g);
+	}
 }
 
 /* --- limits -------------------------------------------------------------- */

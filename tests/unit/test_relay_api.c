@@ -5,7 +5,8 @@
  * main loop), and talks to it with libcurl; long-polls run in their own
  * threads.  A second store connection (the test's) checks what was stored.
  * Also here: bearer-token lists and tenant lines (relay_api_set_tokens), and the store additions the relay needs
- * (migration from schema 2, kept tokens, settling, counts, rekey).
+ * (migration from schema 2, kept tokens, settling, counts, rekey), and
+ * the baseline endpoints (PUT /v1/baselines, POST /v1/baselines/lookup).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1089,12 +1090,185 @@ static void test_tenant_tokens_refused(void **state)
 	assert_int_equal(read_as(f, TOK_ALPHA, a), 401);
 }
 
+/* ---- baselines ------------------------------------------------------------------ */
+
+#define TOK_GAMMA "gamma-token-0123456789"
+#define BL_REPO "https://git.example.com/acme/model.git"
+#define BL_SHA1 "1111111111111111111111111111111111111111"
+#define BL_SHA2 "2222222222222222222222222222222222222222"
+
+static char *baseline_doc(const char *gate, const char *sha, int latency)
+{
+	char *s = malloc(512);
+
+	assert_non_null(s);
+	snprintf(s, 512, "{\"version\":1,\"gate\":\"%s\",\"commit\":\"%s\","
+		 "\"recorded\":\"2026-12-07T10:00:00Z\",\"outcome\":\"pass\","
+		 "\"run_url\":null,\"values\":{\"$.latencyMs\":%d}}", gate, sha,
+		 latency);
+	return s;
+}
+
+/* PUT a document; the status (why: the error text on 4xx). */
+static long bl_put(struct fixture *f, const char *bearer, const char *repo,
+		   const char *doc, char *why, size_t whysize)
+{
+	char body[2048];
+	struct resp r;
+	long status;
+
+	snprintf(body, sizeof(body), "{\"repository\":\"%s\",\"document\":%s}",
+		 repo, doc);
+	http(f->port, "PUT", "/v1/baselines", body, bearer, NULL, &r);
+	status = r.status;
+	if (why)
+		snprintf(why, whysize, "%s", jstr(r.json, "error"));
+	resp_release(&r);
+	return status;
+}
+
+/* Look up BL_SHA2, BL_SHA1 of gate g: the status; the latencies found
+ * nearest first into lat (-1 after the last). */
+static long bl_lookup(struct fixture *f, const char *bearer, const char *repo,
+		      const char *extra, int lat[3])
+{
+	char body[512];
+	const cJSON *rec;
+	struct resp r;
+	long status;
+	int n = 0;
+
+	snprintf(body, sizeof(body), "{\"repository\":\"%s\",\"gate\":\"g\","
+		 "\"commits\":[\"" BL_SHA2 "\",\"" BL_SHA1 "\"]%s}", repo,
+		 extra ? extra : "");
+	http(f->port, "POST", "/v1/baselines/lookup", body, bearer, NULL, &r);
+	status = r.status;
+	cJSON_ArrayForEach(rec, cJSON_GetObjectItemCaseSensitive(r.json, "records")) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "values");
+
+		lat[n++] = (int)jnum(v, "$.latencyMs");
+		if (n == 2)
+			break;
+	}
+	lat[n] = -1;
+	resp_release(&r);
+	return status;
+}
+
+static void test_baselines(void **state)
+{
+	struct fixture *f = *state;
+	char *d1 = baseline_doc("g", BL_SHA1, 200), *d2 = baseline_doc("g", BL_SHA2, 210);
+	char *d1b = baseline_doc("g", BL_SHA1, 100000);
+	int lat[3];
+
+	assert_int_equal(relay_api_set_tokens(f->a,
+		"tenant alpha " TOK_ALPHA " https://git.example.com/acme/*\n"
+		"tenant beta " TOK_BETA " https://git.example.com/acme/*\n"
+		"tenant gamma " TOK_GAMMA " https://git.example.com/other/*\n",
+		"tokens.txt"), 3);
+	assert_int_equal(bl_put(f, TOK_ALPHA, BL_REPO, d1, NULL, 0), 204);
+	assert_int_equal(bl_lookup(f, TOK_ALPHA, BL_REPO, NULL, lat), 200);
+	assert_int_equal(lat[0], 200);
+	assert_int_equal(lat[1], -1);
+	assert_int_equal(bl_put(f, TOK_ALPHA, BL_REPO, d2, NULL, 0), 204);
+	assert_int_equal(bl_lookup(f, TOK_ALPHA, BL_REPO, NULL, lat), 200);
+	assert_int_equal(lat[0], 210);	/* in the order asked: nearest first */
+	assert_int_equal(lat[1], 200);
+	assert_int_equal(bl_lookup(f, TOK_ALPHA, BL_REPO, ",\"limit\":1", lat), 200);
+	assert_int_equal(lat[0], 210);
+	assert_int_equal(lat[1], -1);
+	/* another tenant allowed the same repository sees nothing, and its
+	 * PUT does not reach alpha's */
+	assert_int_equal(bl_lookup(f, TOK_BETA, BL_REPO, NULL, lat), 200);
+	assert_int_equal(lat[0], -1);
+	assert_int_equal(bl_put(f, TOK_BETA, BL_REPO, d1b, NULL, 0), 204);
+	assert_int_equal(bl_lookup(f, TOK_ALPHA, BL_REPO, NULL, lat), 200);
+	assert_int_equal(lat[1], 200);
+	/* recording again replaces */
+	assert_int_equal(bl_put(f, TOK_ALPHA, BL_REPO, d1b, NULL, 0), 204);
+	assert_int_equal(bl_lookup(f, TOK_ALPHA, BL_REPO, NULL, lat), 200);
+	assert_int_equal(lat[1], 100000);
+	/* a repository outside the token's patterns */
+	assert_int_equal(bl_put(f, TOK_GAMMA, BL_REPO, d1, NULL, 0), 403);
+	assert_int_equal(bl_lookup(f, TOK_GAMMA, BL_REPO, NULL, lat), 403);
+	assert_int_equal(bl_lookup(f, NULL, BL_REPO, NULL, lat), 401);
+	free(d1);
+	free(d2);
+	free(d1b);
+}
+
+/* PUT body -> 400 with want in the reason. */
+static void bl_bad_put(struct fixture *f, const char *doc, const char *want)
+{
+	char why[400];
+
+	assert_int_equal(bl_put(f, BEARER, BL_REPO, doc, why, sizeof(why)), 400);
+	if (!strstr(why, want))
+		fail_msg("\"%s\" not in \"%s\"", want, why);
+}
+
+static void bl_bad_lookup(struct fixture *f, const char *body, const char *want)
+{
+	struct resp r;
+
+	http(f->port, "POST", "/v1/baselines/lookup", body, BEARER, NULL, &r);
+	assert_int_equal(r.status, 400);
+	if (!strstr(jstr(r.json, "error"), want))
+		fail_msg("\"%s\" not in \"%s\"", want, jstr(r.json, "error"));
+	resp_release(&r);
+}
+
+static void test_baselines_refused(void **state)
+{
+	struct fixture *f = *state;
+	char *many = malloc(64 * 1024), *p;
+	struct resp r;
+
+	bl_bad_put(f, "1", "document must be a baseline document");
+	bl_bad_put(f, "{\"gate\":\"g\"}", "document: gate \"g\": \"version\" must be 1");
+	bl_bad_put(f, "{\"version\":1,\"gate\":\"g\",\"commit\":\"" BL_SHA1 "\","
+		   "\"recorded\":\"yesterday\",\"outcome\":\"pass\",\"run_url\":null,"
+		   "\"values\":{}}", "\"recorded\" must be an RFC 3339 timestamp");
+	bl_bad_put(f, "{\"version\":1,\"gate\":\"g\",\"commit\":\"" BL_SHA1 "\","
+		   "\"recorded\":\"2026-12-07T10:00:00Z\",\"outcome\":\"review\","
+		   "\"run_url\":null,\"values\":{}}", "\"outcome\" must be");
+	bl_bad_put(f, "{\"version\":1,\"gate\":\"g\",\"commit\":\"" BL_SHA1 "\","
+		   "\"recorded\":\"2026-12-07T10:00:00Z\",\"outcome\":\"pass\","
+		   "\"run_url\":null,\"values\":{},\"extra\":1}", "unknown key \"extra\"");
+	http(f->port, "PUT", "/v1/baselines", "{\"repository\":\"r\",\"document\":{},\"x\":1}",
+	     BEARER, NULL, &r);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(jstr(r.json, "error"), "unknown member \"x\"");
+	resp_release(&r);
+	bl_bad_lookup(f, "{\"repository\":\"r\",\"gate\":\"g\",\"commits\":[]}",
+		      "commits must be an array of 1 to 1000 commit ids");
+	bl_bad_lookup(f, "{\"repository\":\"r\",\"gate\":\"g\",\"commits\":[\"ABC\"]}",
+		      "commits[0] must be 40 lowercase hexadecimal digits");
+	bl_bad_lookup(f, "{\"repository\":\"r\",\"commits\":[\"" BL_SHA1 "\"]}",
+		      "gate must be a string");
+	bl_bad_lookup(f, "{\"repository\":\"r\",\"gate\":\"g\",\"commits\":[\"" BL_SHA1 "\"],\"limit\":0}",
+		      "limit must be a whole number from 1 to 1000");
+	assert_non_null(many);
+	p = many + sprintf(many, "{\"repository\":\"r\",\"gate\":\"g\",\"commits\":[");
+	for (int i = 0; i < 1001; i++)
+		p += sprintf(p, "%s\"%040d\"", i ? "," : "", i);
+	strcpy(p, "]}");
+	bl_bad_lookup(f, many, "commits must be an array of 1 to 1000");
+	free(many);
+	http(f->port, "GET", "/v1/baselines", NULL, BEARER, NULL, &r);
+	assert_int_equal(r.status, 405);
+	resp_release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_tokens_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_baselines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_baselines_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_bearer_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_reused_hash, setup, teardown),

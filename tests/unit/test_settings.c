@@ -510,6 +510,47 @@ static void test_relay_mode(void **state)
 	assert_string_equal(set.value[SET_VIA], "listen");
 }
 
+/* settings_relay() that must fail with exactly the one line `want`. */
+static void relay_bad(const char *want)
+{
+	char line[1024];
+	int rc;
+
+	capture_begin();
+	rc = settings_relay(&set, &gate, "baseline store \"relay\"");
+	capture_end();
+	assert_int_equal(rc, -1);
+	snprintf(line, sizeof(line), "greenlight: %s\n", want);
+	assert_string_equal(captured, line);
+}
+
+/* The relay baseline store resolves the relay settings as run does. */
+static void test_relay_only(void **state)
+{
+	(void)state;
+	load_gate("");
+	relay_bad("baseline store \"relay\" needs the relay's URL: set GREENLIGHT_RELAY or decision.relay in the gate file");
+	load_gate("\"decision\": {\"relay\": \"https://gate.example.com\", \"relay_token_env\": \"GL_TEST_TOKEN\"}");
+	relay_bad("baseline store \"relay\" needs the relay's bearer token: set GL_TEST_TOKEN (the variable named by GREENLIGHT_RELAY_TOKEN_ENV or decision.relay_token_env)");
+	setenv("GL_TEST_TOKEN", "tok-0123456789abcdef", 1);
+	assert_int_equal(settings_relay(&set, &gate, "x"), 0);
+	assert_string_equal(set.value[SET_RELAY], "https://gate.example.com");
+	assert_string_equal(set.origin[SET_RELAY], "gate");
+	assert_string_equal(set.value[SET_RELAY_TOKEN_ENV], "GL_TEST_TOKEN");
+	/* the environment wins over the gate file */
+	setenv("GREENLIGHT_RELAY", "http://127.0.0.1:9", 1);
+	setenv("GREENLIGHT_RELAY_TOKEN_ENV", "GREENLIGHT_RELAY_TOKEN", 1);
+	relay_bad("baseline store \"relay\" needs the relay's bearer token: set GREENLIGHT_RELAY_TOKEN (the variable named by GREENLIGHT_RELAY_TOKEN_ENV or decision.relay_token_env)");
+	setenv("GREENLIGHT_RELAY_TOKEN", "tok-0123456789abcdef", 1);
+	assert_int_equal(settings_relay(&set, &gate, "x"), 0);
+	assert_string_equal(set.value[SET_RELAY], "http://127.0.0.1:9");
+	/* plain http off this host needs the opt-in */
+	setenv("GREENLIGHT_RELAY", "http://relay.example.com", 1);
+	relay_bad("relay \"http://relay.example.com\" (from GREENLIGHT_RELAY): plain http to another host lets anyone on the path read review links and forge answers; use https://, or pass --allow-insecure-relay if the network is trusted");
+	setenv("GREENLIGHT_ALLOW_INSECURE_RELAY", "true", 1);
+	assert_int_equal(settings_relay(&set, &gate, "x"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +564,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_only, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

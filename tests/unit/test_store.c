@@ -6,7 +6,8 @@
  * idempotent requests, quorum (distinct approvers, several teams, first
  * reject), self-approval (in every spelling of the author's address, and
  * with keep_tags), nonces, expiry, conflicts, the audit trail, durability
- * across a reopen, tenants, subjects and previous requests.
+ * across a reopen, tenants, subjects and previous requests; baseline
+ * documents (store_baseline.c) and the migration of a schema 4 database.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "store.h"
 #include "token.h"
@@ -817,6 +819,152 @@ static void test_self_approval_spellings(void **state)
 	assert_int_equal(self, 0);
 }
 
+/* ---- baselines ---------------------------------------------------------- */
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define SHA_C "cccccccccccccccccccccccccccccccccccccccc"
+#define REPO "https://git.example.com/acme/model.git"
+
+struct found {
+	size_t n, idx[8];
+	char doc[8][64];
+	size_t stop_after;		/* 0: never stop */
+};
+
+static int collect_doc(void *ud, size_t i, const char *doc, size_t len)
+{
+	struct found *fd = ud;
+
+	assert_true(fd->n < 8);
+	assert_int_equal(strlen(doc), len);
+	fd->idx[fd->n] = i;
+	snprintf(fd->doc[fd->n], sizeof(fd->doc[0]), "%s", doc);
+	fd->n++;
+	return fd->stop_after && fd->n >= fd->stop_after;
+}
+
+static struct found lookup3(struct store *s, const char *tenant,
+			    const char *repo, const char *gate, size_t stop)
+{
+	const char *commits[3] = { SHA_C, SHA_B, SHA_A };
+	struct found fd;
+
+	memset(&fd, 0, sizeof(fd));
+	fd.stop_after = stop;
+	assert_int_equal(store_baseline_lookup(s, tenant, repo, gate, commits, 3,
+					       collect_doc, &fd), STORE_OK);
+	return fd;
+}
+
+static void test_baseline_put_lookup(void **state)
+{
+	struct fixture *f = *state;
+	struct found fd;
+
+	assert_int_equal(store_baseline_put(f->s, "alpha", REPO, "g", SHA_A,
+					    "{\"v\":1}", T0), STORE_OK);
+	assert_int_equal(store_baseline_put(f->s, "alpha", REPO, "g", SHA_C,
+					    "{\"v\":3}", T0), STORE_OK);
+	/* in the order of the commits asked, only those that have one */
+	fd = lookup3(f->s, "alpha", REPO, "g", 0);
+	assert_int_equal(fd.n, 2);
+	assert_int_equal(fd.idx[0], 0);
+	assert_string_equal(fd.doc[0], "{\"v\":3}");
+	assert_int_equal(fd.idx[1], 2);
+	assert_string_equal(fd.doc[1], "{\"v\":1}");
+	/* the callback stops the lookup */
+	fd = lookup3(f->s, "alpha", REPO, "g", 1);
+	assert_int_equal(fd.n, 1);
+	/* recording again replaces */
+	assert_int_equal(store_baseline_put(f->s, "alpha", REPO, "g", SHA_A,
+					    "{\"v\":10}", T0 + 1), STORE_OK);
+	fd = lookup3(f->s, "alpha", REPO, "g", 0);
+	assert_int_equal(fd.n, 2);
+	assert_string_equal(fd.doc[1], "{\"v\":10}");
+	/* another tenant, repository or gate finds nothing */
+	assert_int_equal(lookup3(f->s, "beta", REPO, "g", 0).n, 0);
+	assert_int_equal(lookup3(f->s, "alpha", REPO "x", "g", 0).n, 0);
+	assert_int_equal(lookup3(f->s, "alpha", REPO, "h", 0).n, 0);
+	/* and writes its own row: alpha's stays */
+	assert_int_equal(store_baseline_put(f->s, "beta", REPO, "g", SHA_A,
+					    "{\"v\":99}", T0), STORE_OK);
+	fd = lookup3(f->s, "alpha", REPO, "g", 0);
+	assert_string_equal(fd.doc[1], "{\"v\":10}");
+	fd = lookup3(f->s, "beta", REPO, "g", 0);
+	assert_int_equal(fd.n, 1);
+	assert_string_equal(fd.doc[0], "{\"v\":99}");
+}
+
+static void test_baseline_refuses(void **state)
+{
+	struct fixture *f = *state;
+	char *big = malloc(STORE_MAX_BASELINE + 2);
+
+	assert_non_null(big);
+	memset(big, 'x', STORE_MAX_BASELINE + 1);
+	big[STORE_MAX_BASELINE + 1] = '\0';
+	assert_int_equal(store_baseline_put(f->s, "alpha", REPO, "g", "abc",
+					    "{}", T0), STORE_ERROR);
+	assert_int_equal(store_baseline_put(f->s, "alpha", REPO, "g",
+					    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "{}", T0),
+			 STORE_ERROR);
+	assert_int_equal(store_baseline_put(f->s, "", REPO, "g", SHA_A, "{}", T0),
+			 STORE_ERROR);
+	assert_int_equal(store_baseline_put(f->s, "alpha", "a\nb", "g", SHA_A,
+					    "{}", T0), STORE_ERROR);
+	assert_int_equal(store_baseline_put(f->s, "alpha", REPO, "g", SHA_A, "",
+					    T0), STORE_ERROR);
+	assert_int_equal(store_baseline_put(f->s, "alpha", REPO, "g", SHA_A, big,
+					    T0), STORE_ERROR);
+	free(big);
+	assert_int_equal(lookup3(f->s, "alpha", REPO, "g", 0).n, 0);
+}
+
+static int user_version_of(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int v;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* A schema 4 database (as written before baselines) with a request in it
+ * opens as schema 5, keeps the request and stores baselines. */
+static void test_baseline_migrates_v4(void **state)
+{
+	struct fixture *f = *state;
+	struct store_request r;
+	sqlite3 *db = NULL;
+	int created;
+
+	one_team(f, "key-v4", 1);
+	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_OK);
+	store_request_release(&r);
+	store_close(f->s);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE baselines;"
+				      "PRAGMA user_version = 4;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(user_version_of(f->path), 4);
+	f->s = store_open(f->path);
+	assert_non_null(f->s);
+	assert_int_equal(user_version_of(f->path), 5);
+	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_OK);
+	assert_int_equal(created, 0);
+	store_request_release(&r);
+	assert_int_equal(store_baseline_put(f->s, "alpha", REPO, "g", SHA_B,
+					    "{\"v\":2}", T0), STORE_OK);
+	assert_int_equal(lookup3(f->s, "alpha", REPO, "g", 0).n, 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -846,6 +994,9 @@ int main(void)
 		T(test_tenant_and_subject),
 		T(test_previous),
 		T(test_self_approval_spellings),
+		T(test_baseline_put_lookup),
+		T(test_baseline_refuses),
+		T(test_baseline_migrates_v4),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
