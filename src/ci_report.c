@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baseline.h"
 #include "ci_report.h"
 #include "json.h"
+#include "jsonpath.h"
 #include "report.h"
 #include "utf8.h"
 #include "util.h"
@@ -91,6 +93,123 @@ static char *join(const cJSON *arr, const char *key)
 	return b.data ? buf_detach(&b, NULL) : xstrdup("");
 }
 
+/* ---- baseline variables ------------------------------------------------ */
+
+void ci_input_path(const char *variable, char *out, size_t size)
+{
+	struct jpath p;
+	char err[256];
+	const char *rest;
+
+	out[0] = '\0';
+	if (!variable || jpath_parse(&p, variable, err, sizeof(err)))
+		return;
+	if (p.root == JPATH_INPUT) {
+		snprintf(out, size, "%s", p.text);
+	} else if (p.nseg >= 2 && p.seg[0].kind == JSEG_KEY &&
+		   (!strcmp(p.seg[0].key, "Baseline") || !strcmp(p.seg[0].key, "Delta") ||
+		    !strcmp(p.seg[0].key, "DeltaPct"))) {
+		/* "$$" then ".Delta" or "['Delta']" / ["Delta"] as written */
+		rest = p.text + 2;
+		rest += rest[0] == '.' ? 1 + strlen(p.seg[0].key) : 4 + strlen(p.seg[0].key);
+		snprintf(out, size, "$%s", rest);
+	}
+	jpath_release(&p);
+}
+
+static int ascii_alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+void ci_baseline_key(const char *path, char *out, size_t size)
+{
+	size_t n = 0, max = size - 1 < CI_BASELINE_KEY_MAX ? size - 1 : CI_BASELINE_KEY_MAX;
+
+	if (!size)
+		return;
+	for (const unsigned char *p = (const unsigned char *)path; *p && n < max; p++) {
+		if (ascii_alnum(*p))
+			out[n++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+		else if (n && out[n - 1] != '_')
+			out[n++] = '_';
+	}
+	while (n && out[n - 1] == '_')
+		n--;
+	out[n] = '\0';
+}
+
+/* A number's JSON text into out, or "" for anything else (or too long). */
+static void number_text(const cJSON *v, char *out, size_t size)
+{
+	char *s = cJSON_IsNumber(v) ? cJSON_PrintUnformatted(v) : NULL;
+
+	out[0] = '\0';
+	if (s && strlen(s) < size && strcmp(s, "null"))
+		memcpy(out, s, strlen(s) + 1);
+	free(s);
+}
+
+/* Whether keys a and b give one of the same names: equal, or one is the
+ * other with "PCT_" in front (DELTA_PCT_X against DELTA_ of "PCT_X"). */
+static int keys_clash(const char *a, const char *b)
+{
+	return !strcmp(a, b) || (!strncmp(a, "PCT_", 4) && !strcmp(a + 4, b)) ||
+	       (!strncmp(b, "PCT_", 4) && !strcmp(b + 4, a));
+}
+
+static void baseline_vars(struct ci_values *cv, const cJSON *rec)
+{
+	const cJSON *rule, *t;
+
+	cv->nbase = 0;
+	cJSON_ArrayForEach(rule, member(rec, "rules")) {
+		if (!bool_of(rule, "fired"))
+			continue;
+		cJSON_ArrayForEach(t, member(rule, "tests")) {
+			const cJSON *base = member(t, "baseline");
+			struct ci_baseline_var *bv = &cv->base[cv->nbase];
+			char path[JPATH_MAX_LEN + 2];
+			size_t k;
+
+			if (cv->nbase == CI_BASELINE_VARS)
+				return;
+			if (!cJSON_IsObject(base))
+				continue;
+			ci_input_path(str_of(t, "variable"), path, sizeof(path));
+			ci_baseline_key(path, bv->key, sizeof(bv->key));
+			number_text(member(base, "value"), bv->value, sizeof(bv->value));
+			number_text(member(base, "delta"), bv->delta, sizeof(bv->delta));
+			number_text(member(base, "delta_pct"), bv->pct, sizeof(bv->pct));
+			if (!*bv->key || (!*bv->value && !*bv->delta && !*bv->pct))
+				continue;
+			for (k = 0; k < cv->nbase && !keys_clash(cv->base[k].key, bv->key); k++)
+				;
+			cv->nbase += k == cv->nbase;
+		}
+	}
+}
+
+/* The baseline variables' names: kind 0 baseline, 1 delta, 2 delta_pct;
+ * `env` for GREENLIGHT_DELTA_PCT_K, else delta-pct-k. */
+static void baseline_var_name(const struct ci_baseline_var *bv, int kind, int env,
+			      char *out, size_t size)
+{
+	static const char *const kinds[] = { "BASELINE_", "DELTA_", "DELTA_PCT_" };
+	size_t n;
+
+	snprintf(out, size, "%s%s%s", env ? "GREENLIGHT_" : "", kinds[kind], bv->key);
+	if (env)
+		return;
+	for (n = 0; out[n]; n++)
+		out[n] = out[n] == '_' ? '-' : out[n] >= 'A' && out[n] <= 'Z' ? (char)(out[n] - 'A' + 'a') : out[n];
+}
+
+static const char *baseline_var_value(const struct ci_baseline_var *bv, int kind)
+{
+	return kind == 0 ? bv->value : kind == 1 ? bv->delta : bv->pct;
+}
+
 void ci_values_init(struct ci_values *cv, const cJSON *rec, const char *decision_file)
 {
 	const cJSON *req = member(rec, "request");
@@ -106,6 +225,7 @@ void ci_values_init(struct ci_values *cv, const cJSON *rec, const char *decision
 	cv->v[CI_APPROVERS] = join(member(req, "approvers"), NULL);
 	cv->v[CI_REQUEST_ID] = xstrdup(str_of(req, "id"));
 	cv->v[CI_DECISION_FILE] = xstrdup(decision_file ? decision_file : "");
+	baseline_vars(cv, rec);
 }
 
 void ci_values_release(struct ci_values *cv)
@@ -114,6 +234,7 @@ void ci_values_release(struct ci_values *cv)
 		free(cv->v[i]);
 		cv->v[i] = NULL;
 	}
+	cv->nbase = 0;
 }
 
 /* ---- escapers ------------------------------------------------------- */
@@ -247,6 +368,25 @@ static const cJSON *first_decision(const cJSON *rec, const char *decision)
 	return NULL;
 }
 
+/* A test's baseline as text: *base its value ("" without a baseline),
+ * *change "+50 (+25%)" as check shows it (baseline_view_change; "" when
+ * unknown). */
+static void test_baseline(const cJSON *t, char *base, size_t nbase, char *change, size_t nchange)
+{
+	const cJSON *b = member(t, "baseline");
+	struct baseline_view v;
+
+	base[0] = change[0] = '\0';
+	if (!cJSON_IsObject(b) || !member(b, "value"))
+		return;
+	memset(&v, 0, sizeof(v));
+	v.baseline = member(b, "value");
+	v.delta = member(b, "delta");
+	v.pct = member(b, "delta_pct");
+	report_value(v.baseline, base, nbase);
+	baseline_view_change(&v, change, nchange);
+}
+
 /* ---- JUnit ------------------------------------------------------------ */
 
 enum tc_kind { TC_PASS, TC_FAIL, TC_SKIP };
@@ -295,14 +435,49 @@ static void tc_decided(struct tc *tc, const char *next, const cJSON *rec)
 		       strcmp(outcome, "fail") ? outcome : "failed");
 }
 
+/* "; $.latencyMs: baseline 200, change +50 (+25%)" for each results path
+ * a fired rule's tests read that has a baseline (once per path), appended
+ * to the message; the path with every control character as a \u escape,
+ * so the message stays one line. */
+static void tc_baselines(struct tc *tc, const cJSON *rule)
+{
+	const cJSON *t;
+	char seen[4][200];
+	size_t nseen = 0, len = strlen(tc->msg);
+
+	cJSON_ArrayForEach(t, member(rule, "tests")) {
+		char path[JPATH_MAX_LEN + 2], base[72], change[64];
+		char *shown;
+		size_t k;
+
+		test_baseline(t, base, sizeof(base), change, sizeof(change));
+		if (!*base)
+			continue;
+		ci_input_path(str_of(t, "variable"), path, sizeof(path));
+		shown = utf8_escape_dup(path, NULL);
+		if (strlen(shown) >= sizeof(seen[0]))
+			memcpy(shown + sizeof(seen[0]) - 4, "...", 4);
+		for (k = 0; k < nseen && strcmp(seen[k], shown); k++)
+			;
+		if (k == nseen && nseen < 4 && len + 1 < sizeof(tc->msg)) {
+			snprintf(seen[nseen++], sizeof(seen[0]), "%s", shown);
+			len += (size_t)snprintf(tc->msg + len, sizeof(tc->msg) - len, "; %s: baseline %s%s%s",
+						shown, base, *change ? ", change " : "", change);
+		}
+		free(shown);
+	}
+}
+
 static void tc_rule(struct tc *tc, const cJSON *rule, const cJSON *rec)
 {
-	if (!bool_of(rule, "evaluated"))
+	if (!bool_of(rule, "evaluated")) {
 		tc_set(tc, TC_SKIP, NULL, "not evaluated: an earlier rule matched (match: first)");
-	else if (!bool_of(rule, "fired"))
+	} else if (!bool_of(rule, "fired")) {
 		tc_set(tc, TC_PASS, NULL, "did not fire");
-	else
+	} else {
 		tc_decided(tc, str_of(rule, "next"), rec);
+		tc_baselines(tc, rule);
+	}
 }
 
 /* The default decided when no rule fired; its Next is not in the record,
@@ -330,12 +505,28 @@ static int junit_tests(struct buf *b, const cJSON *rule)
 	cJSON_ArrayForEach(t, member(rule, "tests")) {
 		const cJSON *v = bool_of(t, "present") ? member(t, "value") : NULL;
 		struct buf line = BUF_INIT(1024);
+		char base[72], change[64];
 
 		report_value(v, val, sizeof(val));
 		report_value(member(t, "threshold"), thr, sizeof(thr));
-		rc = buf_addf(&line, "%s: %s = %s (%s %s): %s\n", str_of(t, "rule"),
+		test_baseline(t, base, sizeof(base), change, sizeof(change));
+		rc = buf_addf(&line, "%s: %s = %s (%s %s): %s", str_of(t, "rule"),
 			      str_of(t, "variable"), val, str_of(t, "operator"), thr,
 			      bool_of(t, "result") ? "true" : "false");
+		if (!rc && *base)
+			rc = buf_addf(&line, ", baseline %s", base);
+		if (!rc && *change) {
+			char *paren = strstr(change, " (");
+
+			/* "+50 (+25%)" -> " (+50, +25%)" */
+			if (paren) {
+				*paren = '\0';
+				rc = buf_addf(&line, " (%s, %s", change, paren + 2);
+			} else {
+				rc = buf_addf(&line, " (%s)", change);
+			}
+		}
+		rc = rc || buf_adds(&line, "\n");
 		if (!rc)
 			rc = ci_xml_escape(b, line.data);
 		buf_release(&line);
@@ -420,11 +611,14 @@ int ci_junit(struct buf *b, const cJSON *rec)
 
 /* ---- Markdown --------------------------------------------------------- */
 
-/* Cell of a rule's tests: "variable = value" (or thresholds), <br> apart. */
-static int md_tests(struct buf *b, const cJSON *rule, int thresholds)
+enum md_col { COL_VALUE, COL_THRESHOLD, COL_BASELINE, COL_CHANGE };
+
+/* Cell of a rule's tests: "variable = value", thresholds, baselines or
+ * changes ("-" for a test without), <br> apart. */
+static int md_tests(struct buf *b, const cJSON *rule, enum md_col col)
 {
 	const cJSON *t;
-	char val[72];
+	char val[72], change[64];
 	int n = 0, rc = 0;
 
 	if (!bool_of(rule, "evaluated"))
@@ -432,13 +626,17 @@ static int md_tests(struct buf *b, const cJSON *rule, int thresholds)
 	cJSON_ArrayForEach(t, member(rule, "tests")) {
 		if (n == CELL_TESTS)
 			return buf_addf(b, "<br>+%d more", cJSON_GetArraySize(member(rule, "tests")) - n);
-		if (thresholds)
+		if (col == COL_THRESHOLD)
 			report_value(member(t, "threshold"), val, sizeof(val));
-		else
+		else if (col == COL_VALUE)
 			report_value(bool_of(t, "present") ? member(t, "value") : NULL, val, sizeof(val));
+		else
+			test_baseline(t, val, sizeof(val), change, sizeof(change));
+		if (col == COL_CHANGE)
+			snprintf(val, sizeof(val), "%s", change);
 		rc = (n && buf_adds(b, "<br>")) ||
-		     (!thresholds && (md_cell(b, str_of(t, "variable"), CELL_MAX) || buf_adds(b, " = "))) ||
-		     md_cell(b, val, CELL_MAX);
+		     (col == COL_VALUE && (md_cell(b, str_of(t, "variable"), CELL_MAX) || buf_adds(b, " = "))) ||
+		     md_cell(b, *val ? val : "-", CELL_MAX);
 		if (rc)
 			return -1;
 		n++;
@@ -446,15 +644,17 @@ static int md_tests(struct buf *b, const cJSON *rule, int thresholds)
 	return 0;
 }
 
-static int md_rule_row(struct buf *b, const cJSON *rule)
+static int md_rule_row(struct buf *b, const cJSON *rule, int baselines)
 {
 	const char *fired = !bool_of(rule, "evaluated") ? "not evaluated" :
 			    bool_of(rule, "fired") ? "**yes**" : "no";
 
 	return buf_adds(b, "| ") || md_cell(b, str_of(rule, "rule"), CELL_MAX) ||
 	       buf_adds(b, " | ") || md_cell(b, str_of(rule, "condition"), CELL_MAX) ||
-	       buf_adds(b, " | ") || md_tests(b, rule, 0) ||
-	       buf_adds(b, " | ") || md_tests(b, rule, 1) ||
+	       buf_adds(b, " | ") || md_tests(b, rule, COL_VALUE) ||
+	       (baselines && (buf_adds(b, " | ") || md_tests(b, rule, COL_BASELINE) ||
+			      buf_adds(b, " | ") || md_tests(b, rule, COL_CHANGE))) ||
+	       buf_adds(b, " | ") || md_tests(b, rule, COL_THRESHOLD) ||
 	       buf_addf(b, " | %s | ", fired) || md_cell(b, str_of(rule, "next"), CELL_MAX) ||
 	       buf_adds(b, " |\n") ? -1 : 0;
 }
@@ -463,19 +663,42 @@ static int md_rules(struct buf *b, const cJSON *rec, size_t max_rules)
 {
 	const cJSON *rules = member(rec, "rules"), *rule;
 	size_t n = 0, total = (size_t)cJSON_GetArraySize(rules);
+	int baselines = cJSON_IsObject(member(rec, "baseline"));
 
-	if (buf_adds(b, "| rule | condition | value | threshold | fired | next |\n"
-		     "| --- | --- | --- | --- | --- | --- |\n"))
+	if (baselines ? buf_adds(b, "| rule | condition | value | baseline | change | threshold | fired | next |\n"
+				"| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		      : buf_adds(b, "| rule | condition | value | threshold | fired | next |\n"
+				"| --- | --- | --- | --- | --- | --- |\n"))
 		return -1;
 	cJSON_ArrayForEach(rule, rules) {
 		if (n == max_rules)
-			return buf_addf(b, "| \xE2\x80\xA6 | %zu more rules: see the decision record | | | | |\n",
-					total - n);
-		if (md_rule_row(b, rule))
+			return buf_addf(b, "| \xE2\x80\xA6 | %zu more rules: see the decision record | | | | |%s\n",
+					total - n, baselines ? " | |" : "");
+		if (md_rule_row(b, rule, baselines))
 			return -1;
 		n++;
 	}
 	return 0;
+}
+
+/* "**baseline:** median of 4 recorded commits", after the table. */
+static int md_baseline(struct buf *b, const cJSON *rec)
+{
+	const cJSON *base = member(rec, "baseline"), *commits = member(base, "commits");
+	double n = cJSON_IsNumber(commits) ? commits->valuedouble : -1;
+	const char *agg = str_of(base, "aggregate");
+
+	if (!cJSON_IsObject(base))
+		return 0;
+	if (buf_adds(b, "\n**baseline:** "))
+		return -1;
+	if (n < 0 || n > 1e9 || n != (double)(long)n)
+		return buf_adds(b, "recorded commits unknown\n");
+	if (n == 0)
+		return buf_adds(b, "no recorded commit\n");
+	if (*agg && (md_cell(b, agg, CELL_MAX) || buf_adds(b, " of ")))
+		return -1;
+	return buf_addf(b, "%ld recorded commit%s\n", (long)n, n == 1 ? "" : "s");
 }
 
 static int md_decisions(struct buf *b, const cJSON *rec)
@@ -521,7 +744,8 @@ int ci_markdown(struct buf *b, const cJSON *rec, const struct ci_values *cv, siz
 {
 	int rc = buf_addf(b, "### %s: greenlight gate ", outcome_words(cv->v[CI_OUTCOME])) ||
 		 md_cell(b, cv->v[CI_GATE], CELL_MAX) || buf_adds(b, "\n\n") ||
-		 md_rules(b, rec, max_rules) || md_facts(b, cv) || md_decisions(b, rec) ||
+		 md_rules(b, rec, max_rules) || md_baseline(b, rec) || md_facts(b, cv) ||
+		 md_decisions(b, rec) ||
 		 buf_adds(b, "\n");
 
 	if (rc)
@@ -533,14 +757,30 @@ int ci_markdown(struct buf *b, const cJSON *rec, const struct ci_values *cv, siz
 
 int ci_github_output(struct buf *b, const struct ci_values *cv, const char *delim)
 {
+	char name[CI_BASELINE_KEY_MAX + 32];
+
 	if (!*delim || strpbrk(delim, "\r\n"))
 		return 1;
 	for (int i = 0; i < CI_NVALUES; i++)
 		if (strstr(cv->v[i], delim))
 			return 1;
+	for (size_t i = 0; i < cv->nbase; i++)
+		for (int k = 0; k < 3; k++) {
+			baseline_var_name(&cv->base[i], k, 0, name, sizeof(name));
+			if (strstr(name, delim) || strstr(baseline_var_value(&cv->base[i], k), delim))
+				return 1;
+		}
 	for (int i = 0; i < CI_NVALUES; i++)
 		if (buf_addf(b, "%s<<%s\n%s\n%s\n", value_names[i].output, delim, cv->v[i], delim))
 			return BUF_TOOBIG;
+	for (size_t i = 0; i < cv->nbase; i++)
+		for (int k = 0; k < 3; k++) {
+			const char *v = baseline_var_value(&cv->base[i], k);
+
+			baseline_var_name(&cv->base[i], k, 0, name, sizeof(name));
+			if (*v && buf_addf(b, "%s<<%s\n%s\n%s\n", name, delim, v, delim))
+				return BUF_TOOBIG;
+		}
 	return 0;
 }
 
@@ -650,10 +890,16 @@ static int dotenv_line(struct buf *b, const char *key, const char *value)
 
 int ci_dotenv(struct buf *b, const struct ci_values *cv)
 {
+	char name[CI_BASELINE_KEY_MAX + 32];
 	int rc = 0;
 
 	for (int i = 0; i < CI_NVALUES && !rc; i++)
 		rc = dotenv_line(b, value_names[i].env, cv->v[i]);
+	for (size_t i = 0; i < cv->nbase && !rc; i++)
+		for (int k = 0; k < 3 && !rc; k++) {
+			baseline_var_name(&cv->base[i], k, 1, name, sizeof(name));
+			rc = dotenv_line(b, name, baseline_var_value(&cv->base[i], k));
+		}
 	if (rc)
 		buf_release(b);
 	return rc ? BUF_TOOBIG : 0;

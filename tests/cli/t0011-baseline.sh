@@ -273,4 +273,40 @@ GIT_CEILING_DIRECTORIES=$TMP expect 2 "outside a git repository: one line" -- gl
 grep_err "baseline: not inside a git repository"
 one_line_err
 
+# --- CI outputs show the baseline -----------------------------------------
+# step summary, JUnit, GitHub outputs and the dotenv file of a run that
+# needs review because latency grew 25% over the median of 2 records
+R=$TMP/ciout
+new_repo "$R"
+mkgate "$R/gate.json" '{"record":"never"}'
+for lat in 190 210; do commit_at "$R" "$lat"; rec >/dev/null; done
+commit_at "$R" 250
+# has_line DESCRIPTION FILE LINE: FILE has LINE, whole
+has_line() { if grep -qxF -- "$3" "$2"; then ok; else ko "$1: $2 lacks the line '$3'"; fi; }
+ci_check() {
+	(cd "$R" && env GITHUB_ACTIONS=true GITHUB_OUTPUT="$TMP/ci.out" GITHUB_STEP_SUMMARY="$TMP/ci.md" \
+		GREENLIGHT_DOTENV="$TMP/ci.env" GREENLIGHT_JUNIT="$TMP/ci.xml" "$GREENLIGHT" "$@")
+}
+rm -f "$TMP/ci.out" "$TMP/ci.md" "$TMP/ci.env" "$TMP/ci.xml"
+expect 5 "CI outputs of a run compared with a baseline" -- ci_check check -g gate.json
+grep_out ' 200  *+50 (+25%)  *yes  '
+has "the step summary has baseline and change columns" "$TMP/ci.md" '| rule | condition | value | baseline | change | threshold | fired | next |'
+has "the step summary shows the baseline and the change" "$TMP/ci.md" '| 200<br>200 | +50 (+25%)<br>+50 (+25%) | '
+has_line "the step summary says what was aggregated" "$TMP/ci.md" '**baseline:** median of 2 recorded commits'
+has_line "the dotenv file has the baseline" "$TMP/ci.env" 'GREENLIGHT_BASELINE_LATENCYMS=200'
+has_line "the dotenv file has the delta" "$TMP/ci.env" 'GREENLIGHT_DELTA_LATENCYMS=50'
+has_line "the dotenv file has the delta in percent" "$TMP/ci.env" 'GREENLIGHT_DELTA_PCT_LATENCYMS=25'
+has_line "the dotenv file keeps its fixed values" "$TMP/ci.env" 'GREENLIGHT_OUTCOME=review'
+has "GitHub outputs have the baseline" "$TMP/ci.out" 'delta-pct-latencyms<<'
+has "JUnit test lines show the baseline" "$TMP/ci.xml" 'NumericGreaterThan 10): true, baseline 200 (+50, +25%)'
+has "the JUnit failure names the change" "$TMP/ci.xml" 'message="review needed: engineering must approve; $.latencyMs: baseline 200, change +50 (+25%)"'
+# the same gate without baselines: no columns, no variables
+printf '{"version":1,"name":"model-release","default":"pass","choices":[{"Variable":"$.latencyMs","NumericGreaterThan":240,"Next":"fail"}]}\n' >"$R/plain.json"
+rm -f "$TMP/ci.out" "$TMP/ci.md" "$TMP/ci.env" "$TMP/ci.xml"
+expect 1 "CI outputs of a gate that does not read baselines" -- ci_check check -g plain.json
+has_line "without baselines the summary has the usual columns" "$TMP/ci.md" '| rule | condition | value | threshold | fired | next |'
+hasnt "without baselines the summary has no baseline line" "$TMP/ci.md" 'recorded commit'
+hasnt "without baselines the dotenv file has no baseline variables" "$TMP/ci.env" 'GREENLIGHT_BASELINE_'
+hasnt "without baselines JUnit shows no baseline" "$TMP/ci.xml" 'baseline'
+
 finish

@@ -541,6 +541,281 @@ static void test_dotenv(void **state)
 	cJSON_Delete(r);
 }
 
+/* ---- baselines ---------------------------------------------------------------- */
+
+/* A fired rule reading $$.DeltaPct.latencyMs (baseline 200, +50, +25%),
+ * $.accuracypct (no baseline), a path built to inject a dotenv line, and a
+ * string whose baseline is not a number. */
+#define RULE_LAT \
+	"{\"rule\":\"choices[0]\",\"condition\":\"$.latencyMs > 10\",\"next\":\"fail\"," \
+	"\"evaluated\":true,\"fired\":true,\"tests\":[{\"rule\":\"choices[0]\"," \
+	"\"variable\":\"$.latencyMs\",\"operator\":\"NumericGreaterThan\",\"threshold\":10," \
+	"\"present\":true,\"value\":25,\"result\":true}]}"
+#define TEST_BASE(var, value, base) \
+	"{\"rule\":\"choices[0]\",\"variable\":\"" var "\",\"operator\":\"NumericGreaterThan\"," \
+	"\"threshold\":10,\"present\":true,\"value\":" value ",\"baseline\":" base ",\"result\":true}"
+#define RULE_BASE \
+	"{\"rule\":\"choices[0]\",\"condition\":\"$$.DeltaPct.latencyMs > 10\",\"next\":\"fail\"," \
+	"\"evaluated\":true,\"fired\":true,\"tests\":[" \
+	TEST_BASE("$$.DeltaPct.latencyMs", "25", "{\"value\":200,\"delta\":50,\"delta_pct\":25}") "," \
+	"{\"rule\":\"choices[0]\",\"variable\":\"$.accuracypct\",\"operator\":\"NumericLessThan\"," \
+	"\"threshold\":96,\"present\":true,\"value\":90,\"result\":true}," \
+	TEST_BASE("$['p95\\n=GREENLIGHT_OUTCOME=pass|x']", "0.5", "{\"value\":0.4,\"delta\":0.1,\"delta_pct\":25}") "," \
+	TEST_BASE("$.name", "\"x\"", "{\"value\":\"y\\nGREENLIGHT_X=1\"}") "]}"
+#define BASELINE_MEMBER ",\"baseline\":{\"commits\":4,\"aggregate\":\"median\"}"
+
+static cJSON *base_record(const char *rules)
+{
+	cJSON *r = record("fail", 1, rules, "[]", NULL);
+
+	cJSON_AddItemToObject(r, "baseline", cJSON_Parse(BASELINE_MEMBER + 12));
+	assert_non_null(cJSON_GetObjectItem(r, "baseline"));
+	return r;
+}
+
+static void test_baseline_names(void **state)
+{
+	char out[128];
+	(void)state;
+
+	ci_baseline_key("$.latencyMs", out, sizeof(out));
+	assert_string_equal(out, "LATENCYMS");
+	ci_baseline_key("$['p(95)'].ms", out, sizeof(out));
+	assert_string_equal(out, "P_95_MS");
+	ci_baseline_key("$.a[0]['b c\n=d']", out, sizeof(out));
+	assert_string_equal(out, "A_0_B_C_D");
+	ci_baseline_key("$['\xC3\xA9t\xC3\xA9']", out, sizeof(out));
+	assert_string_equal(out, "T");
+	ci_baseline_key("$['--']", out, sizeof(out));
+	assert_string_equal(out, "");
+	ci_baseline_key("$.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbb", out, sizeof(out));
+	assert_int_equal(strlen(out), 63);	/* cut at 64, then the trailing '_' */
+	ci_baseline_key("$.latencyMs", out, 4);
+	assert_string_equal(out, "LAT");
+	ci_input_path("$$.DeltaPct.latencyMs", out, sizeof(out));
+	assert_string_equal(out, "$.latencyMs");
+	ci_input_path("$$['Baseline']['p(95)']", out, sizeof(out));
+	assert_string_equal(out, "$['p(95)']");
+	ci_input_path("$$.Delta.a.b", out, sizeof(out));
+	assert_string_equal(out, "$.a.b");
+	ci_input_path("$.x", out, sizeof(out));
+	assert_string_equal(out, "$.x");
+	ci_input_path("$$.Git.Branch", out, sizeof(out));
+	assert_string_equal(out, "");
+	ci_input_path("not a path", out, sizeof(out));
+	assert_string_equal(out, "");
+}
+
+static void test_markdown_baseline(void **state)
+{
+	/* the rendering of a record without baselines, as before baselines */
+	static const char before[] =
+		"### \xE2\x9D\x8C failed: greenlight gate model-release\n\n"
+		"| rule | condition | value | threshold | fired | next |\n"
+		"| --- | --- | --- | --- | --- | --- |\n"
+		"| choices&#91;0&#93; | &#36;.latencyMs &#62; 10 | &#36;.latencyMs = 25 | 10 | **yes** | fail |\n"
+		"| choices&#91;2&#93; | &#36;.x &#62; 1 | - | - | not evaluated | fail |\n\n"
+		"**outcome:** fail \xC2\xB7 **exit code:** 1 \xC2\xB7 **decision record:** d.json\n\n";
+	cJSON *plain = record("fail", 1, RULE_LAT "," RULE_SKIPPED, "[]", NULL);
+	cJSON *r = base_record(RULE_BASE "," RULE_SKIPPED);
+	struct ci_values cv;
+	struct buf b = BUF_INIT(1 << 20);
+	(void)state;
+
+	ci_values_init(&cv, plain, "d.json");
+	assert_int_equal(ci_markdown(&b, plain, &cv, 100), 0);
+	assert_string_equal(b.data, before);
+	buf_release(&b);
+	ci_values_release(&cv);
+
+	ci_values_init(&cv, r, "d.json");
+	assert_int_equal(ci_markdown(&b, r, &cv, 100), 0);
+	assert_non_null(strstr(b.data, "| rule | condition | value | baseline | change | threshold | fired | next |\n"
+				       "| --- | --- | --- | --- | --- | --- | --- | --- |\n"));
+	assert_non_null(strstr(b.data, " | &#36;&#36;.DeltaPct.latencyMs = 25<br>&#36;.accuracypct = 90<br>"));
+	assert_non_null(strstr(b.data, " = 0.5<br>&#36;.name = &#34;x&#34; | 200<br>-<br>0.4<br>&#34;y&#92;nGREENLIGHT&#95;X=1&#34; | "
+				       "+50 (+25%)<br>-<br>+0.1 (+25%)<br>- | 10<br>96<br>10<br>10 | **yes** | fail |\n"));
+	assert_non_null(strstr(b.data, "| choices&#91;2&#93; | &#36;.x &#62; 1 | - | - | - | - | not evaluated | fail |\n"));
+	assert_non_null(strstr(b.data, " |\n\n**baseline:** median of 4 recorded commits\n\n**outcome:** fail"));
+	assert_null(strstr(b.data, "|x"));	/* the path's pipe is an entity */
+	for (char *line = strtok(b.data, "\n"); line; line = strtok(NULL, "\n"))
+		if (line[0] == '|')
+			assert_int_equal(count(line, "|"), 9);
+	buf_release(&b);
+	/* the row cap keeps the column count */
+	assert_int_equal(ci_markdown(&b, r, &cv, 1), 0);
+	assert_non_null(strstr(b.data, "| 1 more rules: see the decision record | | | | | | |\n"));
+	buf_release(&b);
+	/* one commit; an aggregate name is escaped */
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(r, "baseline"), "commits", cJSON_CreateNumber(1));
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(r, "baseline"), "aggregate", cJSON_CreateString("<b>last</b>"));
+	assert_int_equal(ci_markdown(&b, r, &cv, 100), 0);
+	assert_non_null(strstr(b.data, "**baseline:** &#60;b&#62;last&#60;/b&#62; of 1 recorded commit\n"));
+	buf_release(&b);
+	/* without the top-level member: no columns, no line */
+	cJSON_DeleteItemFromObject(r, "baseline");
+	assert_int_equal(ci_markdown(&b, r, &cv, 100), 0);
+	assert_null(strstr(b.data, "| baseline |"));
+	assert_null(strstr(b.data, "**baseline:**"));
+	buf_release(&b);
+	ci_values_release(&cv);
+	cJSON_Delete(r);
+	cJSON_Delete(plain);
+}
+
+static void test_junit_baseline(void **state)
+{
+	cJSON *plain = record("fail", 1, RULE_LAT, "[]", NULL);
+	cJSON *r = base_record(RULE_BASE);
+	struct buf b = BUF_INIT(1 << 20);
+	const char *msg;
+	(void)state;
+
+	junit_of(plain, &b);
+	assert_non_null(strstr(b.data, "<failure type=\"fail\" message=\"fired: the release fails\"/>\n"
+				       "      <system-out>fired: the release fails\n"
+				       "choices[0]: $.latencyMs = 25 (NumericGreaterThan 10): true\n</system-out>"));
+	assert_null(strstr(b.data, "baseline"));
+	buf_release(&b);
+
+	junit_of(r, &b);
+	assert_non_null(strstr(b.data, "\nchoices[0]: $$.DeltaPct.latencyMs = 25 (NumericGreaterThan 10): true, baseline 200 (+50, +25%)\n"
+				       "choices[0]: $.accuracypct = 90 (NumericLessThan 96): true\n"));
+	assert_non_null(strstr(b.data, "): true, baseline 0.4 (+0.1, +25%)\n"));
+	assert_non_null(strstr(b.data, "choices[0]: $.name = &quot;x&quot; (NumericGreaterThan 10): true, baseline &quot;y\\nGREENLIGHT_X=1&quot;\n"));
+	msg = strstr(b.data, "<failure type=\"fail\" message=\"fired: the release fails; $.latencyMs: baseline 200, change +50 (+25%); "
+				"$[&apos;p95\\u000a=GREENLIGHT_OUTCOME=pass|x&apos;]: baseline 0.4, change +0.1 (+25%); "
+				"$.name: baseline &quot;y\\nGREENLIGHT_X=1&quot;\"/>\n");
+	assert_non_null(msg);
+	buf_release(&b);
+	cJSON_Delete(r);
+	cJSON_Delete(plain);
+}
+
+/* Every line KEY=value with KEY of [A-Z0-9_]: what GitLab accepts. */
+static void assert_dotenv_lines(const char *text)
+{
+	char *copy = strdup(text);
+
+	for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n")) {
+		size_t k = strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+
+		assert_true(k > 0 && line[k] == '=');
+	}
+	free(copy);
+}
+
+static void test_dotenv_baseline(void **state)
+{
+	cJSON *plain = record("fail", 1, RULE_LAT, "[]", NULL);
+	cJSON *r = base_record(RULE_BASE "," RULE_SKIPPED);
+	struct ci_values cv;
+	struct buf b = BUF_INIT(65536);
+	(void)state;
+
+	ci_values_init(&cv, plain, "d.json");
+	assert_int_equal(cv.nbase, 0);
+	assert_int_equal(ci_dotenv(&b, &cv), 0);
+	assert_string_equal(b.data, "GREENLIGHT_OUTCOME=fail\nGREENLIGHT_EXIT_CODE=1\nGREENLIGHT_GATE_NAME=model-release\n"
+				    "GREENLIGHT_DECISION_FILE=d.json\n");
+	buf_release(&b);
+	ci_values_release(&cv);
+
+	ci_values_init(&cv, r, "d.json");
+	assert_int_equal(cv.nbase, 2);	/* $.name's baseline is not a number */
+	assert_int_equal(ci_dotenv(&b, &cv), 0);
+	assert_string_equal(b.data, "GREENLIGHT_OUTCOME=fail\nGREENLIGHT_EXIT_CODE=1\nGREENLIGHT_GATE_NAME=model-release\n"
+				    "GREENLIGHT_DECISION_FILE=d.json\n"
+				    "GREENLIGHT_BASELINE_LATENCYMS=200\nGREENLIGHT_DELTA_LATENCYMS=50\n"
+				    "GREENLIGHT_DELTA_PCT_LATENCYMS=25\n"
+				    "GREENLIGHT_BASELINE_P95_GREENLIGHT_OUTCOME_PASS_X=0.4\n"
+				    "GREENLIGHT_DELTA_P95_GREENLIGHT_OUTCOME_PASS_X=0.1\n"
+				    "GREENLIGHT_DELTA_PCT_P95_GREENLIGHT_OUTCOME_PASS_X=25\n");
+	assert_dotenv_lines(b.data);
+	assert_int_equal(count(b.data, "GREENLIGHT_OUTCOME="), 1);
+	buf_release(&b);
+	ci_values_release(&cv);
+	cJSON_Delete(r);
+	cJSON_Delete(plain);
+}
+
+static void test_github_output_baseline(void **state)
+{
+	cJSON *r = base_record(RULE_BASE);
+	struct ci_values cv;
+	struct buf b = BUF_INIT(65536);
+	char v[256];
+	(void)state;
+
+	ci_values_init(&cv, r, NULL);
+	assert_int_equal(ci_github_output(&b, &cv, "ghadelimiter_x"), 0);
+	assert_int_equal(gh_output_get(b.data, "outcome", v, sizeof(v)), 1);
+	assert_string_equal(v, "fail");
+	assert_int_equal(gh_output_get(b.data, "baseline-latencyms", v, sizeof(v)), 1);
+	assert_string_equal(v, "200");
+	assert_int_equal(gh_output_get(b.data, "delta-latencyms", v, sizeof(v)), 1);
+	assert_string_equal(v, "50");
+	assert_int_equal(gh_output_get(b.data, "delta-pct-latencyms", v, sizeof(v)), 1);
+	assert_string_equal(v, "25");
+	assert_int_equal(gh_output_get(b.data, "delta-pct-p95-greenlight-outcome-pass-x", v, sizeof(v)), 1);
+	assert_string_equal(v, "25");
+	assert_int_equal(gh_output_get(b.data, "baseline-name", v, sizeof(v)), 0);
+	assert_int_equal(gh_output_get(b.data, "GREENLIGHT_OUTCOME", v, sizeof(v)), 0);
+	assert_int_equal(count(b.data, "<<ghadelimiter_x\n"), CI_NVALUES + 6);
+	buf_release(&b);
+	/* a delimiter that a baseline number holds is refused */
+	assert_int_equal(ci_github_output(&b, &cv, "200"), 1);
+	assert_int_equal(b.len, 0);
+	ci_values_release(&cv);
+	cJSON_Delete(r);
+}
+
+/* Only fired rules; one entry per name (first wins); at most
+ * CI_BASELINE_VARS paths. */
+static void test_baseline_vars_limits(void **state)
+{
+	struct buf rules = BUF_INIT(1 << 20), b = BUF_INIT(1 << 20);
+	static const char *const paths[] = {
+		"$.a_b", "$.a.b", "$$.Baseline.a_b", "$.pct.x", "$.x", "$.q", "$.Q",
+	};
+	struct ci_values cv;
+	cJSON *r;
+	(void)state;
+
+	assert_int_equal(buf_adds(&rules, "{\"rule\":\"choices[0]\",\"condition\":\"c\",\"next\":\"fail\","
+				  "\"evaluated\":true,\"fired\":false,\"tests\":["
+				  TEST_BASE("$.quiet", "1", "{\"value\":1,\"delta\":0}") "]},"
+				  "{\"rule\":\"choices[1]\",\"condition\":\"c\",\"next\":\"fail\","
+				  "\"evaluated\":true,\"fired\":true,\"tests\":["), 0);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		assert_int_equal(buf_addf(&rules, "%s{\"variable\":\"%s\",\"baseline\":{\"value\":%zu}}",
+					  i ? "," : "", paths[i], i), 0);
+	for (int i = 0; i < 30; i++)
+		assert_int_equal(buf_addf(&rules, ",{\"variable\":\"$.m%d\",\"baseline\":{\"value\":%d,\"delta\":1}}", i, i), 0);
+	assert_int_equal(buf_adds(&rules, "]}"), 0);
+	r = base_record(rules.data);
+	ci_values_init(&cv, r, NULL);
+	assert_int_equal(cv.nbase, CI_BASELINE_VARS);
+	assert_string_equal(cv.base[0].key, "A_B");
+	assert_string_equal(cv.base[0].value, "0");
+	assert_string_equal(cv.base[1].key, "PCT_X");
+	assert_string_equal(cv.base[2].key, "Q");
+	assert_string_equal(cv.base[2].value, "5");
+	assert_string_equal(cv.base[3].key, "M0");
+	assert_string_equal(cv.base[3].delta, "1");
+	assert_string_equal(cv.base[3].pct, "");
+	assert_string_equal(cv.base[CI_BASELINE_VARS - 1].key, "M16");
+	assert_int_equal(ci_dotenv(&b, &cv), 0);
+	assert_null(strstr(b.data, "QUIET"));
+	assert_int_equal(count(b.data, "GREENLIGHT_DELTA_PCT_"), 0);
+	assert_int_equal(count(b.data, "GREENLIGHT_BASELINE_"), CI_BASELINE_VARS);
+	assert_dotenv_lines(b.data);
+	buf_release(&b);
+	ci_values_release(&cv);
+	cJSON_Delete(r);
+	buf_release(&rules);
+}
+
 /* ---- ci_write: files as each CI sees them --------------------------------------- */
 
 static char *slurp(const char *path)
@@ -648,6 +923,12 @@ int main(void)
 		cmocka_unit_test(test_junit),
 		cmocka_unit_test(test_junit_fail_skip_default),
 		cmocka_unit_test(test_dotenv),
+		cmocka_unit_test(test_baseline_names),
+		cmocka_unit_test(test_markdown_baseline),
+		cmocka_unit_test(test_junit_baseline),
+		cmocka_unit_test(test_dotenv_baseline),
+		cmocka_unit_test(test_github_output_baseline),
+		cmocka_unit_test(test_baseline_vars_limits),
 		cmocka_unit_test(test_write_github),
 		cmocka_unit_test(test_write_gitlab),
 	};
