@@ -4,7 +4,8 @@
 # every body against the format each service documents (Slack Block Kit,
 # an Adaptive Card 1.4+ in a Teams Workflows message, Mattermost message
 # attachments, Google Chat cards v2) and the checks below insist that every
-# POST passed.  Also: retries on 500 and on 429 with Retry-After; no review
+# POST passed.  Also: retries on 500 and on 429 with Retry-After, none on
+# 400; no review
 # token in any channel message; hostile metric names arrive escaped; a
 # webhook that never answers or refuses connections does not delay the
 # decision; a required webhook that is down ends the run with 4 after the
@@ -146,6 +147,8 @@ tm = review["teams"]["attachments"][0]["content"]
 assert tm["version"] == "1.4" and tm["actions"][0]["type"] == "Action.OpenUrl"
 runs = [r["text"] for e in tm["body"] if e["type"] == "RichTextBlock" for r in e["inlines"]]
 assert any("[x](javascript:alert(1))" in t for t in runs), "teams: the metric name is not a TextRun as is"
+rl = [r["at"] for r in recs if r["mode"] == "ratelimit"]
+assert rl[1] - rl[0] >= 0.9, "Retry-After: 1 was not honoured (%.2f s)" % (rl[1] - rl[0])
 print("chat messages: %d POSTs, every one valid" % len(recs))
 PYEOF
 hasnt "no webhook URL in the gate's output" "$WORK/gl.err" "HOOKSECRET"
@@ -183,8 +186,11 @@ WORK=$TMP/required
 make_repo "$WORK"
 make_gate "$WORK" '[
   {"service": "teams", "url_env": "GREENLIGHT_TEAMS_URL", "required": true},
+  {"service": "slack", "url_env": "GREENLIGHT_SLACK_URL"},
   {"service": "google-chat", "url_env": "GREENLIGHT_GOOGLE_CHAT_URL"}]'
+: >"$CHATLOG"
 export GREENLIGHT_TEAMS_URL=$DOWN/workflows/HOOKSECRET-teams
+export GREENLIGHT_SLACK_URL=$HOOK/slack/invalid/T000/B000/HOOKSECRET-slack
 export GREENLIGHT_GOOGLE_CHAT_URL=http://chat.example.com/v1/spaces/HOOKSECRET-gc
 gl_run_bg --timeout 60s
 wait_mail 3 || { finish; exit 1; }
@@ -195,6 +201,8 @@ check "approve recorded (200)" test "$code" = 200
 check "a required webhook that is down ends the run with 4" test "$RC" -eq 4
 check "the decision was recorded first" test "$(json_get "$WORK/decision.json" 'd["outcome"]')" = approved
 has "the required webhook is named by its variable" "$WORK/gl.err" "Microsoft Teams webhook (GREENLIGHT_TEAMS_URL) is required and did not take the review message"
+has "a 400 is reported and not retried" "$WORK/gl.err" "Slack webhook (GREENLIGHT_SLACK_URL): review message: HTTP 400: invalid_payload; not retried"
+eq "a 400 is posted once" "$(chat_posts slack invalid)" 1
 has "plain http to another host is refused" "$WORK/gl.err" "Google Chat webhook (GREENLIGHT_GOOGLE_CHAT_URL): review message: plain http:// is allowed only to this machine"
 hasnt "no webhook URL in the gate's output" "$WORK/gl.err" "HOOKSECRET"
 finish
