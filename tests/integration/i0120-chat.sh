@@ -5,11 +5,10 @@
 # an Adaptive Card 1.4+ in a Teams Workflows message, Mattermost message
 # attachments, Google Chat cards v2) and the checks below insist that every
 # POST passed.  Also: retries on 500 and on 429 with Retry-After, none on
-# 400; no review
-# token in any channel message; hostile metric names arrive escaped; a
-# webhook that never answers or refuses connections does not delay the
-# decision; a required webhook that is down ends the run with 4 after the
-# decision is recorded.
+# 400; no review token in any channel message; hostile metric names arrive
+# escaped; a webhook that never answers or refuses connections does not
+# delay the decision; a required webhook that is down ends the run with 4
+# after the decision is recorded.
 . "$(dirname "$0")/lib.sh"
 start_smtp
 
