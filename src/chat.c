@@ -217,8 +217,10 @@ void chat_msg_review(struct chat_msg *m, const struct review *rv,
 			add_item(m, test_line(&rv->tests[i]));
 		routed++;
 	}
-	if (routed > m->nitems || (rv->more && routed))
-		add_item(m, fmt("and %zu more", routed - m->nitems + rv->more));
+	if (routed > m->nitems)
+		add_item(m, fmt("and %zu more", routed - m->nitems));
+	else if (rv->more && routed)
+		add_item(m, fmt("and %zu more fired rules (all teams) not listed", rv->more));
 	if (!routed && t && t->why) {
 		free(m->items_title);
 		m->items_title = fmt("Why %.64s", team);
