@@ -22,6 +22,7 @@
 
 #include "ci.h"
 #include "backend.h"
+#include "chat.h"
 #include "cmd.h"
 #include "evaluate.h"
 #include "evidence.h"
@@ -53,6 +54,7 @@ struct run {
 	char not_approvers[STORE_MAX_AUTHORS + 1];
 	struct quorum_team *qteams;	/* the gate's quorum, for the backend */
 	struct review rv;		/* what reviewers are told */
+	struct chat *chat;		/* chat webhooks being posted to */
 	int created;			/* this run created the request */
 };
 
@@ -532,6 +534,8 @@ static int finish(struct run *r, int reviewed)
 		code = GL_EXIT_INFRA;
 	if (ci_write_outputs(rec, r->output, r->junit))
 		code = GL_EXIT_INFRA;
+	if (reviewed && chat_decided(&r->chat, &r->req, code))
+		code = GL_EXIT_INFRA;
 	free(text);
 	cJSON_Delete(rec);
 	return code;
@@ -627,6 +631,7 @@ static int review(struct run *r)
 		}
 		if (r->be.ops->notified(&r->be, r->req.id))
 			return GL_EXIT_INFRA;
+		chat_announce(&r->chat, &r->e.gate, &r->rv, &interrupted);
 	} else {
 		fprintf(stderr, "greenlight: re-attached to pending request %s; no mail sent (use --resend to mail new links)\n",
 			r->req.id);
@@ -649,6 +654,7 @@ static int review(struct run *r)
 
 static void run_release(struct run *r)
 {
+	chat_release(&r->chat);
 	if (r->be.ops)
 		r->be.ops->close(&r->be);
 	store_request_release(&r->req);

@@ -22,7 +22,9 @@ static const char *const top_keys[] = {
 static const char *const baseline_keys[] = {
 	"store", "ref", "record", "window", "aggregate", "branch", "if_missing",
 };
-static const char *const team_keys[] = { "email", "approvals" };
+static const char *const team_keys[] = { "email", "approvals", "chat" };
+static const char *const chat_keys[] = { "service", "url_env", "required" };
+static const char *const chat_services[] = { "slack", "teams", "mattermost", "google-chat" };
 static const char *const notify_keys[] = {
 	"smtp", "tls", "from", "username_env", "password_env", "ca_file",
 	"send_timeout",
@@ -177,6 +179,59 @@ int gate_valid_email(const char *s)
 	return label > 0;
 }
 
+static int check_env_key(const struct gate *g, const cJSON *obj, const char *where,
+			 const char *key);
+static int check_enum(const struct gate *g, const cJSON *obj, const char *where,
+		      const char *key, const char *const *allowed, size_t n);
+
+/* One entry of a team's "chat": {"service", "url_env", "required"}. */
+static int load_chat_one(struct gate *g, const cJSON *node, const char *where,
+			 struct team_chat *c)
+{
+	const cJSON *req;
+	const char *s;
+
+	if (!cJSON_IsObject(node))
+		return gate_error(g, node, 0, "%s must be an object like {\"service\": \"slack\", \"url_env\": \"GREENLIGHT_SLACK_URL\"}", where);
+	if (check_keys(g, node, where, chat_keys, NKEYS(chat_keys)) ||
+	    get_string(g, node, "service", where, 1, &s) ||
+	    check_enum(g, node, where, "service", chat_services, NKEYS(chat_services)))
+		return -1;
+	c->service = xstrdup(s);
+	if (get_string(g, node, "url_env", where, 1, &s) ||
+	    check_env_key(g, node, where, "url_env"))
+		return -1;
+	c->url_env = xstrdup(s);
+	req = cJSON_GetObjectItemCaseSensitive(node, "required");
+	if (req && !cJSON_IsBool(req))
+		return gate_error(g, req, 0, "%s.required must be true or false", where);
+	c->required = cJSON_IsTrue(req);
+	return 0;
+}
+
+static int load_chat(struct gate *g, const cJSON *chat, const char *team, struct team *t)
+{
+	char where[128];
+	size_t n, i = 0;
+
+	if (!chat)
+		return 0;
+	if (!cJSON_IsArray(chat) || !chat->child)
+		return gate_error(g, chat, 0, "teams.%s.chat must be a non-empty array like [{\"service\": \"slack\", \"url_env\": \"GREENLIGHT_SLACK_URL\"}]", team);
+	n = (size_t)cJSON_GetArraySize(chat);
+	if (n > GATE_MAX_CHATS)
+		return gate_error(g, chat, 0, "teams.%s.chat has %zu entries; at most %d are allowed",
+				  team, n, GATE_MAX_CHATS);
+	t->chat = xcalloc(n, sizeof(*t->chat));
+	for (const cJSON *c = chat->child; c; c = c->next, i++) {
+		snprintf(where, sizeof(where), "teams.%s.chat[%zu]", team, i);
+		t->nchat++;
+		if (load_chat_one(g, c, where, &t->chat[i]))
+			return -1;
+	}
+	return 0;
+}
+
 static int load_team(struct gate *g, const cJSON *node, struct team *t)
 {
 	char where[128];
@@ -223,7 +278,7 @@ static int load_team(struct gate *g, const cJSON *node, struct team *t)
 					  where, (int)appr->valuedouble, t->nemail);
 		t->approvals = (int)appr->valuedouble;
 	}
-	return 0;
+	return load_chat(g, cJSON_GetObjectItemCaseSensitive(node, "chat"), t->name, t);
 }
 
 static int load_teams(struct gate *g, const cJSON *teams)
@@ -638,6 +693,11 @@ void gate_release(struct gate *g)
 			free(g->teams[t].email[i]);
 		free(g->teams[t].email);
 		free(g->teams[t].name);
+		for (size_t i = 0; i < g->teams[t].nchat; i++) {
+			free(g->teams[t].chat[i].service);
+			free(g->teams[t].chat[i].url_env);
+		}
+		free(g->teams[t].chat);
 	}
 	free(g->teams);
 	choice_release(&g->choices);

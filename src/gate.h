@@ -18,10 +18,19 @@
 #define GATE_MAX_TEAMS 64
 #define GATE_MAX_EMAILS 100		/* addresses per team */
 #define GATE_NAME_MAX 128
+#define GATE_MAX_CHATS 8		/* chat webhooks per team */
 
 enum gate_match {
 	GATE_MATCH_FIRST,	/* ASL: the first matching rule decides */
 	GATE_MATCH_ALL,		/* every rule is evaluated */
+};
+
+/* A team's chat webhook (docs/notifications.md).  The URL is a secret:
+ * the gate names the variable that holds it, never the URL. */
+struct team_chat {
+	char *service;		/* "slack", "teams", "mattermost", "google-chat" */
+	char *url_env;		/* the environment variable with the URL */
+	int required;		/* an undelivered message ends the run with 4 */
 };
 
 struct team {
@@ -29,6 +38,8 @@ struct team {
 	char **email;
 	size_t nemail;
 	int approvals;		/* distinct approvers needed, >= 1 */
+	struct team_chat *chat;	/* optional chat notifications */
+	size_t nchat;
 };
 
 enum baseline_store_kind { BASELINE_STORE_NOTES, BASELINE_STORE_DIR, BASELINE_STORE_RELAY };

@@ -644,6 +644,61 @@ static void test_gate_error(void **state)
 			    "t.json: not in the file\n");
 }
 
+/* --- chat webhooks (docs/notifications.md) ----------------------------- */
+
+/* A gate whose team "t" has chat `CHAT` on line 3. */
+#define GCHAT(chat) G3("\"teams\": {\"t\": {\"email\": [\"a@example.com\"], \"chat\": " chat "}}")
+
+static void test_chat(void **state)
+{
+	const struct team *t;
+
+	(void)state;
+	load_ok("{\"version\": 1, \"name\": \"g\", \"default\": \"t\",\n"
+		"\"choices\": [{\"Variable\": \"$.a\", \"NumericGreaterThan\": 1, \"Next\": \"fail\"}],\n"
+		"\"teams\": {\"t\": {\"email\": [\"a@example.com\"], \"chat\": ["
+		"{\"service\": \"slack\", \"url_env\": \"GREENLIGHT_SLACK_URL\"},"
+		"{\"service\": \"teams\", \"url_env\": \"TEAMS_HOOK\", \"required\": true},"
+		"{\"service\": \"mattermost\", \"url_env\": \"MM\", \"required\": false},"
+		"{\"service\": \"google-chat\", \"url_env\": \"GCHAT_1\"}]}}\n}");
+	t = gate_team(&gate, "t");
+	assert_non_null(t);
+	assert_int_equal(t->nchat, 4);
+	assert_string_equal(t->chat[0].service, "slack");
+	assert_string_equal(t->chat[0].url_env, "GREENLIGHT_SLACK_URL");
+	assert_int_equal(t->chat[0].required, 0);
+	assert_string_equal(t->chat[1].service, "teams");
+	assert_int_equal(t->chat[1].required, 1);
+	assert_int_equal(t->chat[2].required, 0);
+	assert_string_equal(t->chat[3].service, "google-chat");
+	gate_release(&gate);
+
+	load_bad(GCHAT("{\"service\": \"slack\"}"),
+		 "t.json:3:53: teams.t.chat must be a non-empty array like [{\"service\": \"slack\", \"url_env\": \"GREENLIGHT_SLACK_URL\"}]");
+	load_bad(GCHAT("[]"),
+		 "t.json:3:53: teams.t.chat must be a non-empty array like [{\"service\": \"slack\", \"url_env\": \"GREENLIGHT_SLACK_URL\"}]");
+	load_bad(GCHAT("[\"https://hooks.slack.com/x\"]"),
+		 "t.json:3:54: teams.t.chat[0] must be an object like {\"service\": \"slack\", \"url_env\": \"GREENLIGHT_SLACK_URL\"}");
+	load_bad(GCHAT("[{\"service\": \"discord\", \"url_env\": \"X\"}]"),
+		 "t.json:3:66: teams.t.chat[0].service is \"discord\"; valid values: slack, teams, mattermost, google-chat");
+	load_bad(GCHAT("[{\"url_env\": \"X\"}]"),
+		 "t.json:3:54: teams.t.chat[0] has no \"service\"; add it");
+	load_bad(GCHAT("[{\"service\": \"slack\"}]"),
+		 "t.json:3:54: teams.t.chat[0] has no \"url_env\"; add it");
+	load_bad(GCHAT("[{\"service\": \"slack\", \"url_env\": \"https://hooks.slack.com/services/T/B/x\"}]"),
+		 "t.json:3:86: teams.t.chat[0].url_env must name an environment variable (like GREENLIGHT_SMTP_PASSWORD), not hold a secret");
+	load_bad(GCHAT("[{\"service\": \"slack\", \"url\": \"X\"}]"),
+		 "t.json:3:75: unknown key \"url\" in teams.t.chat[0]; valid keys: service, url_env, required");
+	load_bad(GCHAT("[{\"service\": \"slack\", \"url_env\": \"X\", \"required\": \"yes\"}]"),
+		 "t.json:3:103: teams.t.chat[0].required must be true or false");
+	load_bad(GCHAT("[{\"service\": \"slack\", \"url_env\": \"A\"},{\"service\": \"slack\", \"url_env\": \"A\"},"
+		       "{\"service\": \"slack\", \"url_env\": \"A\"},{\"service\": \"slack\", \"url_env\": \"A\"},"
+		       "{\"service\": \"slack\", \"url_env\": \"A\"},{\"service\": \"slack\", \"url_env\": \"A\"},"
+		       "{\"service\": \"slack\", \"url_env\": \"A\"},{\"service\": \"slack\", \"url_env\": \"A\"},"
+		       "{\"service\": \"slack\", \"url_env\": \"A\"}]"),
+		 "t.json:3:53: teams.t.chat has 9 entries; at most 8 are allowed");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -664,6 +719,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_size_limit, teardown),
 		cmocka_unit_test_teardown(test_load_file, teardown),
 		cmocka_unit_test_teardown(test_gate_error, teardown),
+		cmocka_unit_test_teardown(test_chat, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
