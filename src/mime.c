@@ -674,8 +674,7 @@ static void put_team(struct w *w, const struct clean *c, int html)
 	}
 }
 
-/* "latencyMs: 225 > 80 (+181%); baseline 180, change +45 (+25%)" after
- * the metric. */
+/* ": 225 > 80 (+181%) (baseline 180, +45 (+25%))" after the metric. */
 static void put_rule_tail(struct w *w, const struct clean_rule *r, int html)
 {
 	put(w, html ? "</code>: <b>" : ": ");
@@ -690,12 +689,13 @@ static void put_rule_tail(struct w *w, const struct clean_rule *r, int html)
 		put(w, ")");
 	}
 	if (r->baseline) {
-		put(w, "; baseline ");
+		put(w, " (baseline ");
 		put_as(w, r->baseline, html);
 		if (r->change) {
-			put(w, ", change ");
+			put(w, ", ");
 			put_as(w, r->change, html);
 		}
+		put(w, ")");
 	}
 }
 
@@ -787,7 +787,7 @@ static int write_text(struct buf *b, const struct clean *c, const char *review)
 	put(&w, "\n");
 	text_rules(&w, c);
 	text_commit(&w, c);
-	text_line(&w, "CI run:  ", c->run_url);
+	text_line(&w, "CI run: ", c->run_url);
 	text_line(&w, "Started by: ", c->trig);
 	text_line(&w, "Decide before: ", c->deadline);
 	put(&w, "\n");

@@ -81,7 +81,7 @@ for rcpt, (m, meta) in sorted(msgs.items()):
     sha = re.search(r"^Commit:  ([0-9a-f]{40})$", text, re.M)
     check(f"{rcpt}: the commit and its link", sha and f"         https://github.com/acme/model/commit/{sha.group(1)}" in lines, "commit link missing")
     check(f"{rcpt}: the commit linked in HTML", sha and f'<a href="https://github.com/acme/model/commit/{sha.group(1)}">{sha.group(1)}</a>' in html, "no commit link in HTML")
-    check(f"{rcpt}: the run link", "CI run:  https://github.com/acme/model/actions/runs/42" in lines, "run link missing")
+    check(f"{rcpt}: the run link", "CI run: https://github.com/acme/model/actions/runs/42" in lines, "run link missing")
     order = [text.find(s) for s in ("Team asked:", "Why this team:", "These rules fired:", "Commit:", "CI run:", "Decide before:")]
     check(f"{rcpt}: facts in order", -1 not in order and order == sorted(order), order)
     check(f"{rcpt}: HTML has the quorum", f"engineering: 2 approvals needed; also asked: {other}" in html, "not in HTML")
