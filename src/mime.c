@@ -956,12 +956,10 @@ static int add_subject(struct buf *out, const struct mime_facts *f)
 	struct w w = { &s, 0 };
 	int ret;
 
-	if (opt(f->subject)) {
-		put(&w, f->subject);
-	} else {
-		put(&w, "Review needed: ");
-		put_clean(&w, f->gate, 60);
-	}
+	if (opt(f->subject))
+		return mime_header_encode(out, "Subject", f->subject, MIME_CAP_SUBJECT);
+	put(&w, "Review needed: ");
+	put_clean(&w, f->gate, 60);
 	ret = w.err ? -1 : mime_header_encode(out, "Subject", s.data, MIME_CAP_SUBJECT);
 	buf_release(&s);
 	return ret;

@@ -319,6 +319,20 @@ static void test_subject_and_unicode(void **state)
 	assert_string_equal(subj, uni);
 	free(m), free(subj);
 
+	/* a long subject is capped, never a failure */
+	{
+		static char lng[4000];
+
+		memset(lng, 'x', sizeof(lng) - 1);
+		base_facts(&f);
+		f.subject = lng;
+		m = compose(&f);
+		assert_non_null(m);
+		subj = subject_of(m);
+		assert_true(strlen(subj) <= MIME_CAP_SUBJECT);
+		free(m), free(subj);
+	}
+
 	/* no subject given: the gate names it; no headline: the first rule */
 	base_facts(&f);
 	f.subject = NULL;
