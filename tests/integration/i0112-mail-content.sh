@@ -127,4 +127,21 @@ bad_from "two bracketed addresses" "Gate <a@example.com> <b@example.com>" 'name 
 bad_from "unbalanced <" "Release Gate <gate@example.com" 'unbalanced < >'
 bad_from "CR/LF" "$(printf 'Release Gate <gate@example.com>\r\nBcc: x@evil.example')" 'control characters'
 eq "nothing mailed for a malformed From" "$(mail_count)" "$n"
+
+# with self-approval allowed, the author is not told they cannot approve
+WORK=$TMP/selfok
+make_repo "$WORK"
+cp "$TMP/repo/greenlight.json" "$WORK/"
+git -C "$WORK" commit -q -am "Two engineers review latency"
+gl_run_bg --timeout 60s --allow-self-approval true
+wait_mail $((n + 2)) || { finish; exit 1; }
+f=$(grep -l '"ada+gate@example.com"' "$MAILDIR"/*.json | tail -n 1)
+$PY - "${f%.json}.eml" <<'PYEOF' && ok || ko "self-approval allowed: no author notice"
+import email, sys
+from email import policy
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=policy.default)
+assert "cannot approve" not in m.get_body(("plain",)).get_content()
+assert "Team asked:" in m.get_body(("plain",)).get_content()
+PYEOF
+stop_gl
 finish
