@@ -245,21 +245,23 @@ static char *dup_or_null(const char *s)
 struct mailer *mailer_new(const struct mailer_config *c, char *err, size_t errlen)
 {
 	struct mailer *m = xcalloc(1, sizeof(*m));
+	char sender[255];
+	const char *why;
 	int ok = 0;
 
 	if (mailer_parse_server(c->server, m->host, sizeof(m->host), &m->port,
 				err, errlen) ||
 	    check_credentials(c, err, errlen))
 		goto out;
-	if (!mime_addr_ok(c->from)) {
-		fail_into(err, errlen, "SMTP sender (from) is not a plain address (local@domain)");
+	if (mime_from_parse(c->from, sender, NULL, &why)) {
+		fail_into(err, errlen, "SMTP sender (from): %s", why);
 		goto out;
 	}
 	snprintf(m->hostport, sizeof(m->hostport), "%s:%d", m->host, m->port);
 	m->tls = c->tls;
 	if (m->tls == MAILER_TLS_STARTTLS && make_ctx(m, c->ca_file, err, errlen))
 		goto out;
-	m->from = xstrdup(c->from);
+	m->from = xstrdup(sender);	/* MAIL FROM: the address alone */
 	m->username = dup_or_null(c->username);
 	m->password = dup_or_null(c->password);
 	m->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : MAILER_DEFAULT_TIMEOUT_MS;

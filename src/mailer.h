@@ -37,7 +37,8 @@ struct mailer_config {
 	enum mailer_tls tls;
 	const char *ca_file;	/* PEM CAs to trust; NULL: OpenSSL's default
 				 * store, which honours SSL_CERT_FILE/_DIR */
-	const char *from;	/* envelope sender (MAIL FROM), an addr-spec */
+	const char *from;	/* "a@b" or "Name <a@b>" (mime_from_parse);
+				 * MAIL FROM is the address alone */
 	const char *username;	/* NULL: no AUTH */
 	const char *password;	/* required with username */
 	long timeout_ms;	/* hard deadline per attempt; 0: default */

@@ -367,15 +367,6 @@ int mime_url_ok(const char *s)
 	       printable_run(s, skip, n, "<>\"\\`");
 }
 
-/* A display name we accept: printable ASCII and spaces, no '"' or '\\'. */
-static int printable_run_sp(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < 32 || s[i] > 126 || s[i] == '"' || s[i] == '\\')
-			return 0;
-	return 1;
-}
-
 static int msgid_ok(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
@@ -486,32 +477,21 @@ static void put_clean(struct w *w, const char *s, size_t cap)
 		w->err = mime_clean(w->b, s, cap);
 }
 
-/* The first n bytes (whole characters) of s, cleaned. */
-static void put_prefix(struct w *w, const char *s, size_t n)
-{
-	struct buf t = BUF_INIT(MIME_CAP_SHA + 8);
-
-	if (w->err || !s)
-		return;
-	if (mime_clean(&t, s, MIME_CAP_SHA)) {
-		w->err = -1;
-		return;
-	}
-	if (t.len)
-		w->err = buf_add(w->b, t.data, utf8_prefix(t.data, t.len, n));
-	buf_release(&t);
-}
-
 struct clean_rule {
 	char *metric, *value, *op, *threshold;
-	char *baseline, *change;	/* NULL when not given */
+	char *over, *baseline, *change;	/* NULL when not given */
 };
 
 /* Every data-derived string, cleaned and capped once. */
 struct clean {
-	char *gate, *team, *reason;
-	char *sha, *author, *email, *csubject, *branch;
+	char *gate, *headline, *repo, *team, *reason;
+	char *sha, *commit_url, *author, *email, *csubject, *branch;
 	char *run_url, *deadline, *trig;
+	char **others;
+	size_t nothers;		/* listed */
+	size_t more_others;	/* not listed */
+	int approvals;
+	enum mime_self self;
 	struct clean_rule *rules;
 	size_t nrules;	/* listed in the body */
 	size_t more;	/* fired but not listed */
@@ -524,15 +504,26 @@ static void clean_release(struct clean *c)
 		free(c->rules[i].value);
 		free(c->rules[i].op);
 		free(c->rules[i].threshold);
+		free(c->rules[i].over);
 		free(c->rules[i].baseline);
 		free(c->rules[i].change);
 	}
+	for (size_t i = 0; c->others && i < c->nothers; i++)
+		free(c->others[i]);
+	free(c->others);
 	free(c->rules);
-	free(c->gate), free(c->team), free(c->reason);
-	free(c->sha), free(c->author), free(c->email);
+	free(c->gate), free(c->headline), free(c->repo);
+	free(c->team), free(c->reason);
+	free(c->sha), free(c->commit_url), free(c->author), free(c->email);
 	free(c->csubject), free(c->branch);
 	free(c->run_url), free(c->deadline), free(c->trig);
 	memset(c, 0, sizeof(*c));
+}
+
+/* s when it says something, else NULL. */
+static const char *opt(const char *s)
+{
+	return s && *s ? s : NULL;
 }
 
 static int clean_rules(struct clean *c, const struct mime_facts *f, int *failed)
@@ -554,12 +545,55 @@ static int clean_rules(struct clean *c, const struct mime_facts *f, int *failed)
 		c->rules[i].op = clean_dup(r->op ? r->op : "", MIME_CAP_OP, failed);
 		c->rules[i].threshold = clean_dup(r->threshold ? r->threshold : "",
 						  MIME_CAP_VALUE, failed);
-		if (r->baseline)
-			c->rules[i].baseline = clean_dup(r->baseline, MIME_CAP_VALUE, failed);
-		if (r->change)
-			c->rules[i].change = clean_dup(r->change, MIME_CAP_VALUE, failed);
+		c->rules[i].over = clean_dup(opt(r->over), MIME_CAP_VALUE, failed);
+		c->rules[i].baseline = clean_dup(opt(r->baseline), MIME_CAP_VALUE, failed);
+		c->rules[i].change = clean_dup(opt(r->change), MIME_CAP_VALUE, failed);
 	}
 	return *failed ? -1 : 0;
+}
+
+static int clean_others(struct clean *c, const struct mime_facts *f, int *failed)
+{
+	size_t n = f->others ? f->nothers : 0;
+
+	if (n > MIME_MAX_OTHERS)
+		n = MIME_MAX_OTHERS;
+	c->more_others = (f->others ? f->nothers : 0) - n;
+	if (!n)
+		return 0;
+	c->others = calloc(n, sizeof(*c->others));
+	if (!c->others)
+		return -1;
+	c->nothers = n;
+	for (size_t i = 0; i < n; i++)
+		c->others[i] = clean_dup(f->others[i] ? f->others[i] : "", MIME_CAP_EMAIL, failed);
+	return *failed ? -1 : 0;
+}
+
+/* The first rule as a headline: "latencyMs 225 > 80 (+181%)". */
+static char *rule_headline(const struct mime_rule *r, int *failed)
+{
+	struct buf b = BUF_INIT(2 * (MIME_CAP_METRIC + 3 * MIME_CAP_VALUE + MIME_CAP_OP) + 16);
+	struct w w = { &b, 0 };
+	char *s;
+
+	put_clean(&w, r->metric ? r->metric : "", MIME_CAP_METRIC);
+	put(&w, " ");
+	put_clean(&w, r->value ? r->value : "", MIME_CAP_VALUE);
+	put(&w, " ");
+	put_clean(&w, r->op ? r->op : "", MIME_CAP_OP);
+	put(&w, " ");
+	put_clean(&w, r->threshold ? r->threshold : "", MIME_CAP_VALUE);
+	if (opt(r->over)) {
+		put(&w, " (");
+		put_clean(&w, r->over, MIME_CAP_VALUE);
+		put(&w, ")");
+	}
+	s = w.err ? NULL : buf_detach(&b, NULL);
+	buf_release(&b);
+	if (!s)
+		*failed = 1;
+	return s;
 }
 
 static int clean_facts(struct clean *c, const struct mime_facts *f)
@@ -567,9 +601,17 @@ static int clean_facts(struct clean *c, const struct mime_facts *f)
 	int failed = 0;
 
 	c->gate = clean_dup(f->gate, MIME_CAP_GATE, &failed);
+	if (opt(f->headline))
+		c->headline = clean_dup(f->headline, MIME_CAP_REASON, &failed);
+	else if (f->nrules)
+		c->headline = rule_headline(&f->rules[0], &failed);
+	c->repo = clean_dup(opt(f->repository), MIME_CAP_BRANCH, &failed);
 	c->team = clean_dup(f->team, MIME_CAP_TEAM, &failed);
+	c->approvals = f->approvals > 0 ? f->approvals : 0;
+	c->self = f->self;
 	c->reason = clean_dup(f->team_reason, MIME_CAP_REASON, &failed);
 	c->sha = clean_dup(f->commit_sha, MIME_CAP_SHA, &failed);
+	c->commit_url = clean_dup(opt(f->commit_url), MIME_CAP_URL, &failed);
 	c->author = clean_dup(f->author_name, MIME_CAP_AUTHOR, &failed);
 	c->email = clean_dup(f->author_email, MIME_CAP_EMAIL, &failed);
 	c->csubject = clean_dup(f->commit_subject, MIME_CAP_COMMIT_SUBJECT, &failed);
@@ -577,7 +619,7 @@ static int clean_facts(struct clean *c, const struct mime_facts *f)
 	c->run_url = clean_dup(f->run_url, MIME_CAP_URL, &failed);
 	c->trig = clean_dup(f->triggered_by, MIME_CAP_TRIGGERED, &failed);
 	c->deadline = clean_dup(f->deadline, MIME_CAP_DATE, &failed);
-	if (failed || clean_rules(c, f, &failed))
+	if (failed || clean_rules(c, f, &failed) || clean_others(c, f, &failed))
 		return -1;
 	return 0;
 }
@@ -586,6 +628,76 @@ static const char note_text[] =
 	"This link is personal: it identifies you as the reviewer, so please\n"
 	"do not forward it. Opening it does not decide anything - the page\n"
 	"shows the details and asks you to approve or reject.\n";
+
+/* Why the recipient may not approve, or NULL. */
+static const char *self_text(enum mime_self self)
+{
+	switch (self) {
+	case MIME_SELF_AUTHOR:
+		return "You wrote this commit, so you cannot approve it. "
+		       "You can still reject it.";
+	case MIME_SELF_STARTER:
+		return "You started this CI run, so you cannot approve it. "
+		       "You can still reject it.";
+	default:
+		return NULL;
+	}
+}
+
+/* A writer that escapes for HTML, or not. */
+static void put_as(struct w *w, const char *s, int html)
+{
+	if (html)
+		put_html(w, s);
+	else
+		put(w, s);
+}
+
+/* "engineering: 2 approvals needed; also asked: a@x, b@x" */
+static void put_team(struct w *w, const struct clean *c, int html)
+{
+	char num[80];
+
+	put_as(w, c->team, html);
+	if (c->approvals) {
+		snprintf(num, sizeof(num), ": %d approval%s needed", c->approvals,
+			 c->approvals == 1 ? "" : "s");
+		put(w, num);
+	}
+	for (size_t i = 0; i < c->nothers; i++) {
+		put(w, i ? ", " : "; also asked: ");
+		put_as(w, c->others[i], html);
+	}
+	if (c->more_others) {
+		snprintf(num, sizeof(num), " and %zu more", c->more_others);
+		put(w, num);
+	}
+}
+
+/* ": 225 > 80 (+181%) (baseline 180, +45 (+25%))" after the metric. */
+static void put_rule_tail(struct w *w, const struct clean_rule *r, int html)
+{
+	put(w, html ? "</code>: <b>" : ": ");
+	put_as(w, r->value, html);
+	put(w, html ? "</b> " : " ");
+	put_as(w, r->op, html);
+	put(w, " ");
+	put_as(w, r->threshold, html);
+	if (r->over) {
+		put(w, " (");
+		put_as(w, r->over, html);
+		put(w, ")");
+	}
+	if (r->baseline) {
+		put(w, " (baseline ");
+		put_as(w, r->baseline, html);
+		if (r->change) {
+			put(w, ", ");
+			put_as(w, r->change, html);
+		}
+		put(w, ")");
+	}
+}
 
 static void text_line(struct w *w, const char *label, const char *value)
 {
@@ -606,21 +718,7 @@ static void text_rules(struct w *w, const struct clean *c)
 	for (size_t i = 0; i < c->nrules; i++) {
 		put(w, "  - ");
 		put(w, c->rules[i].metric);
-		put(w, ": ");
-		put(w, c->rules[i].value);
-		put(w, " ");
-		put(w, c->rules[i].op);
-		put(w, " ");
-		put(w, c->rules[i].threshold);
-		if (c->rules[i].baseline) {
-			put(w, " (baseline ");
-			put(w, c->rules[i].baseline);
-			if (c->rules[i].change) {
-				put(w, ", ");
-				put(w, c->rules[i].change);
-			}
-			put(w, ")");
-		}
+		put_rule_tail(w, &c->rules[i], 0);
 		put(w, "\n");
 	}
 	if (c->more) {
@@ -635,6 +733,8 @@ static void text_commit(struct w *w, const struct clean *c)
 	if (!c->sha && !c->author && !c->email && !c->csubject && !c->branch)
 		return;
 	text_line(w, "Commit:  ", c->sha);
+	if (c->commit_url && mime_url_ok(c->commit_url))
+		text_line(w, "         ", c->commit_url);
 	if (c->author || c->email) {
 		put(w, "Author:  ");
 		put(w, c->author);
@@ -647,24 +747,50 @@ static void text_commit(struct w *w, const struct clean *c)
 	put(w, "\n");
 }
 
+/* 'Gate "model-release" on acme/model needs a review from engineering.' */
+static void put_intro(struct w *w, const struct clean *c, int html)
+{
+	put(w, html ? "Gate <b>" : "Gate \"");
+	put_as(w, c->gate, html);
+	put(w, html ? "</b>" : "\"");
+	if (c->repo) {
+		put(w, html ? " on <b>" : " on ");
+		put_as(w, c->repo, html);
+		put(w, html ? "</b>" : "");
+	}
+	put(w, html ? " needs a review from <b>" : " needs a review from ");
+	put_as(w, c->team, html);
+	put(w, html ? "</b>." : ".");
+}
+
 static int write_text(struct buf *b, const struct clean *c, const char *review)
 {
 	struct w w = { b, 0 };
+	const char *self = self_text(c->self);
 
-	put(&w, "Review needed for gate \"");
-	put(&w, c->gate);
-	put(&w, "\".\n\n");
-	text_rules(&w, c);
-	text_line(&w, "Team asked:    ", c->team);
+	if (c->headline) {
+		put(&w, c->headline);
+		put(&w, "\n");
+	}
+	put_intro(&w, c, 0);
+	put(&w, "\n\nYour personal review link:\n  ");
+	put(&w, review);
+	put(&w, "\n\n");
+	if (self) {
+		put(&w, self);
+		put(&w, "\n\n");
+	}
+	put(&w, "Team asked:    ");
+	put_team(&w, c, 0);
+	put(&w, "\n");
 	text_line(&w, "Why this team: ", c->reason);
 	put(&w, "\n");
+	text_rules(&w, c);
 	text_commit(&w, c);
 	text_line(&w, "CI run: ", c->run_url);
 	text_line(&w, "Started by: ", c->trig);
 	text_line(&w, "Decide before: ", c->deadline);
-	put(&w, "\nYour personal review link:\n  ");
-	put(&w, review);
-	put(&w, "\n\n");
+	put(&w, "\n");
 	put(&w, note_text);
 	put(&w, "\n-- \ngreenlight\n");
 	return w.err;
@@ -680,16 +806,22 @@ static const char html_body[] =
 	"font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;"
 	"font-size:16px;line-height:1.5\">\n"
 	"<div style=\"max-width:600px;margin:0 auto;padding:16px;background:#ffffff\">\n"
-	"<h1 style=\"font-size:20px;line-height:1.3;margin:0 0 16px\">Review needed: ";
+	"<h1 style=\"font-size:20px;line-height:1.3;margin:0 0 8px;word-break:break-word\">";
+static const char html_table[] =
+	"<table role=\"presentation\" style=\"border-collapse:collapse;"
+	"width:100%;margin:0 0 16px;font-size:14px\">\n";
 static const char html_th[] =
 	"<tr><th style=\"text-align:left;vertical-align:top;padding:4px 12px 4px 0;"
 	"white-space:nowrap;color:#57606a;font-weight:normal\">";
 static const char html_td[] =
 	"</th><td style=\"padding:4px 0;word-break:break-word\">";
 static const char html_button[] =
-	"<p style=\"margin:24px 0\"><a style=\"display:inline-block;padding:12px 20px;"
+	"<p style=\"margin:16px 0 24px\"><a style=\"display:inline-block;padding:12px 20px;"
 	"background:#1f883d;color:#ffffff;text-decoration:none;border-radius:6px;"
 	"font-weight:600\" href=\"";
+static const char html_self[] =
+	"<p style=\"margin:0 0 16px;padding:12px;background:#fff8c5;"
+	"border:1px solid #d4a72c;border-radius:6px\">";
 static const char html_small[] =
 	"<p style=\"font-size:13px;color:#57606a;word-break:break-all\">";
 
@@ -704,6 +836,26 @@ static void html_row(struct w *w, const char *label, const char *value)
 	put(w, "</td></tr>\n");
 }
 
+/* A row whose value is a link when it is an http(s) URL. */
+static void html_link_row(struct w *w, const char *label, const char *text,
+			  const char *url)
+{
+	if (!text)
+		return;
+	if (!url || !mime_url_ok(url)) {
+		html_row(w, label, text);
+		return;
+	}
+	put(w, html_th);
+	put(w, label);
+	put(w, html_td);
+	put(w, "<a href=\"");
+	put_html(w, url);
+	put(w, "\">");
+	put_html(w, text);
+	put(w, "</a></td></tr>\n");
+}
+
 static void html_rules(struct w *w, const struct clean *c)
 {
 	char more[64];
@@ -715,21 +867,7 @@ static void html_rules(struct w *w, const struct clean *c)
 	for (size_t i = 0; i < c->nrules; i++) {
 		put(w, "<li style=\"word-break:break-word\"><code>");
 		put_html(w, c->rules[i].metric);
-		put(w, "</code>: <b>");
-		put_html(w, c->rules[i].value);
-		put(w, "</b> ");
-		put_html(w, c->rules[i].op);
-		put(w, " ");
-		put_html(w, c->rules[i].threshold);
-		if (c->rules[i].baseline) {
-			put(w, " (baseline ");
-			put_html(w, c->rules[i].baseline);
-			if (c->rules[i].change) {
-				put(w, ", ");
-				put_html(w, c->rules[i].change);
-			}
-			put(w, ")");
-		}
+		put_rule_tail(w, &c->rules[i], 1);
 		put(w, "</li>\n");
 	}
 	if (c->more) {
@@ -753,35 +891,26 @@ static void html_author(struct w *w, const struct clean *c)
 	put(w, "</td></tr>\n");
 }
 
-static void html_run(struct w *w, const char *url)
+static void html_team(struct w *w, const struct clean *c)
 {
-	if (!url)
-		return;
-	if (!mime_url_ok(url)) {
-		html_row(w, "CI run", url);
-		return;
-	}
+	put(w, html_table);
 	put(w, html_th);
-	put(w, "CI run");
+	put(w, "Team asked");
 	put(w, html_td);
-	put(w, "<a href=\"");
-	put_html(w, url);
-	put(w, "\">");
-	put_html(w, url);
-	put(w, "</a></td></tr>\n");
+	put_team(w, c, 1);
+	put(w, "</td></tr>\n");
+	html_row(w, "Why this team", c->reason);
+	put(w, "</table>\n");
 }
 
 static void html_facts(struct w *w, const struct clean *c)
 {
-	put(w, "<table role=\"presentation\" style=\"border-collapse:collapse;"
-	       "width:100%;margin:0 0 16px;font-size:14px\">\n");
-	html_row(w, "Team asked", c->team);
-	html_row(w, "Why this team", c->reason);
-	html_row(w, "Commit", c->sha);
+	put(w, html_table);
+	html_link_row(w, "Commit", c->sha, c->commit_url);
 	html_author(w, c);
 	html_row(w, "Subject", c->csubject);
 	html_row(w, "Branch", c->branch);
-	html_run(w, c->run_url);
+	html_link_row(w, "CI run", c->run_url, c->run_url);
 	html_row(w, "Started by", c->trig);
 	html_row(w, "Decide before", c->deadline);
 	put(w, "</table>\n");
@@ -790,17 +919,26 @@ static void html_facts(struct w *w, const struct clean *c)
 static int write_html(struct buf *b, const struct clean *c, const char *review)
 {
 	struct w w = { b, 0 };
+	const char *self = self_text(c->self);
 
 	put(&w, html_head);
 	put_html(&w, c->gate);
 	put(&w, html_body);
-	put_html(&w, c->gate);
-	put(&w, "</h1>\n");
-	html_rules(&w, c);
-	html_facts(&w, c);
+	put_html(&w, c->headline ? c->headline : c->gate);
+	put(&w, "</h1>\n<p style=\"margin:0\">");
+	put_intro(&w, c, 1);
+	put(&w, "</p>\n");
 	put(&w, html_button);
 	put_html(&w, review);
 	put(&w, "\">Open the review page</a></p>\n");
+	if (self) {
+		put(&w, html_self);
+		put(&w, self);
+		put(&w, "</p>\n");
+	}
+	html_team(&w, c);
+	html_rules(&w, c);
+	html_facts(&w, c);
 	put(&w, html_small);
 	put(&w, "If the button does not work, open this link:<br>\n");
 	put_html(&w, review);
@@ -810,64 +948,233 @@ static int write_html(struct buf *b, const struct clean *c, const char *review)
 	return w.err;
 }
 
-/* Subject text before encoding: [greenlight] gate: review needed — rule (sha) */
+/* The Subject: the caller's (review_subject: "acme/model: latencyMs 225 >
+ * 80 — review"), or "Review needed: <gate>". */
 static int add_subject(struct buf *out, const struct mime_facts *f)
 {
 	struct buf s = BUF_INIT(2 * MIME_CAP_SUBJECT + 64);
 	struct w w = { &s, 0 };
-	char more[40];
 	int ret;
 
-	put(&w, "[greenlight] ");
+	if (opt(f->subject))
+		return mime_header_encode(out, "Subject", f->subject, MIME_CAP_SUBJECT);
+	put(&w, "Review needed: ");
 	put_clean(&w, f->gate, 60);
-	put(&w, ": review needed");
-	if (f->nrules) {
-		put(&w, " \xe2\x80\x94 ");
-		put_clean(&w, f->rules[0].metric ? f->rules[0].metric : "", 60);
-		put(&w, " ");
-		put_clean(&w, f->rules[0].value ? f->rules[0].value : "", 30);
-		put(&w, " ");
-		put_clean(&w, f->rules[0].op ? f->rules[0].op : "", 8);
-		put(&w, " ");
-		put_clean(&w, f->rules[0].threshold ? f->rules[0].threshold : "", 30);
-	}
-	if (f->nrules > 1) {
-		snprintf(more, sizeof(more), " (+%zu more)", f->nrules - 1);
-		put(&w, more);
-	}
-	if (f->commit_sha && *f->commit_sha) {
-		put(&w, " (");
-		put_prefix(&w, f->commit_sha, 7);
-		put(&w, ")");
-	}
 	ret = w.err ? -1 : mime_header_encode(out, "Subject", s.data, MIME_CAP_SUBJECT);
 	buf_release(&s);
 	return ret;
 }
 
-/* From as given ("a@b") or as "\"Name\" <a@b>"; -1 if invalid. */
+/* ---- From ---------------------------------------------------------------- */
+
+static int is_space(char c)
+{
+	return c == ' ';
+}
+
+/* A display name we write as is: atext words and single spaces. */
+static int name_plain(const char *s)
+{
+	if (strstr(s, "=?"))
+		return 0;	/* would read as an encoded-word */
+	for (; *s; s++)
+		if (*s != ' ' && !is_atext((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+static int name_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s > 126)
+			return 0;
+	return 1;
+}
+
+/* Whether s[0..n) is valid UTF-8 without controls or bidi overrides. */
+static int name_chars_ok(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+
+	while (n) {
+		size_t used = utf8_decode(p, n, &cp);
+
+		if (classify(cp) != CP_KEEP)
+			return 0;
+		p += used;
+		n -= used;
+	}
+	return 1;
+}
+
+static int from_fail(const char **why, const char *msg)
+{
+	*why = msg;
+	return -1;
+}
+
+int mime_from_parse(const char *from, char addr[255], char name[MIME_CAP_NAME + 1],
+		    const char **why)
+{
+	char nm[MIME_CAP_NAME + 1], ad[255];
+	const char *p = from, *lt, *gt, *dummy;
+	size_t nn = 0, an;
+
+	if (!why)
+		why = &dummy;
+	if (addr)
+		addr[0] = '\0';
+	if (name)
+		name[0] = '\0';
+	if (!from || !*from)
+		return from_fail(why, "empty; write addr@domain or Name <addr@domain>");
+	for (const char *q = from; *q; q++)
+		if ((unsigned char)*q < 32 || *q == 0x7f)
+			return from_fail(why, "control characters (CR, LF, tab) are not allowed; write one line: Name <addr@domain>");
+	while (is_space(*p))
+		p++;
+	if (*p == '"') {	/* a quoted display name */
+		for (p++; *p && *p != '"'; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+			if (nn == MIME_CAP_NAME)
+				return from_fail(why, "the display name is over 100 bytes");
+			nm[nn++] = *p;
+		}
+		if (*p != '"')
+			return from_fail(why, "unbalanced quotes in the display name");
+		p++;
+		while (is_space(*p))
+			p++;
+		if (*p != '<')
+			return from_fail(why, "a quoted display name must be followed by <addr@domain>");
+	} else {
+		const char *end = strchr(p, '<');
+
+		if (!end) {	/* a bare address */
+			end = p + strlen(p);
+			while (end > p && is_space(end[-1]))
+				end--;
+			an = (size_t)(end - p);
+			if (memchr(p, '>', an))
+				return from_fail(why, "unbalanced < >; write Name <addr@domain>");
+			if (memchr(p, ',', an) || memchr(p, ' ', an) ||
+			    (memchr(p, '@', an) && strchr(strchr(p, '@') + 1, '@')))
+				return from_fail(why, "name one address: addr@domain or Name <addr@domain>");
+			if (an >= sizeof(ad))
+				return from_fail(why, "the address is over 254 bytes");
+			memcpy(ad, p, an);
+			ad[an] = '\0';
+			if (!mime_addr_ok(ad))
+				return from_fail(why, "not an address; write addr@domain or Name <addr@domain>");
+			if (addr)
+				memcpy(addr, ad, an + 1);
+			return 0;
+		}
+		while (end > p && is_space(end[-1]))
+			end--;
+		if (memchr(p, '>', (size_t)(end - p)))
+			return from_fail(why, "unbalanced < >; write Name <addr@domain>");
+		if (memchr(p, '@', (size_t)(end - p)) || memchr(p, ',', (size_t)(end - p)))
+			return from_fail(why, "name one address: a display name with '@' or ',' must be quoted (\"Name, Inc.\" <addr@domain>)");
+		if ((size_t)(end - p) > MIME_CAP_NAME)
+			return from_fail(why, "the display name is over 100 bytes");
+		nn = (size_t)(end - p);
+		memcpy(nm, p, nn);
+		p = strchr(p, '<');
+	}
+	/* p is at '<' */
+	lt = p;
+	gt = strchr(lt, '>');
+	if (!gt)
+		return from_fail(why, "unbalanced < >; write Name <addr@domain>");
+	if (memchr(lt + 1, '<', (size_t)(gt - lt - 1)))
+		return from_fail(why, "unbalanced < >; write Name <addr@domain>");
+	for (p = gt + 1; is_space(*p); p++)
+		;
+	if (*p)
+		return from_fail(why, strchr(p, '<') || strchr(p, '@') || *p == ',' ?
+				 "name one address: Name <addr@domain>" :
+				 "unbalanced < > or text after the address; write Name <addr@domain>");
+	an = (size_t)(gt - lt - 1);
+	if (an >= sizeof(ad))
+		return from_fail(why, "the address is over 254 bytes");
+	memcpy(ad, lt + 1, an);
+	ad[an] = '\0';
+	if (!mime_addr_ok(ad))
+		return from_fail(why, strchr(ad, ',') ? "name one address: Name <addr@domain>" :
+				 "not an address inside < >; write Name <addr@domain>");
+	while (nn && is_space(nm[nn - 1]))
+		nn--;
+	nm[nn] = '\0';
+	if (!name_chars_ok(nm, nn))
+		return from_fail(why, "the display name is not valid UTF-8 text");
+	if (addr)
+		memcpy(addr, ad, an + 1);
+	if (name)
+		memcpy(name, nm, nn + 1);
+	return 0;
+}
+
+/* The From header value: the address alone, or the display name written
+ * as is (atext words), quoted (with specials) or as RFC 2047 words
+ * (non-ASCII, or too long for one 78-byte line), then <addr>, folded
+ * before the address if the line would pass 78 bytes.  -1 if from is
+ * invalid. */
 static int add_from(struct buf *out, const char *from)
 {
-	const char *lt = strchr(from, '<');
-	size_t n = strlen(from), dn;
-	char addr[256];
+	char addr[255], name[MIME_CAP_NAME + 1];
+	size_t start = out->len, col, n, quoted;
+	int ret = 0;
 
-	if (!lt)
-		return mime_addr_ok(from) ? buf_adds(out, from) : -1;
-	if (from[n - 1] != '>' || n - (size_t)(lt - from) - 2 >= sizeof(addr))
+	if (mime_from_parse(from, addr, name, NULL))
 		return -1;
-	memcpy(addr, lt + 1, n - (size_t)(lt - from) - 2);
-	addr[n - (size_t)(lt - from) - 2] = '\0';
-	for (dn = (size_t)(lt - from); dn && from[dn - 1] == ' '; dn--)
-		;
-	if (!mime_addr_ok(addr) || dn > 64 || !printable_run_sp(from, dn))
-		return -1;
-	if (!dn)
+	if (!*name)
 		return buf_adds(out, addr);
-	if (buf_adds(out, "\"") || buf_add(out, from, dn) ||
-	    buf_adds(out, "\" <") || buf_adds(out, addr))
-		return -1;
-	return buf_adds(out, ">");
+	n = strlen(name);
+	quoted = n + 2;
+	for (size_t i = 0; i < n; i++)
+		quoted += name[i] == '"' || name[i] == '\\';
+	if (name_plain(name) && 6 + n <= 78) {
+		ret = buf_adds(out, name);
+	} else if (name_ascii(name) && 6 + quoted <= 78) {
+		ret = buf_adds(out, "\"");
+		for (size_t i = 0; i < n && !ret; i++) {
+			if (name[i] == '"' || name[i] == '\\')
+				ret = buf_add(out, "\\", 1);
+			if (!ret)
+				ret = buf_add(out, &name[i], 1);
+		}
+		if (!ret)
+			ret = buf_adds(out, "\"");
+	} else {
+		/* words of at most 36 bytes (60 characters encoded), one a line;
+		 * add_encoded_word starts each with the folding space */
+		for (size_t pos = 0; pos < n && !ret;) {
+			size_t take = utf8_prefix(name + pos, n - pos, 36);
+
+			ret = pos ? buf_adds(out, "\r\n") : 0;
+			if (!ret)
+				ret = add_encoded_word(out, name + pos, take);
+			if (!ret && !pos) {	/* no space right after "From: " */
+				memmove(out->data + start, out->data + start + 1,
+					out->len - start - 1);
+				out->data[--out->len] = '\0';
+			}
+			pos += take;
+		}
+	}
+	if (ret)
+		return ret;
+	col = 6 + out->len - start;	/* "From: " */
+	for (size_t i = start; i + 1 < out->len; i++)
+		if (out->data[i] == '\r' && out->data[i + 1] == '\n')
+			col = out->len - i - 2;
+	ret = buf_adds(out, col + strlen(addr) + 3 > 78 ? "\r\n <" : " <");
+	if (!ret)
+		ret = buf_adds(out, addr);
+	return ret ? ret : buf_adds(out, ">");
 }
 
 static int fail(char *err, size_t errlen, const char *msg)
@@ -886,8 +1193,8 @@ static int check_facts(const struct mime_facts *f, const char *boundary,
 		return fail(err, errlen, "rules missing");
 	if (!mime_url_ok(f->review_url))
 		return fail(err, errlen, "review URL must be an http:// or https:// URL");
-	if (!f->from || !strchr(f->from, '@'))
-		return fail(err, errlen, "From address missing");
+	if (mime_from_parse(f->from, NULL, NULL, NULL))
+		return fail(err, errlen, "From must be \"a@b\" or \"Name <a@b>\"");
 	if (!mime_addr_ok(f->to))
 		return fail(err, errlen, "To is not a plain address (local@domain)");
 	if (!msgid_ok(f->message_id))

@@ -39,7 +39,9 @@
 #define MIME_CAP_URL 2048
 #define MIME_CAP_DATE 64	/* Date header and deadline text */
 #define MIME_CAP_SUBJECT 250	/* the decoded Subject header, whole */
+#define MIME_CAP_NAME 100	/* display name of From */
 #define MIME_MAX_RULES 50	/* rules listed in the body; the rest counted */
+#define MIME_MAX_OTHERS 20	/* other reviewers listed; the rest counted */
 #define MIME_MAX_MESSAGE (1024 * 1024)	/* a good struct buf max for compose */
 
 #define MIME_MSGID_SIZE 46	/* "<" 32 hex "@greenlight>" NUL */
@@ -53,17 +55,37 @@ struct mime_rule {
 	const char *threshold;	/* "80" */
 	const char *baseline;	/* optional: the baseline value, "180" */
 	const char *change;	/* optional: "+45 (+25%)" */
+	const char *over;	/* optional: how far past the threshold, "+181%" */
+};
+
+/* Why the recipient may not approve (they may still reject). */
+enum mime_self {
+	MIME_SELF_NONE = 0,
+	MIME_SELF_AUTHOR,	/* the recipient wrote the commit */
+	MIME_SELF_STARTER,	/* the recipient started the CI run */
 };
 
 /* What the message says.  Pointers are borrowed; NULL in an optional
  * field leaves its line out. */
 struct mime_facts {
 	const char *gate;		/* required: gate name */
+	const char *subject;		/* optional: the Subject as read
+					 * ("acme/model: latencyMs 225 > 80 —
+					 * review"); NULL: "Review needed: <gate>" */
+	const char *headline;		/* optional: the body's first line
+					 * ("latencyMs 225 > 80 (+181%)"); NULL:
+					 * the first rule */
+	const char *repository;		/* optional: "acme/model" */
 	const char *team;		/* required: team being asked */
+	int approvals;			/* the team's quorum; 0 leaves it out */
+	const char *const *others;	/* the team's other reviewers (shown) */
+	size_t nothers;
 	const char *team_reason;	/* optional: why this team */
+	enum mime_self self;		/* the recipient may not approve */
 	const struct mime_rule *rules;	/* fired rules, first one in Subject */
 	size_t nrules;
 	const char *commit_sha;		/* optional: full sha */
+	const char *commit_url;		/* optional: linked if http/https */
 	const char *author_name;	/* optional */
 	const char *author_email;	/* optional */
 	const char *commit_subject;	/* optional */
@@ -72,7 +94,8 @@ struct mime_facts {
 	const char *run_url;		/* optional: CI run (linked if http/https) */
 	const char *deadline;		/* required: RFC 3339 text */
 	const char *review_url;		/* required: personal link, http/https */
-	const char *from;		/* required: "a@b" or "Name <a@b>" */
+	const char *from;		/* required: "a@b" or "Name <a@b>"
+					 * (mime_from_parse) */
 	const char *to;			/* required: "a@b" */
 	const char *message_id;		/* required: "<id@host>" */
 	const char *date;		/* required: RFC 5322 date text */
@@ -112,6 +135,17 @@ int mime_qp_encode(struct buf *out, const char *s, size_t n);
 /* Whether s is an addr-spec we send to: local@domain, dot-atom on both
  * sides, at most 254 bytes, printable ASCII only.  Returns 1 or 0. */
 int mime_addr_ok(const char *s);
+
+/* Read a From value: "addr@domain", "<addr@domain>", "Name <addr@domain>"
+ * or "\"Name, Inc.\" <addr@domain>".  The name may be UTF-8 (at most
+ * MIME_CAP_NAME bytes).  On success fills addr (the addr-spec, the SMTP
+ * envelope sender) and name ("" when none; quotes and escapes removed)
+ * and returns 0.  Refused, with a one-line reason in *why: control
+ * characters (CR, LF, ...), more than one address, unbalanced or
+ * misplaced angle brackets, an address that is not local@domain, invalid
+ * UTF-8.  addr and name may be NULL. */
+int mime_from_parse(const char *from, char addr[255], char name[MIME_CAP_NAME + 1],
+		    const char **why);
 
 /* Whether s is an http:// or https:// URL without spaces or controls, at
  * most MIME_CAP_URL bytes.  Returns 1 or 0. */

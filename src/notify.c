@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "mailer.h"
 #include "mime.h"
 #include "notify.h"
@@ -31,9 +32,37 @@ static struct mime_rule *team_rules(const struct review *rv, const char *team, s
 		m[*n].threshold = t->threshold;
 		m[*n].baseline = *t->baseline ? t->baseline : NULL;
 		m[*n].change = *t->change ? t->change : NULL;
+		m[*n].over = *t->over ? t->over : NULL;
 		(*n)++;
 	}
 	return m;
+}
+
+/* The team's reviewers other than `email`, borrowed from the review. */
+static const char **team_others(const struct review_team *team, const char *email,
+				int keep_tags, size_t *n)
+{
+	const char **o = xcalloc(team && team->nasked ? team->nasked : 1, sizeof(*o));
+
+	*n = 0;
+	for (size_t k = 0; team && k < team->nasked; k++)
+		if (!addr_same(team->asked[k], email, keep_tags) &&
+		    strcmp(team->asked[k], email))
+			o[(*n)++] = team->asked[k];
+	return o;
+}
+
+int notify_self(const struct notify_request *nr, const char *email)
+{
+	int keep = nr->set->keep_tags;
+
+	if (nr->set->allow_self)
+		return MIME_SELF_NONE;
+	if (nr->rv->author_email && addr_same(email, nr->rv->author_email, keep))
+		return MIME_SELF_AUTHOR;
+	if (nr->not_approvers && addr_in_list(nr->not_approvers, email, keep))
+		return MIME_SELF_STARTER;
+	return MIME_SELF_NONE;
 }
 
 static char *compose(const struct notify_request *nr, const struct notify_recipient *r,
@@ -44,7 +73,9 @@ static char *compose(const struct notify_request *nr, const struct notify_recipi
 	const struct review *rv = nr->rv;
 	const struct review_team *team = review_team(rv, r->team);
 	struct mime_rule *rules;
-	size_t nrules;
+	const char **others;
+	size_t nrules, nothers;
+	char subject[4 * REVIEW_SUBJECT_MAX + 1], headline[1024];
 	char url[2304], msgid[MIME_MSGID_SIZE], date[MIME_DATE_SIZE];
 	char deadline[32], boundary[TOKEN_BOUNDARY_SIZE];
 	int rc;
@@ -52,12 +83,21 @@ static char *compose(const struct notify_request *nr, const struct notify_recipi
 	format_rfc3339(rv->deadline, deadline, sizeof(deadline));
 	snprintf(url, sizeof(url), "%s/r/%s", nr->public_url, r->token);
 	rules = team_rules(rv, r->team, &nrules);
+	others = team_others(team, r->email, nr->set->keep_tags, &nothers);
 	mf.gate = rv->gate;
+	mf.subject = review_subject(rv, subject, sizeof(subject));
+	mf.headline = review_headline(rv, headline, sizeof(headline));
+	mf.repository = rv->repository;
 	mf.team = r->team;
+	mf.approvals = team ? team->approvals : 0;
+	mf.others = others;
+	mf.nothers = nothers;
+	mf.self = (enum mime_self)notify_self(nr, r->email);
 	mf.team_reason = team ? team->why : NULL;
 	mf.rules = rules;
 	mf.nrules = nrules;
 	mf.commit_sha = rv->sha;
+	mf.commit_url = rv->commit_url;
 	mf.author_name = rv->author;
 	mf.author_email = rv->author_email;
 	mf.commit_subject = rv->subject;
@@ -77,6 +117,7 @@ static char *compose(const struct notify_request *nr, const struct notify_recipi
 	else
 		rc = mime_compose(&msg, &mf, boundary, err, errlen);
 	free(rules);
+	free(others);
 	return rc ? NULL : buf_detach(&msg, NULL);
 }
 
@@ -92,7 +133,7 @@ static struct mailer *make_mailer(const struct settings *set,
 	mc.server = set->value[SET_SMTP];
 	mc.tls = set->tls_none ? MAILER_TLS_NONE : MAILER_TLS_STARTTLS;
 	mc.ca_file = *set->value[SET_CA_FILE] ? set->value[SET_CA_FILE] : NULL;
-	mc.from = set->value[SET_FROM];
+	mc.from = set->value[SET_FROM];	/* the mailer sends from its address */
 	mc.stop = stop;
 	mc.budget_ms = (long)set->send_timeout * 1000;
 	mc.timeout_ms = mc.budget_ms < MAILER_DEFAULT_TIMEOUT_MS ? mc.budget_ms : MAILER_DEFAULT_TIMEOUT_MS;

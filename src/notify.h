@@ -29,7 +29,18 @@ struct notify_request {
 	const char *request_id;
 	const char *public_url;		/* links are <public_url>/r/<token> */
 	volatile sig_atomic_t *stop;	/* SIGINT/SIGTERM: give up sending */
+	const char *not_approvers;	/* optional: comma-separated addresses
+					 * that may not approve (the commit
+					 * author, who started the CI run);
+					 * NULL: the commit author alone */
 };
+
+/* Why `email` may not approve this review (told in their message):
+ * MIME_SELF_AUTHOR when it is the commit author's mailbox,
+ * MIME_SELF_STARTER when it is among nr->not_approvers otherwise, or
+ * MIME_SELF_NONE (also whenever self-approval is allowed).  Mailboxes are
+ * compared as addr.h does, with the settings' plus-tag rule. */
+int notify_self(const struct notify_request *nr, const char *email);
 
 /* Send every message.  Returns 0 when every team has at least one
  * recipient who was reached, or -1 (each failure reported on stderr, with

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mime.h"
 #include "settings.h"
 #include "util.h"
 
@@ -178,6 +179,35 @@ static int check_credentials(struct settings *s)
 	return 0;
 }
 
+/* The From value: an address, or a display name and an address
+ * ("Release Gate <gate@example.com>"), refused here with one line rather
+ * than when the mail is due.  Control characters are shown escaped so the
+ * message stays on one line. */
+static int check_from(struct settings *s)
+{
+	const char *v = s->value[SET_FROM], *why;
+	char shown[512];
+	size_t o = 0;
+	int ret;
+
+	if (!mime_from_parse(v, NULL, NULL, &why))
+		return 0;
+	for (; *v && o + 5 < sizeof(shown); v++) {
+		unsigned char c = (unsigned char)*v;
+
+		if (c < 32 || c == 127)
+			o += (size_t)snprintf(shown + o, sizeof(shown) - o, "\\x%02x", c);
+		else
+			shown[o++] = (char)c;
+	}
+	shown[o] = '\0';
+	v = s->value[SET_FROM];
+	s->value[SET_FROM] = shown;
+	ret = bad(s, SET_FROM, why);
+	s->value[SET_FROM] = v;
+	return ret;
+}
+
 static int check(struct settings *s)
 {
 	const char *tls = s->value[SET_TLS];
@@ -213,7 +243,7 @@ static int check(struct settings *s)
 		return bad(s, SET_INSECURE_RELAY, "write true or false");
 	if (!strcmp(via, "relay") && check_relay(s))
 		return -1;
-	if (check_credentials(s))
+	if (check_credentials(s) || check_from(s))
 		return -1;
 	return check_secret(s);
 }

@@ -3,7 +3,8 @@
  * Three checks per input: (1) the RFC 2047 header encoder: output is one
  * "Subject:" field, CRLF only, lines <= 78, every word decodes and the
  * words together give back exactly mime_clean() of the input; (2) the HTML
- * escaper: no raw < > " ' and every & starts an entity; (3) a whole
+ * escaper: no raw < > " ' and every & starts an entity; the From parser:
+ * what it accepts is a plain address and a name without controls; (3) a whole
  * mime_compose() with fields cut from the input at NUL bytes: CRLF only,
  * lines <= 998, header lines <= 78 and only our header names, and the
  * decoded HTML part has exactly as many '<' as the same message composed
@@ -123,6 +124,23 @@ static void fuzz_escape(const char *value)
 	buf_release(&b);
 }
 
+/* ---- From values ------------------------------------------------------ */
+
+/* An accepted From gives a plain address and a name without controls. */
+static void fuzz_from(const char *value)
+{
+	char addr[255], name[MIME_CAP_NAME + 1];
+	const char *why = NULL;
+
+	if (mime_from_parse(value, addr, name, &why)) {
+		check(why && !strchr(why, '\n') && !*addr && !*name, "refusal without a reason");
+		return;
+	}
+	check(mime_addr_ok(addr), "accepted From with a bad address");
+	for (const char *p = name; *p; p++)
+		check((unsigned char)*p >= 32 && *p != 127, "control in a display name");
+}
+
 /* ---- (3) whole message ------------------------------------------------ */
 
 static int hexval(char c)
@@ -169,7 +187,13 @@ static void check_message(const char *m, size_t n)
 
 		check(eol != NULL && eol - p <= 998, "line over 998");
 		if (p < hend) {
-			check(eol - p <= 78, "header line over 78");
+			/* only an address alone may pass 78: "From: a@b" or the
+			 * folded " <a@b>" after a display name */
+			int addr_line = (!strncmp(p, "From: ", 6) &&
+					 !memchr(p + 6, ' ', (size_t)(eol - p - 6))) ||
+					(!strncmp(p, " <", 2) && eol[-1] == '>');
+
+			check(eol - p <= 78 || addr_line, "header line over 78");
 			for (size_t k = 0; !ok && k < sizeof(known) / sizeof(*known); k++)
 				ok = !strncmp(p, known[k], strlen(known[k]));
 			check(ok, "unknown header line (injection)");
@@ -212,12 +236,23 @@ static const char *pick(const char *v, unsigned flags, int bit, int ref)
 		return NULL;
 	if (!ref)
 		return v;
-	return bit == 10 && linkable(v) ? "https://x" : "x";
+	return (bit == 10 || bit == 15) && linkable(v) ? "https://x" : "x";
+}
+
+/* An optional field the composer leaves out when empty. */
+static const char *pick_opt(const char *v, unsigned flags, int bit, int ref)
+{
+	if (flags & (1u << bit))
+		return NULL;
+	if (!ref)
+		return v;
+	return *v ? "x" : "";
 }
 
 static char *compose(const struct fields *fl, unsigned flags, int ref,
 		     struct mime_rule *rules, size_t *len)
 {
+	const char *others[2] = { ref ? "x" : fl->f[14], ref ? "x" : fl->f[15] };
 	struct mime_facts f;
 	struct buf out = BUF_INIT(MIME_MAX_MESSAGE);
 	char err[128];
@@ -230,10 +265,19 @@ static char *compose(const struct fields *fl, unsigned flags, int ref,
 		rules[i].threshold = ref ? "x" : fl->f[6];
 		rules[i].baseline = pick(fl->f[4], flags, 11, ref);
 		rules[i].change = pick(fl->f[6], flags, 12, ref);
+		rules[i].over = pick_opt(fl->f[5], flags, 13, ref);
 	}
 	f.gate = ref ? "x" : fl->f[0];
 	f.team = ref ? "x" : fl->f[1];
 	f.team_reason = pick(fl->f[2], flags, 2, ref);
+	f.subject = pick_opt(fl->f[14], flags, 8, ref);
+	f.headline = pick_opt(fl->f[14], flags, 9, ref);
+	f.repository = pick_opt(fl->f[15], flags, 14, ref);
+	f.approvals = (int)(flags >> 12 & 3);
+	f.others = others;
+	f.nothers = (flags >> 14 & 3) % 3;
+	f.self = (enum mime_self)(flags >> 10 & 1 ? MIME_SELF_AUTHOR : flags >> 11 & 1 ?
+				  MIME_SELF_STARTER : MIME_SELF_NONE);
 	f.rules = rules;
 	f.nrules = flags & 3;
 	f.commit_sha = pick(fl->f[7], flags, 3, ref);
@@ -242,9 +286,12 @@ static char *compose(const struct fields *fl, unsigned flags, int ref,
 	f.commit_subject = pick(fl->f[11], flags, 6, ref);
 	f.branch = pick(fl->f[12], flags, 7, ref);
 	f.run_url = pick(fl->f[10], flags, 10, ref);
+	f.commit_url = pick(fl->f[10], flags, 15, ref);
 	f.deadline = ref ? "x" : fl->f[13];
 	f.review_url = "https://example.com/r/AAAA";
-	f.from = "greenlight@example.com";
+	/* a From the parser accepts is used as given (it is not in the HTML) */
+	f.from = mime_from_parse(fl->f[15], NULL, NULL, NULL) ? "greenlight@example.com" :
+		 fl->f[15];
 	f.to = "eng@example.com";
 	f.message_id = "<0123@greenlight>";
 	f.date = "Thu, 01 Jan 1970 00:00:00 +0000";
@@ -286,6 +333,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	flags = size ? data[0] : 0;
 	fuzz_header(s, size ? (size_t)data[size - 1] * 2 + 3 : MIME_CAP_SUBJECT);
 	fuzz_escape(s);
+	fuzz_from(s);
 	fuzz_compose(size ? s + 1 : s, size ? size - 1 : 0, flags | (size > 1 ? (unsigned)data[1] << 8 : 0));
 	free(s);
 	return 0;

@@ -5,6 +5,7 @@
 start_smtp
 WORK=$TMP/repo
 make_repo "$WORK"
+git -C "$WORK" remote add origin https://github.com/acme/model.git
 
 gl_run_bg --timeout 60s
 wait_mail 1 || { finish; exit 1; }
@@ -22,7 +23,9 @@ assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b""), "bare LF"
 assert all(len(l) <= 998 for l in raw.split(b"\r\n")), "line over 998"
 m = email.message_from_bytes(raw, policy=policy.default)
 sha = subprocess.run(["git", "-C", sys.argv[2], "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-assert m["Subject"] == f"[greenlight] model-release: review needed \u2014 latencyMs 225 > 80 ({sha[:7]})", m["Subject"]
+# metric first, with the repository (from the origin remote)
+assert m["Subject"] == "acme/model: latencyMs 225 > 80 \u2014 review", m["Subject"]
+assert len(str(m["Subject"])) <= 60, m["Subject"]
 assert m.get_content_type() == "multipart/alternative"
 types = [p.get_content_type() for p in m.iter_parts()]
 assert types == ["text/plain", "text/html"], types

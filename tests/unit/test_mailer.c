@@ -36,8 +36,9 @@
 #define FROM "greenlight@example.com"
 #define USER "greenlight"
 #define PASS "s3cret-Pa55"
-#define SUBJECT "[greenlight] model-release: review needed \xe2\x80\x94 " \
-	"<script>alert(1)</script>latencyMs 225 > 80 (3f2a9c1)"
+#define SUBJECT "acme/model: <script>alert(1)</script>latencyMs 225 > 80 " \
+	"\xe2\x80\x94 review"
+#define DISPLAY_FROM "Release Gate <" FROM ">"
 
 static int stop_live(void **state);
 
@@ -243,10 +244,12 @@ struct msg {
 	char msgid[MIME_MSGID_SIZE];
 };
 
+static const char *msg_from = FROM;	/* the From header of make_msg */
+
 static void make_msg(struct msg *m, const char *to)
 {
 	static const struct mime_rule rule = {
-		"<script>alert(1)</script>latencyMs", "225", ">", "80", NULL, NULL };
+		"<script>alert(1)</script>latencyMs", "225", ">", "80", NULL, NULL, NULL };
 	char token[TOKEN_SIZE], boundary[TOKEN_BOUNDARY_SIZE], err[200];
 	struct mime_facts f;
 
@@ -257,6 +260,7 @@ static void make_msg(struct msg *m, const char *to)
 	snprintf(m->link, sizeof(m->link), "http://127.0.0.1:8080/r/%s", token);
 	assert_int_equal(mime_message_id(m->msgid, "request-42", to), 0);
 	f.gate = "model-release";
+	f.subject = SUBJECT;
 	f.team = "engineering";
 	f.team_reason = "choices[2] ($.latencyMs > 80) routes to engineering";
 	f.rules = &rule;
@@ -268,7 +272,7 @@ static void make_msg(struct msg *m, const char *to)
 	f.branch = "main";
 	f.deadline = "2030-01-01T00:00:00Z";
 	f.review_url = m->link;
-	f.from = FROM;
+	f.from = msg_from;
 	f.to = to;
 	f.message_id = m->msgid;
 	f.date = "Wed, 01 May 2024 10:40:00 +0000";
@@ -389,6 +393,12 @@ static void test_new_rejects(void **state)
 	c.from = "bad from";
 	assert_null(mailer_new(&c, err, sizeof(err)));
 	assert_non_null(strstr(err, "from"));
+	c.from = "a@example.com, b@example.com";	/* two senders */
+	assert_null(mailer_new(&c, err, sizeof(err)));
+	c.from = "Gate <a@example.com";			/* unbalanced */
+	assert_null(mailer_new(&c, err, sizeof(err)));
+	c.from = "Gate <a@example.com>\r\nBcc: x@evil";
+	assert_null(mailer_new(&c, err, sizeof(err)));
 	c.from = FROM;
 	c.username = USER;
 	assert_null(mailer_new(&c, err, sizeof(err)));	/* no password */
@@ -460,6 +470,43 @@ static void test_send_starttls_auth(void **state)
 	assert_int_equal(auth_attempts(&r, &clear), 1);	/* one session */
 	assert_int_equal(clear, 0);
 	release_msgs(msgs, 3);
+}
+
+/* A From with a display name: the header keeps the name, the envelope
+ * (MAIL FROM) carries the address alone. */
+static void test_display_name_from(void **state)
+{
+	static const char *to[] = { "eng@example.com" };
+	static const char script[] =
+		"import email, sys\n"
+		"from email import policy\n"
+		"m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=policy.default)\n"
+		"a = m['From'].addresses[0]\n"
+		"sys.exit(not (a.display_name == 'Release Gate' and a.addr_spec == sys.argv[2]))\n";
+	struct mailer_config c;
+	struct mail_result res[1];
+	struct msg msgs[1];
+	struct rig r;
+	char server[64], ca[128], err[512], eml[200], json[200];
+	const char *argv[] = { PY, "-c", script, eml, FROM, NULL };
+	char *meta;
+	(void)state;
+
+	rig_start(&r, NULL);
+	base_config(&c, server, sizeof(server), ca, sizeof(ca), r.port);
+	c.from = DISPLAY_FROM;
+	msg_from = DISPLAY_FROM;
+	assert_int_equal(send_to(&c, to, 1, msgs, res, err, sizeof(err)), 0);
+	msg_from = FROM;
+	rig_stop(&r);
+	assert_int_equal(res[0].status, MAIL_SENT);
+	snprintf(eml, sizeof(eml), "%s/0001.eml", r.mail);
+	snprintf(json, sizeof(json), "%s/0001.json", r.mail);
+	meta = slurp(json);
+	assert_non_null(strstr(meta, "\"mail_from\": \"" FROM "\""));
+	free(meta);
+	assert_int_equal(run(argv, 0), 0);
+	release_msgs(msgs, 1);
 }
 
 static void test_server_down_retries(void **state)
@@ -908,6 +955,7 @@ int main(void)
 		cmocka_unit_test(test_new_rejects),
 		cmocka_unit_test(test_bad_items),
 		cmocka_unit_test_teardown(test_send_starttls_auth, stop_live),
+		cmocka_unit_test_teardown(test_display_name_from, stop_live),
 		cmocka_unit_test(test_server_down_retries),
 		cmocka_unit_test_teardown(test_451_then_success, stop_live),
 		cmocka_unit_test_teardown(test_550_fails_at_once, stop_live),

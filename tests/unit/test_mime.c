@@ -24,19 +24,29 @@
 #define BOUNDARY "=_gl_testboundary0123456789"
 
 static struct mime_rule rules2[2] = {
-	{ "latencyMs", "225", ">", "80", "180", "+45 (+25%)" },
-	{ "accuracypct", "95.1", "<", "96", NULL, NULL },
+	{ "latencyMs", "225", ">", "80", "180", "+45 (+25%)", "+181%" },
+	{ "accuracypct", "95.1", "<", "96", NULL, NULL, NULL },
 };
+static const char *const others2[] = { "b@example.com", "c@example.com" };
+#define SUBJ "acme/model: latencyMs 225 > 80 \xe2\x80\x94 review"
+#define HEADLINE "latencyMs 225 > 80 (+181%), baseline 180: +45 (+25%)"
 
 static void base_facts(struct mime_facts *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->gate = "model-release";
+	f->subject = SUBJ;
+	f->headline = HEADLINE;
+	f->repository = "acme/model";
 	f->team = "engineering";
-	f->team_reason = "choices[2] ($.latencyMs > 80) routes to engineering";
+	f->approvals = 2;
+	f->others = others2;
+	f->nothers = 2;
+	f->team_reason = "$.latencyMs > 80";
 	f->rules = rules2;
 	f->nrules = 1;
 	f->commit_sha = SHA;
+	f->commit_url = "https://github.com/acme/model/commit/" SHA;
 	f->author_name = "Ann Example";
 	f->author_email = "ann@example.com";
 	f->commit_subject = "Speed up the tokenizer";
@@ -246,69 +256,226 @@ static void test_compose_shape(void **state)
 				  BOUNDARY "\"\r\n"));
 	assert_non_null(strstr(m, "\r\n--" BOUNDARY "--\r\n"));
 	subj = subject_of(m);
-	assert_string_equal(subj, "[greenlight] model-release: review needed "
-			    "\xe2\x80\x94 latencyMs 225 > 80 (3f2a9c1)");
+	assert_string_equal(subj, SUBJ);
 	text = part_body(m, "text/plain");
-	assert_non_null(strstr(text, "  - latencyMs: 225 > 80 (baseline 180, +45 (+25%))\n"));
-	assert_non_null(strstr(text, "Team asked:    engineering\n"));
-	assert_non_null(strstr(text, "Why this team: choices[2]"));
-	assert_non_null(strstr(text, "Commit:  " SHA "\n"));
+	/* the headline first, then the intro and the personal link */
+	assert_memory_equal(text, HEADLINE "\n", strlen(HEADLINE) + 1);
+	assert_non_null(strstr(text, "\nGate \"model-release\" on acme/model needs a "
+				  "review from engineering.\n\nYour personal review link:\n  "
+				  REVIEW "\n"));
+	assert_non_null(strstr(text, "\nTeam asked:    engineering: 2 approvals needed; "
+				  "also asked: b@example.com, c@example.com\n"
+				  "Why this team: $.latencyMs > 80\n"));
+	assert_non_null(strstr(text, "  - latencyMs: 225 > 80 (+181%) (baseline 180, "
+				  "+45 (+25%))\n"));
+	assert_non_null(strstr(text, "Commit:  " SHA "\n"
+				  "         https://github.com/acme/model/commit/" SHA "\n"));
 	assert_non_null(strstr(text, "Author:  Ann Example <ann@example.com>\n"));
 	assert_non_null(strstr(text, "Subject: Speed up the tokenizer\n"));
 	assert_non_null(strstr(text, "Branch:  main\n"));
 	assert_non_null(strstr(text, "CI run: https://ci.example.com/run/42?a=1&b=2\n"));
 	assert_non_null(strstr(text, "Decide before: 2024-05-01T12:00:00Z\n"));
-	assert_non_null(strstr(text, "\n  " REVIEW "\n"));
+	/* in that order */
+	assert_true(strstr(text, REVIEW) < strstr(text, "Team asked:"));
+	assert_true(strstr(text, "Why this team:") < strstr(text, "These rules fired:"));
+	assert_true(strstr(text, "These rules fired:") < strstr(text, "Commit:"));
+	assert_true(strstr(text, "Commit:") < strstr(text, "CI run:"));
+	assert_true(strstr(text, "CI run:") < strstr(text, "Decide before:"));
+	assert_null(strstr(text, "cannot approve"));
 	assert_non_null(strstr(text, "personal"));
 	assert_non_null(strstr(text, "does not decide anything"));
 	html = part_body(m, "text/html");
 	assert_non_null(strstr(html, "<meta name=\"viewport\""));
 	assert_non_null(strstr(html, "href=\"" REVIEW "\""));
 	assert_non_null(strstr(html, "href=\"https://ci.example.com/run/42?a=1&amp;b=2\""));
-	assert_non_null(strstr(html, "<code>latencyMs</code>: <b>225</b> &gt; 80"));
+	assert_non_null(strstr(html, "<code>latencyMs</code>: <b>225</b> &gt; 80 (+181%)"));
+	assert_non_null(strstr(html, ">latencyMs 225 &gt; 80 (+181%), baseline 180: "
+				  "+45 (+25%)</h1>"));
+	assert_non_null(strstr(html, "href=\"https://github.com/acme/model/commit/" SHA "\">"
+				  SHA "</a>"));
+	assert_non_null(strstr(html, "engineering: 2 approvals needed; also asked: "
+				  "b@example.com, c@example.com"));
+	assert_true(strstr(html, "Open the review page") < strstr(html, "Team asked"));
 	assert_null(strstr(html, "src="));	/* self-contained: no assets */
 	assert_null(strstr(html, "<link"));
 	free(m), free(text), free(html), free(subj);
 }
 
-static void test_subject_more_rules_and_unicode(void **state)
+static void test_subject_and_unicode(void **state)
 {
+	static const char uni[] = "mod\xc3\xa8le-\xe5\x90\x8d\xe5\x89\x8d-"
+		"\xf0\x9f\x9a\x80\xf0\x9f\x9a\x80\xf0\x9f\x9a\x80-"
+		"\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc: lat 1 > 0 \xe2\x80\x94 review";
 	struct mime_facts f;
-	char *m, *subj;
+	char *m, *subj, *text;
 	(void)state;
 
-	base_facts(&f);
-	f.nrules = 2;
-	m = compose(&f);
-	subj = subject_of(m);
-	assert_string_equal(subj, "[greenlight] model-release: review needed "
-			    "\xe2\x80\x94 latencyMs 225 > 80 (+1 more) (3f2a9c1)");
-	free(m), free(subj);
-
 	/* multibyte characters straddling word boundaries decode intact */
-	f.gate = "mod\xc3\xa8le-\xe5\x90\x8d\xe5\x89\x8d-\xf0\x9f\x9a\x80\xf0\x9f\x9a\x80"
-		 "\xf0\x9f\x9a\x80-\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc";
-	f.commit_sha = NULL;
+	base_facts(&f);
+	f.subject = uni;
 	m = compose(&f);
 	assert_line_lengths(m, 78, 76);
 	subj = subject_of(m);
-	assert_string_equal(subj, "[greenlight] mod\xc3\xa8le-\xe5\x90\x8d\xe5\x89\x8d-"
-			    "\xf0\x9f\x9a\x80\xf0\x9f\x9a\x80\xf0\x9f\x9a\x80-"
-			    "\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc: review needed "
-			    "\xe2\x80\x94 latencyMs 225 > 80 (+1 more)");
+	assert_string_equal(subj, uni);
 	free(m), free(subj);
+
+	/* a long subject is capped, never a failure */
+	{
+		static char lng[4000];
+
+		memset(lng, 'x', sizeof(lng) - 1);
+		base_facts(&f);
+		f.subject = lng;
+		m = compose(&f);
+		assert_non_null(m);
+		subj = subject_of(m);
+		assert_true(strlen(subj) <= MIME_CAP_SUBJECT);
+		free(m), free(subj);
+	}
+
+	/* no subject given: the gate names it; no headline: the first rule */
+	base_facts(&f);
+	f.subject = NULL;
+	f.headline = NULL;
+	m = compose(&f);
+	subj = subject_of(m);
+	assert_string_equal(subj, "Review needed: model-release");
+	text = part_body(m, "text/plain");
+	assert_memory_equal(text, "latencyMs 225 > 80 (+181%)\n", 27);
+	free(m), free(subj), free(text);
+}
+
+static void test_team_line_and_self(void **state)
+{
+	static const char *many[25];
+	struct mime_facts f;
+	char *m, *text, *html;
+	(void)state;
+
+	base_facts(&f);
+	f.approvals = 1;
+	f.nothers = 0;
+	f.self = MIME_SELF_AUTHOR;
+	m = compose(&f);
+	text = part_body(m, "text/plain");
+	html = part_body(m, "text/html");
+	assert_non_null(strstr(text, "Team asked:    engineering: 1 approval needed\n"));
+	assert_non_null(strstr(text, "\n\nYou wrote this commit, so you cannot approve it. "
+				  "You can still reject it.\n\n"));
+	assert_true(strstr(text, "cannot approve") < strstr(text, "Team asked:"));
+	assert_non_null(strstr(html, "You wrote this commit, so you cannot approve it."));
+	free(m), free(text), free(html);
+
+	f.self = MIME_SELF_STARTER;
+	m = compose(&f);
+	text = part_body(m, "text/plain");
+	assert_non_null(strstr(text, "You started this CI run, so you cannot approve it."));
+	free(m), free(text);
+
+	/* many reviewers: 20 listed, the rest counted; data is cleaned */
+	for (size_t i = 0; i < 25; i++)
+		many[i] = i ? "r@example.com" : "x\r\nBcc: y@evil";
+	base_facts(&f);
+	f.others = many;
+	f.nothers = 25;
+	f.approvals = 0;
+	m = compose(&f);
+	text = part_body(m, "text/plain");
+	assert_non_null(strstr(text, "Team asked:    engineering; also asked: x Bcc: y@evil, r@"));
+	assert_non_null(strstr(text, "r@example.com and 5 more\n"));
+	free(m), free(text);
+}
+
+static void test_from_header(void **state)
+{
+	static const struct {
+		const char *in, *header;
+	} ok[] = {
+		{ "gate@example.com", "From: gate@example.com\r\n" },
+		{ "<gate@example.com>", "From: gate@example.com\r\n" },
+		{ "Release Gate <gate@example.com>", "From: Release Gate <gate@example.com>\r\n" },
+		{ "  Release Gate   <gate@example.com>  ", "From: Release Gate <gate@example.com>\r\n" },
+		{ "\"Acme, Inc. Gate\" <gate@example.com>", "From: \"Acme, Inc. Gate\" <gate@example.com>\r\n" },
+		{ "Gate (CI) <gate@example.com>", "From: \"Gate (CI)\" <gate@example.com>\r\n" },
+		{ "\"Say \\\"hi\\\"\" <gate@example.com>", "From: \"Say \\\"hi\\\"\" <gate@example.com>\r\n" },
+		{ "Portail de d\xc3\xa9ploiement <gate@example.com>",
+		  "From: =?UTF-8?B?UG9ydGFpbCBkZSBkw6lwbG9pZW1lbnQ=?= <gate@example.com>\r\n" },
+	};
+	static const char *const bad[] = {
+		"", "gate", "a@example.com, b@example.com", "a@example.com b@example.com",
+		"Gate <a@example.com> <b@example.com>", "Gate <a@example.com>, b@example.com",
+		"Gate <a@example.com", "Gate a@example.com>", "Gate >a@example.com<",
+		"Gate <a@example.com> trailing", "Gate\r\nBcc: x@evil <a@example.com>",
+		"Gate <a@example.com>\r\n", "Gate\t<a@example.com>", "a@b.com <c@d.com>",
+		"\"Unclosed <a@example.com>", "Bad \xff name <a@example.com>",
+		"Gate <a b@example.com>",
+	};
+	struct mime_facts f;
+	char addr[255], name[MIME_CAP_NAME + 1], *m, *h;
+	const char *why;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
+		base_facts(&f);
+		f.from = ok[i].in;
+		m = compose(&f);
+		assert_non_null(m);
+		if (!strstr(m, ok[i].header))
+			fail_msg("From %s: want %s", ok[i].in, ok[i].header);
+		assert_int_equal(mime_from_parse(ok[i].in, addr, name, &why), 0);
+		assert_string_equal(addr, "gate@example.com");
+		free(m);
+	}
+	assert_int_equal(mime_from_parse("\"Acme, Inc.\" <g@x.org>", addr, name, NULL), 0);
+	assert_string_equal(name, "Acme, Inc.");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		why = NULL;
+		if (!mime_from_parse(bad[i], addr, name, &why))
+			fail_msg("From %s accepted", bad[i]);
+		assert_non_null(why);
+		assert_null(strchr(why, '\n'));
+		assert_string_equal(addr, "");
+		base_facts(&f);
+		f.from = bad[i];
+		assert_null(compose(&f));
+	}
+	assert_non_null(mime_from_parse("a@x.org, b@x.org", NULL, NULL, &why) ? why : NULL);
+	assert_non_null(strstr(why, "one address"));
+	mime_from_parse("Gate <a@x.org", NULL, NULL, &why);
+	assert_non_null(strstr(why, "unbalanced"));
+	mime_from_parse("Gate\r\n <a@x.org>", NULL, NULL, &why);
+	assert_non_null(strstr(why, "control"));
+
+	/* a long non-ASCII name folds within 78 bytes and decodes back */
+	base_facts(&f);
+	f.from = "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 gate <gate@a-rather-long-domain.example.com>";
+	m = compose(&f);
+	assert_non_null(m);
+	assert_line_lengths(m, 78, 76);
+	h = header_value(m, "From");
+	assert_non_null(strstr(h, "\r\n <gate@a-rather-long-domain.example.com>"));
+	*strchr(h, '<') = '\0';
+	free(m);
+	m = decode_words(h);
+	assert_string_equal(m, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 gate");
+	free(m), free(h);
 }
 
 static void test_header_injection(void **state)
 {
 	struct mime_facts f;
-	struct mime_rule evil = { "lat\r\nBcc: x@evil", "1\r\n", ">", "0", "2\r\nBcc: y@evil", NULL };
+	struct mime_rule evil = { "lat\r\nBcc: x@evil", "1\r\n", ">", "0", "2\r\nBcc: y@evil", NULL, NULL };
 	char *m, *text, *subj;
 	(void)state;
 
 	base_facts(&f);
 	f.commit_subject = "x\r\nBcc: x@evil";
 	f.gate = "g\r\nBcc: y@evil\r\n\r\nbody";
+	f.subject = "s\r\nBcc: y@evil\r\n\r\nbody";
 	f.branch = "main\nX-Injected: 1";
 	f.rules = &evil;
 	m = compose(&f);
@@ -320,7 +487,7 @@ static void test_header_injection(void **state)
 	subj = subject_of(m);
 	assert_null(strchr(subj, '\r'));
 	assert_null(strchr(subj, '\n'));
-	assert_non_null(strstr(subj, "g Bcc: y@evil body"));
+	assert_non_null(strstr(subj, "s Bcc: y@evil body"));
 	text = part_body(m, "text/plain");
 	assert_non_null(strstr(text, "Subject: x Bcc: x@evil\n"));
 	assert_non_null(strstr(text, "Branch:  main X-Injected: 1\n"));
@@ -346,7 +513,7 @@ static void test_header_injection(void **state)
 static void test_html_escaping(void **state)
 {
 	struct mime_facts f;
-	struct mime_rule r = { "<script>alert(1)</script>", "\"'&", "<", "<b>", "<i>", "+1 <u>" };
+	struct mime_rule r = { "<script>alert(1)</script>", "\"'&", "<", "<b>", "<i>", "+1 <u>", "<o>" };
 	char *m, *html;
 	(void)state;
 
@@ -355,6 +522,9 @@ static void test_html_escaping(void **state)
 	f.team = "<img src=x onerror=alert(1)>";
 	f.commit_subject = "\"><svg onload=1>";
 	f.run_url = "javascript:alert(1)";
+	f.commit_url = "javascript:alert(2)";
+	f.headline = "<script>h</script>";
+	f.repository = "<i>repo";
 	m = compose(&f);
 	assert_non_null(m);
 	html = part_body(m, "text/html");
@@ -363,8 +533,11 @@ static void test_html_escaping(void **state)
 	assert_null(strstr(html, "<svg"));
 	assert_null(strstr(html, "href=\"javascript"));
 	assert_non_null(strstr(html, "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>"));
-	assert_non_null(strstr(html, "<b>&quot;&#39;&amp;</b> &lt; &lt;b&gt; (baseline &lt;i&gt;, +1 &lt;u&gt;)"));
+	assert_non_null(strstr(html, "<b>&quot;&#39;&amp;</b> &lt; &lt;b&gt; (&lt;o&gt;) (baseline &lt;i&gt;, +1 &lt;u&gt;)"));
 	assert_non_null(strstr(html, "javascript:alert(1)"));	/* shown, not linked */
+	assert_null(strstr(html, "alert(2)"));	/* a commit link only when http(s) */
+	assert_non_null(strstr(html, "&lt;script&gt;h&lt;/script&gt;</h1>"));
+	assert_non_null(strstr(html, "&lt;i&gt;repo"));
 	free(m), free(html);
 }
 
@@ -377,6 +550,7 @@ static void test_missing_commit_facts(void **state)
 	base_facts(&f);
 	f.commit_sha = f.author_name = f.author_email = NULL;
 	f.commit_subject = f.branch = f.run_url = f.team_reason = NULL;
+	f.commit_url = NULL;
 	m = compose(&f);
 	assert_non_null(m);
 	text = part_body(m, "text/plain");
@@ -391,8 +565,7 @@ static void test_missing_commit_facts(void **state)
 	assert_null(strstr(html, ">Author<"));
 	assert_null(strstr(html, ">CI run<"));
 	subj = subject_of(m);
-	assert_string_equal(subj, "[greenlight] model-release: review needed "
-			    "\xe2\x80\x94 latencyMs 225 > 80");
+	assert_string_equal(subj, SUBJ);
 	free(m), free(text), free(html), free(subj);
 
 	/* author email alone */
@@ -433,7 +606,7 @@ static void test_required_and_invalid(void **state)
 	/* display-name From */
 	f.from = "Green Light <greenlight@example.com>";
 	assert_int_equal(mime_compose(&out, &f, BOUNDARY, err, sizeof(err)), 0);
-	assert_non_null(strstr(out.data, "From: \"Green Light\" <greenlight@example.com>\r\n"));
+	assert_non_null(strstr(out.data, "From: Green Light <greenlight@example.com>\r\n"));
 	buf_release(&out);
 }
 
@@ -593,7 +766,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_compose_shape),
-		cmocka_unit_test(test_subject_more_rules_and_unicode),
+		cmocka_unit_test(test_subject_and_unicode),
+		cmocka_unit_test(test_team_line_and_self),
+		cmocka_unit_test(test_from_header),
 		cmocka_unit_test(test_header_injection),
 		cmocka_unit_test(test_html_escaping),
 		cmocka_unit_test(test_missing_commit_facts),

@@ -392,6 +392,43 @@ static void test_checks(void **state)
 	resolve_bad("--smtp-tls \"ssl\": valid values: starttls, none");
 }
 
+/* From: an address, or a display name and an address; anything else is
+ * refused with one line when the settings are read, not when mail is due. */
+static void test_from(void **state)
+{
+	(void)state;
+	load_gate("");
+	settings_set_flag(&set, SET_FROM, "Release Gate <gate@example.com>");
+	resolve_ok();
+	reset();
+	settings_set_flag(&set, SET_FROM, "\"Acme, Inc.\" <gate@example.com>");
+	resolve_ok();
+	reset();
+	setenv("GREENLIGHT_FROM", "D\xc3\xa9ploiement <gate@example.com>", 1);
+	resolve_ok();
+	unsetenv("GREENLIGHT_FROM");
+
+	reset();
+	settings_set_flag(&set, SET_FROM, "a@example.com, b@example.com");
+	resolve_bad("--from \"a@example.com, b@example.com\": name one address: addr@domain or Name <addr@domain>");
+	reset();
+	settings_set_flag(&set, SET_FROM, "Gate <a@example.com> <b@example.com>");
+	resolve_bad("--from \"Gate <a@example.com> <b@example.com>\": name one address: Name <addr@domain>");
+	reset();
+	settings_set_flag(&set, SET_FROM, "Release Gate <gate@example.com");
+	resolve_bad("--from \"Release Gate <gate@example.com\": unbalanced < >; write Name <addr@domain>");
+	reset();
+	settings_set_flag(&set, SET_FROM, "Release Gate gate@example.com>");
+	resolve_bad("--from \"Release Gate gate@example.com>\": unbalanced < >; write Name <addr@domain>");
+	reset();
+	setenv("GREENLIGHT_FROM", "Gate <gate@example.com>\r\nBcc: x@evil", 1);
+	resolve_bad("from \"Gate <gate@example.com>\\x0d\\x0aBcc: x@evil\" (from GREENLIGHT_FROM): control characters (CR, LF, tab) are not allowed; write one line: Name <addr@domain>");
+	unsetenv("GREENLIGHT_FROM");
+	reset();
+	settings_set_flag(&set, SET_FROM, "release gate");
+	resolve_bad("--from \"release gate\": name one address: addr@domain or Name <addr@domain>");
+}
+
 /* SMTP credentials: both variables or neither, named by username_env /
  * password_env; the message names the missing variable and never a value. */
 static void test_credentials(void **state)
@@ -562,6 +599,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_booleans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_from, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_only, setup, teardown),
