@@ -624,6 +624,7 @@ static int review(struct run *r)
 		nr.request_id = r->req.id;
 		nr.public_url = r->public_url;
 		nr.stop = &interrupted;
+		nr.not_approvers = r->be.policy.not_approvers;
 		if (notify_send(&nr, r->rcpt, r->nrcpt)) {
 			error("request %s is pending but not every team could be notified; fix mail and re-run: it mails again",
 			      r->req.id);

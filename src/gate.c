@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "gate.h"
+#include "mime.h"
 #include "util.h"
 
 static const char *const top_keys[] = {
@@ -433,7 +434,7 @@ static int load_notify(struct gate *g, const cJSON *n)
 {
 	static const char *const tls[] = { "starttls", "none" };
 	static const char *const strings[] = { "smtp", "ca_file" };
-	const char *from;
+	const char *from, *why;
 
 	if (!n)
 		return 0;
@@ -447,9 +448,9 @@ static int load_notify(struct gate *g, const cJSON *n)
 	    check_string_keys(g, n, "notify", strings, NKEYS(strings)) ||
 	    get_string(g, n, "from", "notify", 0, &from))
 		return -1;
-	if (from && !gate_valid_email(from))
+	if (from && mime_from_parse(from, NULL, NULL, &why))
 		return gate_error(g, cJSON_GetObjectItemCaseSensitive(n, "from"), 0,
-				  "notify.from is not a valid address; write a plain address like \"greenlight@example.com\"");
+				  "notify.from: %s", why);
 	g->notify = n;
 	return 0;
 }

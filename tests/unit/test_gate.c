@@ -379,7 +379,8 @@ static void test_errors_notify(void **state)
 	load_bad(G3("\"notify\": {\"send_timeout\": 30}"),
 		 "t.json:3:28: notify.send_timeout must be a string, not a number");
 	load_bad(G3("\"notify\": {\"from\": \"nobody\"}"),
-		 "t.json:3:20: notify.from is not a valid address; write a plain address like \"greenlight@example.com\"");
+		 "t.json:3:20: notify.from: not an address; write addr@domain or Name <addr@domain>");
+	load_ok(G3("\"notify\": {\"from\": \"Release Gate <gate@example.com>\"}"));
 	load_bad(G3("\"notify\": {\"smtp\": 25}"),
 		 "t.json:3:20: notify.smtp must be a string, not a number");
 	load_bad(G3("\"notify\": {\"ca_file\": \"\"}"),
