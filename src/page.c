@@ -485,8 +485,10 @@ static void rejected_by(struct html *h, const struct store_request *r)
 	put(h, " &mdash; CI fails (greenlight exits 1).");
 }
 
-/* The state of a closed (decided or expired) request, as its banner. */
-static void closed_banner(struct html *h, const struct store_review *rv)
+/* The state of a closed (decided or expired) request, as its banner;
+ * mine: also say what this reviewer decided. */
+static void closed_banner(struct html *h, const struct store_review *rv,
+			  int mine)
 {
 	const struct store_request *r = &rv->req;
 
@@ -518,7 +520,7 @@ static void closed_banner(struct html *h, const struct store_review *rv)
 		       " request and mails new links.");
 		break;
 	}
-	if (rv->already && r->state != REQ_PENDING) {
+	if (mine && rv->already && r->state != REQ_PENDING) {
 		put(h, "<br>");
 		you_decided(h, rv);
 		put(h, ".");
@@ -654,7 +656,7 @@ static void ci_now(struct html *h, const struct store_review *rv)
 		return;
 	case REQ_REJECTED:
 	case REQ_EXPIRED:
-		closed_banner(h, rv);
+		closed_banner(h, rv, 0);
 		return;
 	}
 }
@@ -687,7 +689,7 @@ int page_closed(struct buf *out, const struct store_review *rv)
 	int ok = facts_read(&facts, rv->req.facts_json) == 0;
 
 	head(&h, "Review closed");
-	closed_banner(&h, rv);
+	closed_banner(&h, rv, 1);
 	headline(&h, &facts, &rv->req);
 	put(&h, "<p class=\"summary\">This review of <b>");
 	text(&h, rv->req.gate, MIME_CAP_GATE);
