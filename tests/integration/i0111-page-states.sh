@@ -81,13 +81,21 @@ check "the first release passes and is recorded" grep -q "baseline: recorded" "$
 git -C "$WORK" commit -q --allow-empty -m "Bigger model"
 printf '{"accuracypct": 90, "latencyMs": 225, "p99Ms": 900}\n' >"$WORK/results.json"
 
+sha=$(git -C "$WORK" rev-parse HEAD)
+# as a GitLab job would see it: the project's URL gives the commit link
+export GITLAB_CI=true CI_PROJECT_DIR=$WORK CI_PROJECT_URL=https://gitlab.example.com/acme/model
 gl_run_bg $relay_args --timeout 120s
+unset GITLAB_CI CI_PROJECT_DIR CI_PROJECT_URL
 wait_mail 4 || { finish; exit 1; }
 eng1=$(mail_link_to eng1@example.com)
 eng2=$(mail_link_to eng2@example.com)
 ada=$(mail_link_to ada@example.com)
 research=$(mail_link_to research@example.com)
 check "links point at the relay" grep -q "^http://127.0.0.1:$RPORT/r/" <<<"$eng1"
+page=$(curl -s "$eng1")
+check "the page names the repository" grep -qF "<dt>Repository</dt><dd>acme/model</dd>" <<<"$page"
+check "the page links the commit on the forge" grep -qF "<a href=\"https://gitlab.example.com/acme/model/-/commit/$sha\"" <<<"$page"
+check "the page links the CI run" grep -qF "<a href=\"$GREENLIGHT_RUN_URL\"" <<<"$page"
 
 browse pending "$eng1" --fold --headline "latencyMs 225 > 80 (+181%), baseline 70: +155 (+221%)" \
 	--rule latencyMs:225:80 --rule p99Ms:900:300 --rule accuracypct:90:96
