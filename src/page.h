@@ -18,17 +18,25 @@
 
 #define PAGE_MAX (1024 * 1024)	/* a good struct buf max for any page */
 
-/* The review page for a pending request: facts, progress and, unless this
- * reviewer decided already, the form (hidden nonce, optional reason, two
- * submit buttons name=decision value=approve|reject). */
+/* The review page for a pending request, made to decide on the first
+ * screen: the reviewer's state when there is one (decided already, the
+ * team's quorum met, the commit's author) as a banner with id="state", the
+ * headline (review_headline()), one line with the team's progress and the
+ * deadline, then, unless this reviewer decided already, the form (hidden
+ * nonce, optional reason, two submit buttons name=decision
+ * value=approve|reject; Approve disabled for the author and when the
+ * team's quorum is met), then the details: rules, commit, progress. */
 int page_review(struct buf *out, const struct store_review *rv, time_t now);
 
-/* After a POST that was recorded (or repeated): "Recorded: approved" and
- * where the request stands now.  repeat says it had been recorded before. */
+/* After a POST that was recorded (or repeated): "Recorded: approved",
+ * what CI does now (continues, fails, keeps waiting for whom), a link back
+ * to the CI run.  repeat says it had been recorded before. */
 int page_recorded(struct buf *out, const struct store_review *rv,
 		  int approve, int repeat);
 
-/* A decided or expired request (410): what happened, and when. */
+/* A decided or expired request (410): what happened, when, by whom and
+ * what CI did, as a banner first; how to ask again when it expired; then
+ * the evidence as the review page shows it. */
 int page_closed(struct buf *out, const struct store_review *rv);
 
 /* A short page with a title and one paragraph (both plain text). */

@@ -11,11 +11,30 @@
 //                                    (repeatable)
 //     --sha SHA                      the commit the page must show
 //     --name PREFIX                  screenshot file prefix (default "review")
+//     --status N                     the HTTP status the page must have
+//                                    (default 200; 410 for a closed page)
+//     --state NAME                   the page must open with the banner
+//                                    #state[data-state=NAME] (decided,
+//                                    quorum-met, author, approved, rejected,
+//                                    expired): the first visible element,
+//                                    its top above y 200
+//     --state-text TEXT              ... and that banner must contain TEXT
+//     --headline TEXT                the <h1> must contain TEXT
+//     --buttons both|reject|none     which buttons the page offers enabled
+//                                    (default both; reject: Approve shown
+//                                    disabled; none: no buttons at all)
+//     --fold                         the offered buttons must lie wholly
+//                                    inside the first screen, unscrolled
+//     --after TEXT                   after the click, the answer must say TEXT
+//                                    (repeatable)
+//     --no-js                        every context with JavaScript disabled
 //
 // For every viewport: load the page, check what a reviewer needs to see
-// (rules, commit, both buttons, nothing wider than the viewport, on a phone
-// buttons big enough to tap), save a full-page screenshot as
-// OUTDIR/PREFIX-<width>.png, and check that no request goes anywhere but the review URL's own origin
+// (state banner on top, headline, rules, commit, the buttons, nothing wider
+// than the viewport, on a phone buttons big enough to tap; the buttons'
+// positions are printed), save a full-page screenshot as
+// OUTDIR/PREFIX-<width>.png and the first screen as
+// OUTDIR/PREFIX-<width>-screen.png, and check that no request goes anywhere but the review URL's own origin
 // (the page must be self-contained).  Then click the real button and check
 // the answer says the decision was recorded (OUTDIR/PREFIX-<width>-done.png).
 //
@@ -29,7 +48,9 @@ import { chromium } from 'playwright-core';
 
 const USAGE = 'usage: node browser.mjs URL OUTDIR [--viewports WxH,...] ' +
 	'[--action approve|reject|none] [--reason TEXT] ' +
-	'[--rule METRIC:VALUE:THRESHOLD]... [--sha SHA] [--name PREFIX]';
+	'[--rule METRIC:VALUE:THRESHOLD]... [--sha SHA] [--name PREFIX] ' +
+	'[--status N] [--state NAME] [--state-text TEXT] [--headline TEXT] ' +
+	'[--buttons both|reject|none] [--fold] [--after TEXT]... [--no-js]';
 
 function usage(msg) {
 	console.error(`browser.mjs: ${msg}\n${USAGE}`);
@@ -38,7 +59,9 @@ function usage(msg) {
 
 function parseArgs(argv) {
 	const o = { viewports: '1280x800,375x667', action: 'none', reason: '',
-		    rules: [], sha: '', name: 'review', pos: [] };
+		    rules: [], sha: '', name: 'review', pos: [], status: 200,
+		    state: '', stateText: '', headline: '', buttons: 'both',
+		    fold: false, after: [], js: true };
 	for (let i = 0; i < argv.length; i++) {
 		const a = argv[i];
 		const val = () => {
@@ -52,6 +75,14 @@ function parseArgs(argv) {
 		else if (a === '--rule') o.rules.push(val());
 		else if (a === '--sha') o.sha = val();
 		else if (a === '--name') o.name = val();
+		else if (a === '--status') o.status = +val();
+		else if (a === '--state') o.state = val();
+		else if (a === '--state-text') o.stateText = val();
+		else if (a === '--headline') o.headline = val();
+		else if (a === '--buttons') o.buttons = val();
+		else if (a === '--fold') o.fold = true;
+		else if (a === '--after') o.after.push(val());
+		else if (a === '--no-js') o.js = false;
 		else if (a.startsWith('--')) usage(`unknown option ${a}`);
 		else o.pos.push(a);
 	}
@@ -60,6 +91,8 @@ function parseArgs(argv) {
 	[o.url, o.out] = o.pos;
 	if (!['approve', 'reject', 'none'].includes(o.action))
 		usage(`bad --action ${o.action}`);
+	if (!['both', 'reject', 'none'].includes(o.buttons))
+		usage(`bad --buttons ${o.buttons}`);
 	o.vps = o.viewports.split(',').map((s) => {
 		const m = /^(\d+)x(\d+)$/.exec(s.trim());
 		if (!m)
@@ -131,6 +164,7 @@ async function openAndCheck(vp, isLast) {
 		deviceScaleFactor: 1,
 		isMobile: phone,
 		hasTouch: phone,
+		javaScriptEnabled: opt.js,
 	});
 	ctx.setDefaultTimeout(15000);
 	const tag = `${vp.width}px`;
@@ -146,9 +180,36 @@ async function openAndCheck(vp, isLast) {
 	page.on('pageerror', (e) => fail(`${tag}: script error on the page: ${e.message}`));
 
 	const resp = await page.goto(opt.url, { waitUntil: 'load' });
-	if (!check(resp && resp.status() === 200,
-		   `${tag}: GET ${opt.url} gave ${resp ? resp.status() : 'no response'}, want 200`))
+	if (!check(resp && resp.status() === opt.status,
+		   `${tag}: GET ${opt.url} gave ${resp ? resp.status() : 'no response'}, want ${opt.status}`))
 		return { ctx, page };
+
+	// The state comes first: the banner is the first visible element of
+	// the page, near its top, before the headline.
+	const banner = page.locator('#state');
+	const nbanner = await banner.count();
+	if (opt.state) {
+		if (check(nbanner === 1, `${tag}: no state banner (want "${opt.state}")`)) {
+			const st = await banner.getAttribute('data-state');
+			check(st === opt.state, `${tag}: state banner says "${st}", want "${opt.state}"`);
+			const bb = await banner.boundingBox();
+			check(bb && bb.y < 200, `${tag}: state banner at y ${bb ? Math.round(bb.y) : '?'}, want < 200`);
+			const first = await page.locator('main > *:visible').first().getAttribute('id');
+			check(first === 'state', `${tag}: the first visible element is not the state banner`);
+			const h1 = await page.locator('h1').first().boundingBox();
+			check(bb && h1 && bb.y < h1.y, `${tag}: the state banner is not above the headline`);
+			const bt = await banner.innerText();
+			if (opt.stateText)
+				check(bt.includes(opt.stateText), `${tag}: state banner "${bt}" lacks "${opt.stateText}"`);
+			console.log(`browser.mjs: ${tag}: state "${st}" at y ${bb ? Math.round(bb.y) : '?'}: ${bt}`);
+		}
+	} else {
+		check(nbanner === 0, `${tag}: unexpected state banner "${nbanner ? await banner.innerText() : ''}"`);
+	}
+	if (opt.headline) {
+		const h1 = await page.locator('h1').first().innerText();
+		check(h1.includes(opt.headline), `${tag}: headline "${h1}" lacks "${opt.headline}"`);
+	}
 
 	const body = await page.locator('body').innerText();
 
@@ -165,17 +226,29 @@ async function openAndCheck(vp, isLast) {
 	if (opt.sha)
 		check(body.includes(opt.sha), `${tag}: commit ${opt.sha} not shown`);
 
-	// Both buttons, enabled, inside the viewport, big enough for a thumb.
-	for (const name of ['Approve', 'Reject']) {
+	// The buttons offered, enabled, inside the viewport, big enough for a
+	// thumb; with --fold wholly on the first screen, before any scrolling.
+	const nbuttons = await page.getByRole('button').count();
+	if (opt.buttons === 'none')
+		check(nbuttons === 0, `${tag}: want no buttons, found ${nbuttons}`);
+	for (const name of opt.buttons === 'none' ? [] : ['Approve', 'Reject']) {
 		const b = page.getByRole('button', { name, exact: true });
 		if (!check(await b.count() === 1, `${tag}: want one "${name}" button, found ${await b.count()}`))
 			continue;
 		check(await b.isVisible(), `${tag}: "${name}" button not visible`);
-		check(await b.isEnabled(), `${tag}: "${name}" button disabled`);
+		const offered = name === 'Reject' || opt.buttons === 'both';
+		check(await b.isEnabled() === offered,
+		      `${tag}: "${name}" button ${offered ? 'disabled' : 'enabled'}`);
 		const box = await b.boundingBox();
+		const scrolled = await page.evaluate(() => window.scrollY);
 		if (box) {
+			console.log(`browser.mjs: ${tag}: "${name}" button at x ${Math.round(box.x)} y ${Math.round(box.y)}` +
+				    ` (${Math.round(box.width)}x${Math.round(box.height)}), viewport ${vp.width}x${vp.height}`);
 			check(box.x >= 0 && box.x + box.width <= vp.width + 0.5,
 			      `${tag}: "${name}" button sticks out of the viewport (x ${Math.round(box.x)}..${Math.round(box.x + box.width)})`);
+			if (opt.fold && offered)
+				check(scrolled === 0 && box.y >= 0 && box.y + box.height <= vp.height,
+				      `${tag}: "${name}" button below the first screen (y ${Math.round(box.y)}..${Math.round(box.y + box.height)}, viewport height ${vp.height})`);
 			if (phone)
 				check(box.height >= 44,
 				      `${tag}: "${name}" button only ${Math.round(box.height)} px high (want >= 44 to tap)`);
@@ -195,6 +268,9 @@ async function openAndCheck(vp, isLast) {
 		check(wide.length === 0, `${tag}: elements past the right edge: ${wide.join(', ')}`);
 	}
 
+	const screen = resolve(join(opt.out, `${opt.name}-${vp.width}-screen.png`));
+	await page.screenshot({ path: screen });
+	shots.push(screen);
 	const file = resolve(join(opt.out, `${opt.name}-${vp.width}.png`));
 	await page.screenshot({ path: file, fullPage: true });
 	shots.push(file);
@@ -227,6 +303,8 @@ async function act(page, vp) {
 	      `${tag}: answer page does not say the decision is stored`);
 	if (opt.reason)
 		check(body.includes(opt.reason), `${tag}: answer page does not show the reason`);
+	for (const t of opt.after)
+		check(body.includes(t), `${tag}: answer page does not say "${t}"`);
 	const sw = await page.evaluate(() => document.documentElement.scrollWidth);
 	check(sw <= vp.width, `${tag}: answer page is ${sw} px wide, wider than the viewport`);
 	const file = resolve(join(opt.out, `${opt.name}-${vp.width}-done.png`));

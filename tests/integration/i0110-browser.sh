@@ -1,9 +1,13 @@
 # i0110-browser.sh - the review page in a real browser: headless Debian
 # Chromium driven by npm playwright-core (tests/integration/browser.mjs)
-# opens the link from the received email, checks the page at 1280 px and on
-# a 375 px phone, saves screenshots, and clicks the real buttons.
-#   case 1: Approve            -> `greenlight run` exits 0
-#   case 2: Reject with reason -> exits 1, the reason lands in decision.json
+# opens the link from the received email, checks the page at 1280x800 and
+# on a 390x844 phone (both buttons on the first screen, unscrolled; their
+# positions are printed), saves screenshots, and clicks the real buttons.
+#   case 1: Approve            -> `greenlight run` exits 0, the answer says
+#                                 CI continues
+#   case 2: Reject with reason, JavaScript disabled
+#                              -> exits 1, the reason lands in decision.json
+# The other states of the page are tested by i0111-page-states.sh.
 # Screenshots are kept under the build tree (path printed at the end).
 # Needs `chromium` and `npm ci` in the source root (scripts/setup-deps.sh
 # does both); without them the test is skipped (77).
@@ -43,7 +47,8 @@ mkdir -p "$ART"
 browse() {
 	local out=$1; shift
 	node "$SRCDIR/tests/integration/browser.mjs" "$url" "$out" \
-		--viewports 1280x800,375x667 --rule latencyMs:225:80 --sha "$sha" "$@" \
+		--viewports 1280x800,390x844 --rule latencyMs:225:80 --sha "$sha" \
+		--headline "latencyMs 225 > 80 (+181%)" --fold "$@" \
 		>"$WORK/browser.log" 2>&1
 	BROWSER_RC=$?
 	cat "$WORK/browser.log"
@@ -67,7 +72,8 @@ gl_run_bg --timeout 60s
 wait_mail 1 || { finish; exit 1; }
 url=$(mail_link 1)
 check "link from the mail points at the gate's own server" grep -q "^http://127.0.0.1:[0-9]*/r/" <<<"$url"
-browse "$ART/approve" --name review --action approve
+browse "$ART/approve" --name review --action approve \
+	--after "CI continues: greenlight exits 0"
 check "browser: page checks and Approve click pass" test "$BROWSER_RC" -eq 0
 wait_gl
 check "gate exits 0 after Approve in the browser" test "$RC" -eq 0
@@ -75,7 +81,7 @@ check "decision.json says approved" test "$(json_get "$WORK/decision.json" 'd.ge
 check "decision made by Chromium (user agent recorded)" grep -q '"user_agent":[[:space:]]*"[^"]*HeadlessChrome/' "$WORK/decision.json"
 check "no reason when none typed" test -z "$(json_get "$WORK/decision.json" 'd["request"]["decisions"][0].get("reason") or ""' 2>/dev/null)"
 check "1280 px screenshot is 1280 px wide" test "$(png_width "$ART/approve/review-1280.png")" = 1280
-check "375 px screenshot is 375 px wide" test "$(png_width "$ART/approve/review-375.png")" = 375
+check "390 px screenshot is 390 px wide" test "$(png_width "$ART/approve/review-390.png")" = 390
 
 # ---- case 2: Reject with a reason -------------------------------------------
 # Characters that must survive the form encoding and the HTML escaping.
@@ -86,8 +92,9 @@ sha=$(git -C "$WORK" rev-parse HEAD)
 gl_run_bg --timeout 60s
 wait_mail 2 || { finish; exit 1; }
 url=$(mail_link 2)
-browse "$ART/reject" --name review --action reject --reason "$reason"
-check "browser: page checks and Reject click pass" test "$BROWSER_RC" -eq 0
+browse "$ART/reject" --name review --action reject --reason "$reason" --no-js \
+	--after "CI fails (greenlight exits 1)"
+check "browser without JavaScript: page checks and Reject click pass" test "$BROWSER_RC" -eq 0
 wait_gl
 check "gate exits 1 after Reject in the browser" test "$RC" -eq 1
 check "decision.json says rejected" test "$(json_get "$WORK/decision.json" 'd.get("outcome")' 2>/dev/null)" = rejected
