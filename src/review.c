@@ -64,6 +64,20 @@ static char *metric_of(const char *var)
 	return xstrdup(var);
 }
 
+/* The value as text; a percentage change read from $$.DeltaPct is shown
+ * as one ("+221%"), not as the full double it is. */
+static char *value_of(const struct choice_leaf *l, char *text, size_t size)
+{
+	if (!strncmp(l->variable, "$$.DeltaPct.", 12) && cJSON_IsNumber(l->value) &&
+	    isfinite(l->value->valuedouble)) {
+		double x = l->value->valuedouble;
+
+		snprintf(text, size, fabs(x) < 10 ? "%+.1f%%" : "%+.0f%%", x);
+		return xstrdup(text);
+	}
+	return xstrdup(choice_format_value(text, size, l->value));
+}
+
 static int is_ordering(const char *op)
 {
 	return strstr(op, "GreaterThan") || strstr(op, "LessThan");
@@ -96,7 +110,7 @@ static void test_make(struct review_test *t, const struct rule_result *rr,
 
 	t->variable = xstrdup(l->variable);
 	t->metric = metric_of(l->variable);
-	t->value = xstrdup(choice_format_value(text, sizeof(text), l->value));
+	t->value = value_of(l, text, sizeof(text));
 	t->op = xstrdup(sym ? sym : l->op);
 	if (l->operand_path)
 		t->threshold = xstrdup(l->operand_path);
