@@ -74,7 +74,9 @@ find_java() {
 # OPT-IN true/false), writes the adapter's log to LOG and prints
 # greenlight's exit code.  Before the first commit, notes_files DIR (when
 # the test defines it) adds the adapter's own files (pipeline definitions)
-# to the repository.  $GLWRAP is a greenlight that, when $NOTES/armed
+# to the repository, and notes_repo CLONE names the repository the job
+# worked in when that is a copy of CLONE (gitlab-ci-local's build
+# directory).  $GLWRAP is a greenlight that, when $NOTES/armed
 # exists, first records another commit and pushes the notes to origin (a
 # concurrent job between our fetch and our push).
 #   1. first run (full clone, latency 200): pass, origin had no notes, ours
@@ -116,6 +118,7 @@ JSON
 	echo '{"accuracypct": 100, "latencyMs": 250}' >"$seed/slow.json"
 	echo '{"accuracypct": 12, "latencyMs": 200}' >"$seed/bad.json"
 	if command -v notes_files >/dev/null; then notes_files "$seed"; fi
+	command -v notes_repo >/dev/null || notes_repo() { echo "$1"; }
 	cat >"$GLWRAP" <<SH
 #!/bin/sh
 if [ -e "$NOTES/armed" ] && { [ "\$1" = check ] || [ "\$1" = run ]; }; then
@@ -168,10 +171,11 @@ SH
 	eq "notes 2: +25% latency against the fetched baseline: review" "$rc" 5
 	has "notes 2: deepened" "$NOTES/b.log" "deepening the shallow clone"
 	has "notes 2: fetched" "$NOTES/b.log" "fetched refs/notes/greenlight from origin"
-	eq "notes 2: no longer shallow" "$(git -C "$NOTES/b" rev-parse --is-shallow-repository)" false
+	eq "notes 2: no longer shallow" "$(git -C "$(notes_repo "$NOTES/b")" rev-parse --is-shallow-repository)" false
 	has "notes 2: review is not pushed" "$NOTES/b.log" "not pushed: the outcome is review"
 	eq "notes 2: origin unchanged" "$(origin_notes)" "$before"
-	git -C "$NOTES/b" notes --ref=greenlight add -m '{"stray": 1}' HEAD	# would show if pushed
+	git -C "$NOTES/b" -c user.name=Ada -c user.email=ada@example.com \
+		notes --ref=greenlight add -m '{"stray": 1}' HEAD	# would show if pushed
 	rc=$($run "$NOTES/b" bad.json true "$NOTES/b2.log")
 	eq "notes 2: failing results fail" "$rc" 1
 	has "notes 2: fail is not pushed" "$NOTES/b2.log" "not pushed: the outcome is fail"
@@ -187,11 +191,11 @@ SH
 	eq "notes 3 (off): greenlight finds a shallow clone without notes" "$rc" 2
 	has "notes 3 (off): and says so" "$NOTES/e.log" "this is a shallow clone and no recorded commit is in the fetched history"
 	hasnt "notes 3 (off): nothing fetched" "$NOTES/e.log" "baseline notes:"
-	eq "notes 3 (off): still shallow" "$(git -C "$NOTES/e" rev-parse --is-shallow-repository)" true
+	eq "notes 3 (off): still shallow" "$(git -C "$(notes_repo "$NOTES/e")" rev-parse --is-shallow-repository)" true
 	git clone -q "file://$origin" "$NOTES/f"
 	rc=$($run "$NOTES/f" fast.json false "$NOTES/f.log")
 	eq "notes 3 (off): full clone, no baseline: pass" "$rc" 0
-	check "notes 3 (off): recorded in the clone" git -C "$NOTES/f" notes --ref=greenlight show "$c3"
+	check "notes 3 (off): recorded in the clone" git -C "$(notes_repo "$NOTES/f")" notes --ref=greenlight show "$c3"
 	hasnt "notes 3 (off): nothing pushed" "$NOTES/f.log" "baseline notes:"
 	eq "notes 3 (off): origin unchanged" "$(origin_notes)" "$before"
 	eq "notes 3 (off): the local record is not on origin" "$(notes_on "$c3")" none
