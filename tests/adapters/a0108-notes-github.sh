@@ -26,7 +26,7 @@ gha "$R" --workspace "$W" --path "$P" --with command=check --with gate=gate.json
 eq "bad opt-in: exit-code" "$(jqr "$R" '.outputs["exit-code"]')" 2
 eq "bad opt-in: outcome" "$(jqr "$R" .outputs.outcome)" error
 eq "bad opt-in: annotation" "$(jqr "$R" '.annotations | map(.message) | join("|")')" \
-	"baseline notes: the opt-in must be true or false, not 'yes'"
+	"baseline notes: the opt-in must be true, fetch or false, not 'yes'"
 gha "$R" --workspace "$W" --path "$P" --with command=check --with gate=gate.json \
 	--with results=fast.json --with baseline-notes=true --with baseline-ref=refs/heads/main
 eq "ref outside refs/notes: exit-code" "$(jqr "$R" '.outputs["exit-code"]')" 2

@@ -38,7 +38,7 @@ include:
       command: check
       gate: gate.json
       results: fast.json
-      baseline-notes: true
+      baseline-notes: "true"
 
 gate:
   extends: .greenlight

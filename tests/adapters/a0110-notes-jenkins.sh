@@ -21,14 +21,14 @@ jk_call() {
 }
 jk_notes() { # CLONE RESULTS OPT-IN LOG
 	jk_call "$1" "$4" "def gate = greenlight(bin: '$GLWRAP', command: 'check', gate: 'gate.json',
-    results: '$2', baselineNotes: $3, propagate: false)
+    results: '$2', baselineNotes: '$3', propagate: false)
 echo \"exit \${gate.exitCode}\""
 	sed -n 's/^echo: exit //p' "$4"
 }
 notes_scenario jk_notes
 
 jk_call "$NOTES/a" "$TMP/bad.log" "greenlight(bin: '$GLWRAP', command: 'check', gate: 'gate.json', results: 'fast.json', baselineNotes: 'yes')"
-has "bad baselineNotes: refused" "$TMP/bad.log" "error: greenlight: baselineNotes must be true or false, not 'yes'"
+has "bad baselineNotes: refused" "$TMP/bad.log" "error: greenlight: baselineNotes must be true, false or 'fetch', not 'yes'"
 has "bad baselineNotes: build fails" "$TMP/bad.log" "build FAILURE"
 
 finish

@@ -71,7 +71,7 @@ find_java() {
 # notes_scenario RUNNER: real git, a bare repository as origin (file://),
 # no network.  RUNNER CLONE RESULTS OPT-IN LOG runs the adapter once in the
 # clone CLONE (gate gate.json, `check`, results RESULTS, baseline notes
-# OPT-IN true/false), writes the adapter's log to LOG and prints
+# OPT-IN true/fetch/false), writes the adapter's log to LOG and prints
 # greenlight's exit code.  Before the first commit, notes_files DIR (when
 # the test defines it) adds the adapter's own files (pipeline definitions)
 # to the repository, and notes_repo CLONE names the repository the job
@@ -83,7 +83,8 @@ find_java() {
 #      are pushed;
 #   2. shallow clone of the next commit, latency 250 (+25%): the clone is
 #      deepened, the notes fetched, review (exit 5), nothing pushed; a
-#      failing outcome there pushes nothing either;
+#      failing outcome there pushes nothing either, nor does a pass with
+#      the opt-in "fetch";
 #   3. opt-in off: a shallow clone is not deepened and gets no notes
 #      (greenlight stops, exit 2); a full clone's pass records there only;
 #   4. shallow clone of a third commit, latency 200, while another job
@@ -181,6 +182,11 @@ SH
 	has "notes 2: fail is not pushed" "$NOTES/b2.log" "not pushed: the outcome is fail"
 	eq "notes 2: origin still unchanged" "$(origin_notes)" "$before"
 	eq "notes 2: nothing recorded for the second commit" "$(notes_on "$c2")" none
+	rc=$($run "$NOTES/b" fast.json fetch "$NOTES/b3.log")
+	eq "notes 2 (fetch only): passes against the fetched baseline" "$rc" 0
+	has "notes 2 (fetch only): fetched" "$NOTES/b3.log" "fetched refs/notes/greenlight from origin"
+	hasnt "notes 2 (fetch only): no push" "$NOTES/b3.log" "baseline notes: pushed"
+	eq "notes 2 (fetch only): origin unchanged" "$(origin_notes)" "$before"
 
 	# 3. opt-in off: a shallow clone stays shallow and without notes (so
 	# greenlight itself stops: exit 2); a full clone's passing record stays

@@ -12,7 +12,7 @@
 // baselineNotes: true fetches the baseline notes ref (baselineRef) from
 // origin before greenlight runs (deepening a shallow clone) and pushes it
 // after a pass or an approval, merging notes another build pushed
-// meanwhile; a failed fetch stops the step before the gate runs (exit 2),
+// meanwhile ('fetch': only fetch, for pull requests); a failed fetch stops the step before the gate runs (exit 2),
 // a failed push is a warning in the log and changes nothing.  The script is
 // this library's resources/greenlight/notes.sh (adapters/notes.sh, the
 // same bytes); docs/baselines.md.
@@ -39,7 +39,7 @@ import groovy.transform.Field
     junitFile: 'greenlight-junit.xml',
     dotenvFile: 'greenlight.env',
     propagate: true,           // false: never error()/unstable(), only return
-    baselineNotes: false,      // true: fetch the notes ref before, push it after a pass
+    baselineNotes: false,      // true: fetch the notes ref before, push it after a pass; 'fetch': only fetch
     baselineRef: 'refs/notes/greenlight',  // the gate's baseline "ref"
 ]
 
@@ -53,10 +53,11 @@ def call(Map args = [:]) {
     if (!(o.command in ['run', 'check'])) {
         error("greenlight: command must be run or check, not '${o.command}'")
     }
-    if (!(o.baselineNotes in [true, false, 'true', 'false'])) {
-        error("greenlight: baselineNotes must be true or false, not '${o.baselineNotes}'")
+    if (!(o.baselineNotes in [true, false, 'true', 'false', 'fetch'])) {
+        error("greenlight: baselineNotes must be true, false or 'fetch', not '${o.baselineNotes}'")
     }
-    boolean notes = o.baselineNotes.toString() == 'true'
+    boolean notes = o.baselineNotes.toString() != 'false'
+    boolean push = o.baselineNotes.toString() == 'true'
     String notesScript = notes ? libraryResource('greenlight/notes.sh') : ''
     int code = 0
     withEnv(environment(o)) {
@@ -78,7 +79,7 @@ set -- fetch true "$GREENLIGHT_BASELINE_REF"
     archiveArtifacts(artifacts: o.decisionFile, allowEmptyArchive: true)
     String dotenv = fileExists(o.dotenvFile) ? readFile(o.dotenvFile) : ''
     Map out = outputs(dotenv, code)
-    if (notes) {
+    if (push) {
         // a failed push is one warning line in the log; the result stands
         withEnv(environment(o) + ["GREENLIGHT_NOTES_OUTCOME=${out.outcome}"]) {
             sh(label: 'greenlight: push the baseline notes', returnStatus: true,

@@ -4,8 +4,10 @@
 #   notes.sh fetch OPT-IN REF
 #   notes.sh push  OPT-IN REF OUTCOME
 #
-# OPT-IN is the adapter's opt-in as the user wrote it: "true" acts, "false"
-# or empty does nothing, anything else is refused (exit 2).  REF is the
+# OPT-IN is the adapter's opt-in as the user wrote it: "true" fetches and
+# pushes, "fetch" only fetches (pull requests: judged against the
+# baselines, never recording them), "false" or empty does nothing,
+# anything else is refused (exit 2).  REF is the
 # notes ref (empty: refs/notes/greenlight); it must be the gate's
 # baseline "ref".  OUTCOME is greenlight's outcome (pass, approved, fail,
 # review, ...).  docs/baselines.md, "In CI: fetch before, push after".
@@ -36,9 +38,10 @@ greenlight_notes() {
 	gln_outcome=${4:-}
 	case ${2:-} in
 	true) ;;
+	fetch) [ "$gln_cmd" != push ] || return 0 ;;
 	false | '') return 0 ;;
 	*)
-		gln_say error "baseline notes: the opt-in must be true or false, not '${2:-}'"
+		gln_say error "baseline notes: the opt-in must be true, fetch or false, not '${2:-}'"
 		return 2
 		;;
 	esac
