@@ -1,7 +1,9 @@
 # a0108-notes-github.sh - the action's baseline-notes opt-in
 # (adapters/notes.sh wired by adapters/github/run.sh) under
 # tests/adapters/gha_harness.py, against a bare repository as origin:
-# the scenario of notes_scenario (lib.sh), then what notes.sh does on its
+# the scenario of notes_scenario (lib.sh), docs/ci/github.md's
+# github-baseline-notes step and docs/baselines.md's baselines-push-merge
+# (the same merge by hand) as written, then what notes.sh does on its
 # own edges: a bad opt-in or ref stops the gate before it runs (exit 2,
 # outcome error, one annotation), an origin that cannot be read too, and a
 # push that keeps failing is one warning that leaves the gate's result.
@@ -53,5 +55,47 @@ eq "push refused: conclusion" "$(jqr "$R" .conclusion)" success
 eq "push refused: exit-code" "$(jqr "$R" '.outputs["exit-code"]')" 0
 eq "push refused: one warning" "$(jqr "$R" '.annotations | map(select(.command == "warning")) | map(.message) | join("|")')" \
 	"baseline notes: refs/notes/greenlight could not be pushed after 5 attempts; the gate's result stands, but this commit's baseline is lost (check the push rights: docs/baselines.md)"
+
+# ---- docs/ci/github.md's job: the action step's inputs as written ------------
+$PY "$SRCDIR/tests/adapters/snippet.py" "$SRCDIR/docs/ci/github.md" github-baseline-notes >"$TMP/job.yml" ||
+	ko "docs/ci/github.md: snippet github-baseline-notes"
+$PY - "$TMP/job.yml" >"$TMP/with.txt" <<'PYEOF'
+import sys, yaml
+job = yaml.safe_load(open(sys.argv[1]))["gate"]
+assert job["permissions"] == {"contents": "write"}, job["permissions"]
+step = [s for s in job["steps"] if "greenlight" in s.get("uses", "")][0]
+for k, v in step["with"].items():
+    print("%s=%s" % (k, v))
+PYEOF
+check "github-baseline-notes: the step's inputs" test -s "$TMP/with.txt"
+before=$(git --git-dir="$NOTES/origin.git" rev-parse refs/notes/greenlight)
+git clone -q --depth 1 "file://$NOTES/origin.git" "$NOTES/doc"
+cp "$NOTES/seed/gate.json" "$NOTES/doc/greenlight.json"
+cp "$NOTES/seed/fast.json" "$NOTES/doc/results.json"	# what the job's build step writes
+mapfile -t with <"$TMP/with.txt"
+gha "$R" --workspace "$NOTES/doc" --path "$P" "${with[@]/#/--with=}"
+eq "github-baseline-notes: outcome" "$(jqr "$R" .outputs.outcome)" pass
+jqr "$R" .log >"$TMP/doc.log"
+has "github-baseline-notes: fetched" "$TMP/doc.log" "fetched refs/notes/greenlight from origin"
+has "github-baseline-notes: judged against the baseline" "$TMP/doc.log" '$$.DeltaPct.latencyMs=0'
+has "github-baseline-notes: pushed" "$TMP/doc.log" "baseline notes: pushed refs/notes/greenlight"
+check "github-baseline-notes: origin moved" test "$(git --git-dir="$NOTES/origin.git" rev-parse refs/notes/greenlight)" != "$before"
+
+# ---- docs/baselines.md's push by hand, with a concurrent push ----------------
+X=$NOTES/byhand
+git clone -q "file://$NOTES/origin.git" "$X"
+git -C "$X" fetch -q origin +refs/notes/greenlight:refs/notes/greenlight
+(cd "$X" && "$GREENLIGHT" record -g gate.json -r fast.json >/dev/null)
+"$NOTES/other.sh" >"$NOTES/other.log" 2>&1	# another job records and pushes first
+theirs=$(git --git-dir="$NOTES/origin.git" rev-parse refs/notes/greenlight)
+$PY "$SRCDIR/tests/adapters/snippet.py" "$SRCDIR/docs/baselines.md" baselines-push-merge >"$TMP/merge.sh" ||
+	ko "docs/baselines.md: snippet baselines-push-merge"
+(cd "$X" && sh -e "$TMP/merge.sh") >"$TMP/merge.log" 2>&1
+eq "baselines-push-merge: exit" "$?" 0
+ours=$(git -C "$X" rev-parse refs/notes/greenlight)
+eq "baselines-push-merge: origin has ours" "$(git --git-dir="$NOTES/origin.git" rev-parse refs/notes/greenlight)" "$ours"
+check "baselines-push-merge: theirs is merged in" git -C "$X" merge-base --is-ancestor "$theirs" "$ours"
+check "baselines-push-merge: the first push was refused" grep -q rejected "$TMP/merge.log"
+[ "$failed" -eq 0 ] || cat "$TMP/merge.log"
 
 finish

@@ -1,7 +1,8 @@
 # a0109-notes-gitlab.sh - GREENLIGHT_BASELINE_NOTES in the GitLab template
 # (the `.greenlight` job) under npm gitlab-ci-local in shell mode, against
 # a bare repository as origin: the scenario of notes_scenario (lib.sh); the
-# component's baseline-notes input; and the shell function both templates
+# component's baseline-notes input; docs/ci/gitlab.md's
+# gitlab-baseline-notes job as written; and the shell function both templates
 # carry is adapters/notes.sh's, byte for byte.
 . "$(dirname "$0")/lib.sh"
 need "$NODE_BIN/gitlab-ci-local" "npm gitlab-ci-local"
@@ -43,7 +44,14 @@ include:
 gate:
   extends: .greenlight
   variables: { GREENLIGHT_COMMAND: check, GREENLIGHT_GATE: gate.json }
+
 YAML
+	# docs/ci/gitlab.md's job as the doc shows it (gate and results at
+	# their defaults: greenlight.json, results.json)
+	$PY "$SRCDIR/tests/adapters/snippet.py" "$SRCDIR/docs/ci/gitlab.md" gitlab-baseline-notes >>"$1/.gitlab-ci.yml" ||
+		ko "docs/ci/gitlab.md: snippet gitlab-baseline-notes"
+	cp "$1/gate.json" "$1/greenlight.json"
+	cp "$1/fast.json" "$1/results.json"
 }
 # gl_job CLONE JOB LOG [--variable K=V ...]: run one job; prints its exit code
 gl_job() {
@@ -68,5 +76,15 @@ gl_job "$NOTES/comp" component "$NOTES/comp.log" >/dev/null
 has "component: fetched" "$NOTES/comp.log" "fetched refs/notes/greenlight from origin"
 has "component: pushed" "$NOTES/comp.log" "baseline notes: pushed refs/notes/greenlight"
 [ "$failed" -eq 0 ] || cat "$NOTES/comp.log"
+
+# ---- docs/ci/gitlab.md's job, on the default branch ---------------------------
+before=$(git --git-dir="$NOTES/origin.git" rev-parse refs/notes/greenlight)
+git clone -q --depth 1 "file://$NOTES/origin.git" "$NOTES/doc"
+eq "gitlab-baseline-notes: the job passes" "$(gl_job "$NOTES/doc" release-gate "$NOTES/doc.log")" 0
+has "gitlab-baseline-notes: fetched" "$NOTES/doc.log" "fetched refs/notes/greenlight from origin"
+has "gitlab-baseline-notes: judged against the baseline" "$NOTES/doc.log" '$$.DeltaPct.latencyMs=0'
+has "gitlab-baseline-notes: pushed" "$NOTES/doc.log" "baseline notes: pushed refs/notes/greenlight"
+check "gitlab-baseline-notes: origin moved" test "$(git --git-dir="$NOTES/origin.git" rev-parse refs/notes/greenlight)" != "$before"
+[ "$failed" -eq 0 ] || cat "$NOTES/doc.log"
 
 finish

@@ -207,6 +207,9 @@ if (args.length == 5) {
     sb.setVariable('greenlight', { Map m -> step.call(m) })
     sb.setVariable('echo', { s -> println('echo: ' + s) })
     sb.setVariable('currentBuild', f.build)
+    // credentials bindings: recorded, the body runs (no secret here)
+    sb.setVariable('gitUsernamePassword', { Map m -> [binding: 'gitUsernamePassword'] + m })
+    sb.setVariable('withCredentials', { List c, Closure body -> println("withCredentials: ${c}"); body() })
     try {
         new GroovyShell(loader, sb, config).evaluate(new File(args[4]))
     } catch (StepError e) {
