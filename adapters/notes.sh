@@ -45,6 +45,10 @@ greenlight_notes() {
 		return 2
 		;;
 	esac
+	if ! command -v git >/dev/null 2>&1; then
+		gln_say error "baseline notes: git is not on PATH; the job's image needs git for the baseline notes opt-in"
+		return 2
+	fi
 	[ -n "$gln_ref" ] || gln_ref=refs/notes/greenlight
 	case $gln_ref in
 	refs/notes/?*) ;;
