@@ -63,7 +63,8 @@ def call(Map args = [:]) {
     withEnv(environment(o)) {
         if (notes) {
             code = sh(label: 'greenlight: fetch the baseline notes', returnStatus: true,
-                      script: '''rm -f "$GREENLIGHT_OUTPUT" "$GREENLIGHT_JUNIT" "$GREENLIGHT_DOTENV"
+                      script: '''set +x
+rm -f "$GREENLIGHT_OUTPUT" "$GREENLIGHT_JUNIT" "$GREENLIGHT_DOTENV"
 set -- fetch true "$GREENLIGHT_BASELINE_REF"
 ''' + notesScript)
         }
@@ -83,7 +84,8 @@ set -- fetch true "$GREENLIGHT_BASELINE_REF"
         // a failed push is one warning line in the log; the result stands
         withEnv(environment(o) + ["GREENLIGHT_NOTES_OUTCOME=${out.outcome}"]) {
             sh(label: 'greenlight: push the baseline notes', returnStatus: true,
-               script: '''set -- push true "$GREENLIGHT_BASELINE_REF" "$GREENLIGHT_NOTES_OUTCOME"
+               script: '''set +x
+set -- push true "$GREENLIGHT_BASELINE_REF" "$GREENLIGHT_NOTES_OUTCOME"
 ''' + notesScript)
         }
     }
