@@ -2,14 +2,18 @@
 # run.sh - last step of action.yml: run the gate with the action's inputs.
 #
 # Inputs arrive in the environment (GL_COMMAND, GL_GATE, GL_RESULTS,
-# GL_ARGS, GL_DECISION_FILE), never spliced into this script, so nothing in
+# GL_ARGS, GL_DECISION_FILE, GL_BASELINE_NOTES, GL_BASELINE_REF), never
+# spliced into this script, so nothing in
 # them is interpreted by a shell.  GL_ARGS is split at whitespace with
 # globbing off.  greenlight writes the step's outputs, summary and
 # annotations itself; when it exits before writing a record (bad input,
 # or mail that could not be sent), this script still sets outcome (error,
 # infrastructure), exit-code and one annotation that carries greenlight's
-# own error message.  Exits with
-# greenlight's exit code, so the step fails unless the gate passed.
+# own error message.  With baseline-notes, adapters/notes.sh fetches the
+# notes ref before greenlight (a failure there is exit 2, outcome error,
+# and the gate does not run) and pushes it after a pass or an approval (a
+# failed push is a warning only).  Exits with greenlight's exit code, so
+# the step fails unless the gate passed.
 set -uo pipefail
 
 cmd=${GL_COMMAND:-run}
@@ -38,10 +42,19 @@ argv+=("${extra[@]}")
 # annotation.  tee ignores INT and TERM: a cancelled job's greenlight
 # still gets its last lines out and exits by itself.
 errlog=$(mktemp "${RUNNER_TEMP:-/tmp}/greenlight-stderr.XXXXXX")
-{
-	greenlight "${argv[@]}" 2>&1 >&3 3>&- | (trap '' INT TERM; exec tee "$errlog" >&2)
-	code=${PIPESTATUS[0]}
-} 3>&1
+notes=${GITHUB_ACTION_PATH:-$(dirname "$0")/../..}/adapters/notes.sh
+code=0
+pick="head -n 1"
+"$notes" fetch "${GL_BASELINE_NOTES:-}" "${GL_BASELINE_REF:-}" 2>"$errlog" || code=$?
+cat "$errlog" >&2
+if [ "$code" -ne 0 ]; then
+	pick="tail -n 1"	# notes.sh's own line comes after git's
+else
+	{
+		greenlight "${argv[@]}" 2>&1 >&3 3>&- | (trap '' INT TERM; exec tee "$errlog" >&2)
+		code=${PIPESTATUS[0]}
+	} 3>&1
+fi
 
 # esc TEXT: workflow-command data escaping (% CR LF)
 esc() {
@@ -57,7 +70,7 @@ if ! grep -q '^exit-code<<' "$GITHUB_OUTPUT" 2>/dev/null; then
 	# greenlight's message: the first line that is neither a warning nor a
 	# workflow command ("greenlight: ..." or "gate.json:3:5: ..."), without
 	# the program's prefix
-	msg=$(grep -v -e '^greenlight: warning: ' -e '^::' "$errlog" | head -n 1)
+	msg=$(grep -v -e '^greenlight: warning: ' -e '^::' "$errlog" | $pick)
 	msg=${msg#greenlight: }
 	[ -n "$msg" ] || msg="greenlight exited with $code before writing a decision record; see the log"
 	echo "::error title=greenlight (exit $code)::$(esc "$msg")"
@@ -67,4 +80,7 @@ if ! grep -q '^exit-code<<' "$GITHUB_OUTPUT" 2>/dev/null; then
 	} >>"$GITHUB_OUTPUT"
 fi
 rm -f "$errlog"
+# the outcome greenlight wrote (outcome<<DELIMITER, the value, DELIMITER)
+outcome=$(sed -n '/^outcome<</{n;p;q}' "$GITHUB_OUTPUT" 2>/dev/null)
+"$notes" push "${GL_BASELINE_NOTES:-}" "${GL_BASELINE_REF:-}" "$outcome" || :
 exit "$code"

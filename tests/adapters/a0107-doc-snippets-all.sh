@@ -1,5 +1,5 @@
 # a0107-doc-snippets-all.sh - every code block a reader would paste from
-# README.md and docs/ci/*.md is marked and run, as the docs show it (taken
+# README.md, docs/ci/*.md and docs/baselines.md is marked and run, as the docs show it (taken
 # from its <!-- snippet: NAME --> marker by tests/adapters/snippet.py):
 #   lint                 every block is fenced with a language; a pasteable one
 #                        (sh, bash, console with `$ `, yaml, groovy, json) has a
@@ -20,7 +20,8 @@
 #                        (no review: the listen/SMTP hosts are never contacted),
 #                        and the pipeline gets the `build` job (writes
 #                        results.json) and `./deploy` script the snippets assume
-#   readme-github, github-relay, github-listen, github-pr-checkout
+#   readme-github, github-relay, github-listen, github-pr-checkout,
+#   github-baseline-notes
 #                        @action-validator/cli on a workflow made around the
 #                        snippet (the jobs or steps exactly as written, plus
 #                        `on:` and, where the snippet needs one, a `build` job);
@@ -32,7 +33,8 @@
 #                        of jenkins_step_test.groovy (Debian groovy 2.4, not a
 #                        real Jenkins), greenlight on PATH, results that pass
 # jenkins-pipeline, gitlab-review-warning and gitlab-relay run in a0105 and
-# a0103.
+# a0103; the baseline notes snippets (github-, gitlab-, jenkins-baseline-
+# notes, baselines-push-merge) in a0108-a0110.
 . "$(dirname "$0")/lib.sh"
 need "$NODE_BIN/gitlab-ci-local" "npm gitlab-ci-local"
 need "$NODE_BIN/action-validator" "npm @action-validator/cli"
@@ -40,7 +42,7 @@ $PY -c 'import yaml' 2>/dev/null || { echo "FAIL: python3-yaml is missing; run s
 command -v groovy >/dev/null || { echo "FAIL: groovy is missing; run scripts/setup-deps.sh"; exit 1; }
 command -v rsync >/dev/null || { echo "FAIL: rsync is missing; run scripts/setup-deps.sh"; exit 1; }
 
-DOCS="README.md docs/ci/README.md docs/ci/github.md docs/ci/gitlab.md docs/ci/jenkins.md"
+DOCS="README.md docs/ci/README.md docs/ci/github.md docs/ci/gitlab.md docs/ci/jenkins.md docs/baselines.md"
 snippet() { $PY "$SRCDIR/tests/adapters/snippet.py" "$SRCDIR/$1" "$2"; }
 
 # ---- lint: no unmarked pasteable block ----------------------------------------
@@ -187,7 +189,7 @@ yaml.safe_dump({"name": "snippet", "on": {"push": None, "pull_request": None}, "
 PYEOF
 }
 for s in README.md:readme-github docs/ci/github.md:github-relay docs/ci/github.md:github-listen \
-	docs/ci/github.md:github-pr-checkout; do
+	docs/ci/github.md:github-pr-checkout docs/ci/github.md:github-baseline-notes; do
 	name=${s#*:}
 	mkdir -p "$TMP/gh"
 	if snippet "${s%%:*}" "$name" >"$TMP/gh/$name.in" && github_workflow "$TMP/gh/$name.in" >"$TMP/gh/$name.yml"; then

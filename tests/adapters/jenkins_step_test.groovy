@@ -1,7 +1,8 @@
 // jenkins_step_test.groovy - runs adapters/jenkins/vars/greenlight.groovy
 // under Debian's groovy (2.4, like Jenkins core) with stubs for the steps it
 // calls: sh (really runs the script as `sh -xe` with the withEnv overlay),
-// withEnv, junit, archiveArtifacts, fileExists, readFile, error, unstable
+// withEnv, junit, archiveArtifacts, fileExists, readFile, error, unstable,
+// libraryResource (the library's resources/ next to vars/)
 // and currentBuild.getBuildCauses().  Jenkins' semantics that matter are
 // kept: error() throws and fails the build, unstable() and failed tests
 // lower the result, a missing report fails unless allowed.
@@ -101,6 +102,13 @@ class Fake {
 
     boolean fileExists(String p) { file(p).exists() }
 
+    // the library's resources/ directory, next to vars/
+    File resources
+    String libraryResource(String p) {
+        calls << ['libraryResource', p]
+        return new File(resources, p).text
+    }
+
     String readFile(String p) { file(p).text }
 
     void error(String msg) {
@@ -130,6 +138,7 @@ String stepPath = args[0]
 File fixtures = new File(args[1])
 File workdir = new File(args[2])
 String gl = args[3]
+File resources = new File(new File(stepPath).absoluteFile.parentFile.parentFile, 'resources')
 int passed = 0, failed = 0
 
 // check DESCRIPTION { condition }: an exception counts as a failure
@@ -156,12 +165,12 @@ def runStep = { String name, Map stepArgs, Closure setup = null ->
         ws.mkdirs()
         fixtures.eachFile { File f -> new File(ws, f.name).bytes = f.bytes }
     }
-    Fake f = new Fake(ws: ws)
+    Fake f = new Fake(ws: ws, resources: resources)
     if (setup) {
         setup(f)
     }
     Binding b = new Binding()
-    ['sh', 'withEnv', 'junit', 'archiveArtifacts', 'fileExists', 'readFile', 'error', 'unstable'].each { String s ->
+    ['sh', 'withEnv', 'junit', 'archiveArtifacts', 'fileExists', 'readFile', 'error', 'unstable', 'libraryResource'].each { String s ->
         b.setVariable(s, f.&"$s")
     }
     b.setVariable('currentBuild', f.build)
@@ -183,12 +192,13 @@ def runStep = { String name, Map stepArgs, Closure setup = null ->
 // step; print each echo as "echo: TEXT", an error as "error: MESSAGE", then
 // "build RESULT".
 if (args.length == 5) {
-    File ws = new File(workdir, 'snippet')
+    // GL_SNIPPET_WS: run in that directory (a clone made by the test)
+    File ws = System.getenv('GL_SNIPPET_WS') ? new File(System.getenv('GL_SNIPPET_WS')) : new File(workdir, 'snippet')
     ws.mkdirs()
     fixtures.eachFile { File f -> new File(ws, f.name).bytes = f.bytes }
-    Fake f = new Fake(ws: ws)
+    Fake f = new Fake(ws: ws, resources: resources)
     Binding b = new Binding()
-    ['sh', 'withEnv', 'junit', 'archiveArtifacts', 'fileExists', 'readFile', 'error', 'unstable'].each { String s ->
+    ['sh', 'withEnv', 'junit', 'archiveArtifacts', 'fileExists', 'readFile', 'error', 'unstable', 'libraryResource'].each { String s ->
         b.setVariable(s, f.&"$s")
     }
     b.setVariable('currentBuild', f.build)
@@ -197,11 +207,17 @@ if (args.length == 5) {
     sb.setVariable('greenlight', { Map m -> step.call(m) })
     sb.setVariable('echo', { s -> println('echo: ' + s) })
     sb.setVariable('currentBuild', f.build)
+    // credentials bindings: recorded, the body runs (no secret here)
+    sb.setVariable('gitUsernamePassword', { Map m -> [binding: 'gitUsernamePassword'] + m })
+    sb.setVariable('withCredentials', { List c, Closure body -> println("withCredentials: ${c}"); body() })
     try {
         new GroovyShell(loader, sb, config).evaluate(new File(args[4]))
     } catch (StepError e) {
         println "error: ${e.message}"
         f.build.lower('FAILURE')
+    }
+    if (System.getenv('GL_SNIPPET_LOG')) {
+        print f.log      // what the sh steps printed
     }
     println "build ${f.build.result}"
     return

@@ -8,6 +8,14 @@
 // result from the exit code by the table in EXIT (docs/ci/jenkins.md) and
 // returns the outputs as a map.  Every value reaches the shell only as an
 // environment variable (withEnv), never interpolated into the script.
+//
+// baselineNotes: true fetches the baseline notes ref (baselineRef) from
+// origin before greenlight runs (deepening a shallow clone) and pushes it
+// after a pass or an approval, merging notes another build pushed
+// meanwhile ('fetch': only fetch, for pull requests); a failed fetch stops the step before the gate runs (exit 2),
+// a failed push is a warning in the log and changes nothing.  The script is
+// this library's resources/greenlight/notes.sh (adapters/notes.sh, the
+// same bytes); docs/baselines.md.
 
 import groovy.transform.Field
 
@@ -31,6 +39,8 @@ import groovy.transform.Field
     junitFile: 'greenlight-junit.xml',
     dotenvFile: 'greenlight.env',
     propagate: true,           // false: never error()/unstable(), only return
+    baselineNotes: false,      // true: fetch the notes ref before, push it after a pass; 'fetch': only fetch
+    baselineRef: 'refs/notes/greenlight',  // the gate's baseline "ref"
 ]
 
 def call(Map args = [:]) {
@@ -43,18 +53,42 @@ def call(Map args = [:]) {
     if (!(o.command in ['run', 'check'])) {
         error("greenlight: command must be run or check, not '${o.command}'")
     }
+    if (!(o.baselineNotes in [true, false, 'true', 'false', 'fetch'])) {
+        error("greenlight: baselineNotes must be true, false or 'fetch', not '${o.baselineNotes}'")
+    }
+    boolean notes = o.baselineNotes.toString() != 'false'
+    boolean push = o.baselineNotes.toString() == 'true'
+    String notesScript = notes ? libraryResource('greenlight/notes.sh') : ''
     int code = 0
     withEnv(environment(o)) {
-        code = sh(label: 'greenlight', returnStatus: true, script: '''
-            set -f
-            rm -f "$GREENLIGHT_OUTPUT" "$GREENLIGHT_JUNIT" "$GREENLIGHT_DOTENV"
-            "$GREENLIGHT_BIN" "$GREENLIGHT_COMMAND" $GREENLIGHT_ARGS
-        ''')
+        if (notes) {
+            code = sh(label: 'greenlight: fetch the baseline notes', returnStatus: true,
+                      script: '''set +x
+rm -f "$GREENLIGHT_OUTPUT" "$GREENLIGHT_JUNIT" "$GREENLIGHT_DOTENV"
+set -- fetch true "$GREENLIGHT_BASELINE_REF"
+''' + notesScript)
+        }
+        if (code == 0) {
+            code = sh(label: 'greenlight', returnStatus: true, script: '''
+                set -f
+                rm -f "$GREENLIGHT_OUTPUT" "$GREENLIGHT_JUNIT" "$GREENLIGHT_DOTENV"
+                "$GREENLIGHT_BIN" "$GREENLIGHT_COMMAND" $GREENLIGHT_ARGS
+            ''')
+        }
     }
     junit(testResults: o.junitFile, allowEmptyResults: true, skipMarkingBuildUnstable: true)
     archiveArtifacts(artifacts: o.decisionFile, allowEmptyArchive: true)
     String dotenv = fileExists(o.dotenvFile) ? readFile(o.dotenvFile) : ''
     Map out = outputs(dotenv, code)
+    if (push) {
+        // a failed push is one warning line in the log; the result stands
+        withEnv(environment(o) + ["GREENLIGHT_NOTES_OUTCOME=${out.outcome}"]) {
+            sh(label: 'greenlight: push the baseline notes', returnStatus: true,
+               script: '''set +x
+set -- push true "$GREENLIGHT_BASELINE_REF" "$GREENLIGHT_NOTES_OUTCOME"
+''' + notesScript)
+        }
+    }
     if (o.propagate) {
         propagate(out)
     }
@@ -72,6 +106,7 @@ List<String> environment(Map o) {
         "GREENLIGHT_OUTPUT=${o.decisionFile}",
         "GREENLIGHT_JUNIT=${o.junitFile}",
         "GREENLIGHT_DOTENV=${o.dotenvFile}",
+        "GREENLIGHT_BASELINE_REF=${o.baselineRef}",
     ]
     String who = triggeredBy()
     if (who) {
