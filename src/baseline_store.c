@@ -385,7 +385,7 @@ int baseline_find(const struct gate *g, struct baseline_doc **docs, size_t *n)
 		truncated = 1;
 		rc = 0;
 	}
-	if (rc == 1 && have_ref && cfg->store != BASELINE_STORE_DIR &&
+	if (rc == 1 && have_ref && cfg->store == BASELINE_STORE_NOTES &&
 	    notes_open(&nr, repo, cfg->ref, &ref_tip))
 		goto out;
 	while (rc == 1 && *n < (size_t)cfg->window && walked++ < BASELINE_WALK_MAX) {
