@@ -82,6 +82,16 @@ check "decision made by Chromium (user agent recorded)" grep -q '"user_agent":[[
 check "no reason when none typed" test -z "$(json_get "$WORK/decision.json" 'd["request"]["decisions"][0].get("reason") or ""' 2>/dev/null)"
 check "1280 px screenshot is 1280 px wide" test "$(png_width "$ART/approve/review-1280.png")" = 1280
 check "390 px screenshot is 390 px wide" test "$(png_width "$ART/approve/review-390.png")" = 390
+# the email as a phone's mail client shows it (docs/mail.md has this picture)
+$PY - "$MAILDIR/0001.eml" "$ART/mail.html" <<'PYEOF'
+import email, sys
+from email import policy
+m = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=policy.default)
+open(sys.argv[2], "w").write(m.get_body(("html",)).get_content())
+PYEOF
+check "the email's HTML renders self-contained and fits 390 px" \
+	node "$SRCDIR/tests/integration/mail_shot.mjs" "$ART/mail.html" "$ART/mail-390.png" 390
+check "email screenshot is 390 px wide" test "$(png_width "$ART/mail-390.png")" = 390
 
 # ---- case 2: Reject with a reason -------------------------------------------
 # Characters that must survive the form encoding and the HTML escaping.
