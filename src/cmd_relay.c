@@ -7,14 +7,25 @@
  * out a suspended connection), once a second it settles expired requests.
  * SIGTERM/SIGINT answer every held long-poll, then stop; SIGHUP re-reads
  * --tokens-file.  Tokens and Authorization headers are never printed.
+ *
+ * One relay per database: the relay holds an exclusive flock() on
+ * "<database>.lock" for its whole life (the kernel drops it when the
+ * process dies, even by SIGKILL), and a second relay on the same database
+ * refuses to start.
  */
+#define _XOPEN_SOURCE 700		/* realpath() */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -67,6 +78,7 @@ struct relay {
 	struct web *web;
 	char *cert, *key;		/* PEM text, until the server started */
 	int tls;
+	int lock_fd;			/* holds the database's lock, or -1 */
 };
 
 static volatile sig_atomic_t stop_signal, reload_signal;
@@ -162,6 +174,21 @@ static int number(const struct relay *r, enum opt i, unsigned max,
 	return 0;
 }
 
+/* Whether a --db value is a URL ("scheme://...", or "postgres:" /
+ * "postgresql:" followed by anything): never taken as a file name. */
+static int looks_like_url(const char *s)
+{
+	size_t n = 0;
+
+	if (!strncasecmp(s, "postgres:", 9) || !strncasecmp(s, "postgresql:", 11))
+		return 1;
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+		return 0;
+	n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789+.-");
+	return !strncmp(s + n, "://", 3);
+}
+
 /* Fill every option from flag > environment > default; check numbers. */
 static int resolve(struct relay *r)
 {
@@ -174,6 +201,11 @@ static int resolve(struct relay *r)
 	if (!r->val[O_DB])
 		return error("relay: name the database with --db PATH (or"
 			     " GREENLIGHT_RELAY_DB)");
+	if (looks_like_url(r->val[O_DB]))
+		return error("relay: --db \"%s\" is a URL; the relay keeps its"
+			     " state in a SQLite file: write --db PATH (e.g."
+			     " /var/lib/greenlight/relay.db); postgres:// and other"
+			     " database URLs are not supported", r->val[O_DB]);
 	if (!r->val[O_TLS_CERT] != !r->val[O_TLS_KEY])
 		return error("relay: --tls-cert and --tls-key go together");
 	if (parse_duration(r->val[O_IDLE], &r->idle) || r->idle > 3600)
@@ -272,6 +304,49 @@ static void release(struct relay *r)
 	r->key = r->cert = NULL;
 }
 
+/* ---- one relay per database ---------------------------------------------- */
+
+/* Take the exclusive lock on "<database>.lock" (the database's real path,
+ * so a second relay that names it through a symbolic link or another
+ * relative path finds the same lock) and write our pid into it.  The
+ * lock file stays when the relay stops: removing it would let a relay
+ * starting at that moment lock a file nobody else will open again. */
+static int lock_database(struct relay *r)
+{
+	char real[PATH_MAX], path[PATH_MAX + 8], pid[32] = "";
+	const char *db = r->val[O_DB];
+	ssize_t n;
+	int fd;
+
+	if (realpath(db, real))
+		db = real;
+	if ((size_t)snprintf(path, sizeof(path), "%s.lock", db) >= sizeof(path))
+		return error("relay: the database path '%s' is too long", db);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return error("relay: cannot open the lock file '%s': %s", path,
+			     strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int busy = errno == EWOULDBLOCK;
+
+		n = busy ? pread(fd, pid, sizeof(pid) - 1, 0) : -1;
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		close(fd);
+		if (busy)
+			return error("relay: another greenlight relay%s%s%s is"
+				     " serving '%s' (it holds '%s'); one relay per"
+				     " database", *pid ? " (pid " : "", pid,
+				     *pid ? ")" : "", db, path);
+		return error("relay: cannot lock '%s': %s", path, strerror(errno));
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)n, 0) != n)
+		warning("cannot write the pid into '%s': %s", path, strerror(errno));
+	r->lock_fd = fd;
+	return 0;
+}
+
 /* ---- serving --------------------------------------------------------------- */
 
 static struct web *start_web(struct relay *r)
@@ -350,6 +425,8 @@ static int start(struct relay *r)
 	r->api = relay_api_new(&ac);
 	if (!r->api)
 		return GL_EXIT_INFRA;
+	if (lock_database(r))
+		return GL_EXIT_INFRA;
 	if (load_tokens(r) < 0)
 		return GL_EXIT_USAGE;
 	if (load_tls(r))
@@ -373,6 +450,7 @@ int cmd_relay(int argc, char **argv)
 	int rc;
 
 	memset(&r, 0, sizeof(r));
+	r.lock_fd = -1;
 	rc = parse_args(&r, argc, argv);
 	if (rc)
 		return rc > 0 ? GL_EXIT_PASS : GL_EXIT_USAGE;
@@ -395,5 +473,7 @@ int cmd_relay(int argc, char **argv)
 	web_stop(r.web);
 	relay_api_free(r.api);
 	release(&r);
+	if (r.lock_fd >= 0)
+		close(r.lock_fd);	/* the next relay may start now */
 	return rc;
 }
