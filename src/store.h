@@ -225,8 +225,26 @@ int store_decide_ex(struct store *s, const char *token, const char *nonce,
 int store_settle_expired(struct store *s, time_t now, long *settled);
 
 /* How many requests are in each state: counts[REQ_PENDING] ...
- * counts[REQ_EXPIRED].  STORE_OK or STORE_ERROR (counts are then 0). */
+ * counts[REQ_EXPIRED].  Read from counters the database keeps with every
+ * change (schema 6), so the cost does not grow with the database.
+ * STORE_OK or STORE_ERROR (counts are then 0). */
 int store_state_counts(struct store *s, long counts[4]);
+
+/* Retention: delete at most `max` settled requests (approved, rejected or
+ * expired) decided at or before `before`, oldest first, with their
+ * decisions, recipients and teams, in one write transaction.  Pending
+ * requests and baselines are never deleted.  *pruned (may be NULL)
+ * receives how many requests went.  STORE_OK or STORE_ERROR (nothing
+ * deleted). */
+int store_prune(struct store *s, time_t before, long max, long *pruned);
+
+/* Give up to max_pages free pages back to the file system (PRAGMA
+ * incremental_vacuum) when the database was created with
+ * auto_vacuum=INCREMENTAL (every database this version creates); a
+ * database without it reuses its free pages instead, and *freed is 0.
+ * *freed (may be NULL) receives the pages given back.  STORE_OK or
+ * STORE_ERROR. */
+int store_reclaim(struct store *s, long max_pages, long *freed);
 
 /* ---- baselines (store_baseline.c) ----
  * A relay keeps baseline documents (baseline.h) for gates that cannot push
