@@ -37,6 +37,7 @@
 
 #define TICK_MS 100			/* sweep period */
 #define SETTLE_TICKS 10			/* settle expired requests every second */
+#define PRUNE_TICKS_MAX 600		/* prune at least once a minute */
 #define DRAIN_MS 30000			/* for held long-polls to be answered */
 #define TOKENS_FILE_MAX (64 * 1024)
 #define PEM_MAX (1024 * 1024)
@@ -47,7 +48,7 @@
 enum opt {
 	O_LISTEN, O_DB, O_PUBLIC_URL, O_TOKENS_FILE, O_TLS_CERT, O_TLS_KEY,
 	O_MAX_WAITERS, O_MAX_CONNECTIONS, O_PER_IP, O_THREADS, O_IDLE,
-	O_DEADLINE, O_HEADER_BUFFER, O_COUNT
+	O_DEADLINE, O_HEADER_BUFFER, O_RETENTION, O_COUNT
 };
 
 static const struct {
@@ -68,12 +69,15 @@ static const struct {
 	[O_IDLE] = { "idle-timeout", "GREENLIGHT_RELAY_IDLE_TIMEOUT", "30s" },
 	[O_DEADLINE] = { "request-deadline", "GREENLIGHT_RELAY_REQUEST_DEADLINE", "10s" },
 	[O_HEADER_BUFFER] = { "header-buffer", "GREENLIGHT_RELAY_HEADER_BUFFER", "8K" },
+	[O_RETENTION] = { "retention", "GREENLIGHT_RELAY_RETENTION", "90d" },
 };
 
 struct relay {
 	const char *val[O_COUNT];
 	unsigned max_waiters, max_connections, per_ip, threads;
 	uint64_t idle, deadline, header_buffer;
+	uint64_t retention;		/* seconds; 0: keep for ever */
+	unsigned prune_ticks;		/* prune every this many ticks */
 	struct relay_api *api;
 	struct web *web;
 	char *cert, *key;		/* PEM text, until the server started */
@@ -120,12 +124,16 @@ void usage_relay(FILE *out)
 	      "      --header-buffer SIZE     memory per connection for the request\n"
 	      "                               line and headers (8K: headers up to\n"
 	      "                               about 3.5 KiB; larger ones get 431)\n"
+	      "      --retention DUR          delete approved, rejected and expired\n"
+	      "                               requests this long after they were\n"
+	      "                               settled (90d; 0 keeps them for ever)\n"
 	      "  -h, --help                   show this help\n"
 	      "Each option also reads GREENLIGHT_RELAY_<OPTION> (e.g.\n"
 	      "GREENLIGHT_RELAY_DB); a flag wins over the variable.\n"
 	      "\n"
 	      "Exit: 0 stopped by SIGTERM or SIGINT, 2 bad usage or settings,\n"
-	      "      4 the database, address or certificate could not be used.\n",
+	      "      4 the database, address or certificate could not be used,\n"
+	      "      or another relay serves the database.\n",
 	      out);
 }
 
@@ -220,6 +228,19 @@ static int resolve(struct relay *r)
 	    r->header_buffer > HEADER_BUFFER_MAX)
 		return error("--header-buffer \"%s\": write a size from 4K to 1M,"
 			     " like 16K", r->val[O_HEADER_BUFFER]);
+	if (!strcmp(r->val[O_RETENTION], "0"))
+		r->retention = 0;
+	else if (parse_duration(r->val[O_RETENTION], &r->retention))
+		return error("--retention \"%s\": write a duration like 90d, or 0"
+			     " to keep settled requests for ever",
+			     r->val[O_RETENTION]);
+	/* prune ten times per retention period, at most once a second and at
+	 * least once a minute */
+	r->prune_ticks = PRUNE_TICKS_MAX;
+	if (r->retention && r->retention * 1000 / 10 / TICK_MS < PRUNE_TICKS_MAX)
+		r->prune_ticks = (unsigned)(r->retention * 1000 / 10 / TICK_MS);
+	if (r->prune_ticks < SETTLE_TICKS)
+		r->prune_ticks = SETTLE_TICKS;
 	if (number(r, O_MAX_WAITERS, 1000000, &r->max_waiters) ||
 	    number(r, O_MAX_CONNECTIONS, 1000000, &r->max_connections) ||
 	    number(r, O_PER_IP, 1000000, &r->per_ip) ||
@@ -398,6 +419,25 @@ static void announce(const struct relay *r)
 		listen, web_port(r->web), r->val[O_DB]);
 }
 
+/* Retention: delete what was settled longer ago than --retention. */
+static void prune(struct relay *r)
+{
+	time_t before;
+	char when[32];
+	long n;
+
+	if (!r->retention)
+		return;
+	before = time(NULL) - (time_t)r->retention;
+	n = relay_api_prune(r->api, before);
+	if (n <= 0)
+		return;
+	format_rfc3339(before, when, sizeof(when));
+	fprintf(stderr, "greenlight relay: retention %s: deleted %ld request%s"
+		" settled before %s\n", r->val[O_RETENTION], n, n == 1 ? "" : "s",
+		when);
+}
+
 /* Sweep until a stop signal. */
 static void serve(struct relay *r)
 {
@@ -411,6 +451,8 @@ static void serve(struct relay *r)
 			reload_tokens(r);
 		}
 		relay_api_sweep(r->api, ++n % SETTLE_TICKS == 0);
+		if (n % r->prune_ticks == 0)
+			prune(r);
 	}
 }
 
@@ -422,6 +464,7 @@ static int start(struct relay *r)
 	ac.store_path = r->val[O_DB];
 	ac.stores = r->threads;		/* one per worker; the sweep shares one */
 	ac.max_waiters = r->max_waiters;
+	ac.retention_s = r->retention;
 	r->api = relay_api_new(&ac);
 	if (!r->api)
 		return GL_EXIT_INFRA;
@@ -437,6 +480,7 @@ static int start(struct relay *r)
 	if (settled)
 		fprintf(stderr, "greenlight relay: %ld request%s expired while"
 			" the relay was down\n", settled, settled == 1 ? "" : "s");
+	prune(r);
 	r->web = start_web(r);
 	release(r);
 	if (!r->web)

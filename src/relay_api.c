@@ -428,6 +428,7 @@ struct relay_api *relay_api_new(const struct relay_api_config *cfg)
 	a->nslots = cfg->stores ? cfg->stores : 1;
 	a->max_waiters = cfg->max_waiters ? cfg->max_waiters :
 			 RELAY_DEFAULT_WAITERS;
+	a->retention_s = cfg->retention_s;
 	pthread_mutex_init(&a->tlock, NULL);
 	pthread_mutex_init(&a->wlock, NULL);
 	a->slots = xcalloc(a->nslots, sizeof(*a->slots));

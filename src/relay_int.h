@@ -81,6 +81,7 @@ struct counters {
 	atomic_ulong registered, reattached, decisions, settled;
 	atomic_ulong errors, auth_failures, waiters_refused, scope_refused;
 	atomic_ulong baselines_recorded, baseline_lookups;
+	atomic_ulong pruned, pages_reclaimed;
 	atomic_ulong codes[NCODES];
 };
 
@@ -96,6 +97,7 @@ struct relay_api {
 	pthread_mutex_t wlock;		/* guards the waiters */
 	struct call *bucket[NBUCKETS];
 	unsigned nwaiters, max_waiters;
+	uint64_t retention_s;		/* 0: keep for ever */
 	atomic_int stopping;
 	atomic_int unanswered;		/* woken, not yet answered */
 	struct counters m;
