@@ -277,6 +277,13 @@ int store_baseline_lookup(struct store *s, const char *tenant,
  * text the store keeps follows (callers validating input use it too). */
 int store_text_ok(const char *s, size_t max);
 
+/* A process-wide count of the write transactions this process ended
+ * (committed or not), bumped after the commit.  A reader that takes it
+ * before reading and finds it unchanged later knows that nothing this
+ * process wrote since can be missing from what it read: what a cache of
+ * reads needs (the relay is the only writer of its database). */
+uint64_t store_generation(void);
+
 /* Name of a state: "pending", "approved", "rejected", "expired". */
 const char *req_state_name(enum req_state st);
 

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -293,12 +294,28 @@ void sq_col_text(sqlite3_stmt *st, int i, char *dst, size_t size)
 	strlcpy_gl(dst, v ? (const char *)v : "", size);
 }
 
+static _Atomic uint64_t generation;
+
+uint64_t store_generation(void)
+{
+	return atomic_load_explicit(&generation, memory_order_acquire);
+}
+
 /* BEGIN (read) or BEGIN IMMEDIATE (write): 0, or -1 after reporting. */
 int sq_begin(struct store *s, int write)
 {
 	sqlite3_stmt *st = sq_stmt(s, write ? Q_BEGIN_WRITE : Q_BEGIN_READ);
 
+	s->writing = write;
 	return st ? sq_run(s, st, "begin transaction") : -1;
+}
+
+/* A write transaction ended: readers' caches are out of date now. */
+static void wrote(struct store *s)
+{
+	if (s->writing)
+		atomic_fetch_add_explicit(&generation, 1, memory_order_release);
+	s->writing = 0;
 }
 
 void sq_rollback(struct store *s)
@@ -319,13 +336,16 @@ int sq_finish(struct store *s, int rc)
 
 	if (rc == STORE_ERROR) {
 		sq_rollback(s);
+		wrote(s);
 		return rc;
 	}
 	st = sq_stmt(s, Q_COMMIT);
 	if (!st || sq_run(s, st, "commit")) {
 		sq_rollback(s);
+		wrote(s);
 		return STORE_ERROR;
 	}
+	wrote(s);
 	return rc;
 }
 

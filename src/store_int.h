@@ -54,6 +54,7 @@ enum query {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[Q_COUNT];	/* prepared on first use */
+	int writing;			/* in a BEGIN IMMEDIATE transaction */
 };
 
 /* The request row as deciding needs it (never shown to reviewers). */
