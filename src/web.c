@@ -753,6 +753,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	request_ended(w, c);
 	atomic_fetch_sub(&w->inflight, 1);
+	if (kind == &deferred)		/* closed before its second call */
+		*con_cls = NULL;
 	if (!kind || kind == &deferred)
 		return;
 	*con_cls = NULL;
