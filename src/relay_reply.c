@@ -372,7 +372,8 @@ int relay_reply_read(struct relay_api *a, struct MHD_Connection *c, int rc,
  * effect; a miss costs what a read cost before. */
 
 #define SLOT_CACHE 1024			/* entries per slot */
-#define CACHE_TEXT_MAX (16 * 1024)	/* larger answers are not kept */
+#define CACHE_TEXT_MAX (4 * 1024)	/* larger answers are not kept: at most
+					 * 4 MiB of answers per worker */
 
 static unsigned cache_index(const char *id)
 {
