@@ -7,14 +7,25 @@
  * out a suspended connection), once a second it settles expired requests.
  * SIGTERM/SIGINT answer every held long-poll, then stop; SIGHUP re-reads
  * --tokens-file.  Tokens and Authorization headers are never printed.
+ *
+ * One relay per database: the relay holds an exclusive flock() on
+ * "<database>.lock" for its whole life (the kernel drops it when the
+ * process dies, even by SIGKILL), and a second relay on the same database
+ * refuses to start.
  */
+#define _XOPEN_SOURCE 700		/* realpath() */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -26,6 +37,7 @@
 
 #define TICK_MS 100			/* sweep period */
 #define SETTLE_TICKS 10			/* settle expired requests every second */
+#define PRUNE_TICKS_MAX 600		/* prune at least once a minute */
 #define DRAIN_MS 30000			/* for held long-polls to be answered */
 #define TOKENS_FILE_MAX (64 * 1024)
 #define PEM_MAX (1024 * 1024)
@@ -36,7 +48,7 @@
 enum opt {
 	O_LISTEN, O_DB, O_PUBLIC_URL, O_TOKENS_FILE, O_TLS_CERT, O_TLS_KEY,
 	O_MAX_WAITERS, O_MAX_CONNECTIONS, O_PER_IP, O_THREADS, O_IDLE,
-	O_DEADLINE, O_HEADER_BUFFER, O_COUNT
+	O_DEADLINE, O_HEADER_BUFFER, O_RETENTION, O_COUNT
 };
 
 static const struct {
@@ -57,16 +69,20 @@ static const struct {
 	[O_IDLE] = { "idle-timeout", "GREENLIGHT_RELAY_IDLE_TIMEOUT", "30s" },
 	[O_DEADLINE] = { "request-deadline", "GREENLIGHT_RELAY_REQUEST_DEADLINE", "10s" },
 	[O_HEADER_BUFFER] = { "header-buffer", "GREENLIGHT_RELAY_HEADER_BUFFER", "8K" },
+	[O_RETENTION] = { "retention", "GREENLIGHT_RELAY_RETENTION", "90d" },
 };
 
 struct relay {
 	const char *val[O_COUNT];
 	unsigned max_waiters, max_connections, per_ip, threads;
 	uint64_t idle, deadline, header_buffer;
+	uint64_t retention;		/* seconds; 0: keep for ever */
+	unsigned prune_ticks;		/* prune every this many ticks */
 	struct relay_api *api;
 	struct web *web;
 	char *cert, *key;		/* PEM text, until the server started */
 	int tls;
+	int lock_fd;			/* holds the database's lock, or -1 */
 };
 
 static volatile sig_atomic_t stop_signal, reload_signal;
@@ -108,12 +124,16 @@ void usage_relay(FILE *out)
 	      "      --header-buffer SIZE     memory per connection for the request\n"
 	      "                               line and headers (8K: headers up to\n"
 	      "                               about 3.5 KiB; larger ones get 431)\n"
+	      "      --retention DUR          delete approved, rejected and expired\n"
+	      "                               requests this long after they were\n"
+	      "                               settled (90d; 0 keeps them for ever)\n"
 	      "  -h, --help                   show this help\n"
 	      "Each option also reads GREENLIGHT_RELAY_<OPTION> (e.g.\n"
 	      "GREENLIGHT_RELAY_DB); a flag wins over the variable.\n"
 	      "\n"
 	      "Exit: 0 stopped by SIGTERM or SIGINT, 2 bad usage or settings,\n"
-	      "      4 the database, address or certificate could not be used.\n",
+	      "      4 the database, address or certificate could not be used,\n"
+	      "      or another relay serves the database.\n",
 	      out);
 }
 
@@ -162,6 +182,21 @@ static int number(const struct relay *r, enum opt i, unsigned max,
 	return 0;
 }
 
+/* Whether a --db value is a URL ("scheme://...", or "postgres:" /
+ * "postgresql:" followed by anything): never taken as a file name. */
+static int looks_like_url(const char *s)
+{
+	size_t n = 0;
+
+	if (!strncasecmp(s, "postgres:", 9) || !strncasecmp(s, "postgresql:", 11))
+		return 1;
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+		return 0;
+	n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789+.-");
+	return !strncmp(s + n, "://", 3);
+}
+
 /* Fill every option from flag > environment > default; check numbers. */
 static int resolve(struct relay *r)
 {
@@ -174,6 +209,11 @@ static int resolve(struct relay *r)
 	if (!r->val[O_DB])
 		return error("relay: name the database with --db PATH (or"
 			     " GREENLIGHT_RELAY_DB)");
+	if (looks_like_url(r->val[O_DB]))
+		return error("relay: --db \"%s\" is a URL; the relay keeps its"
+			     " state in a SQLite file: write --db PATH (e.g."
+			     " /var/lib/greenlight/relay.db); postgres:// and other"
+			     " database URLs are not supported", r->val[O_DB]);
 	if (!r->val[O_TLS_CERT] != !r->val[O_TLS_KEY])
 		return error("relay: --tls-cert and --tls-key go together");
 	if (parse_duration(r->val[O_IDLE], &r->idle) || r->idle > 3600)
@@ -188,6 +228,19 @@ static int resolve(struct relay *r)
 	    r->header_buffer > HEADER_BUFFER_MAX)
 		return error("--header-buffer \"%s\": write a size from 4K to 1M,"
 			     " like 16K", r->val[O_HEADER_BUFFER]);
+	if (!strcmp(r->val[O_RETENTION], "0"))
+		r->retention = 0;
+	else if (parse_duration(r->val[O_RETENTION], &r->retention))
+		return error("--retention \"%s\": write a duration like 90d, or 0"
+			     " to keep settled requests for ever",
+			     r->val[O_RETENTION]);
+	/* prune ten times per retention period, at most once a second and at
+	 * least once a minute */
+	r->prune_ticks = PRUNE_TICKS_MAX;
+	if (r->retention && r->retention * 1000 / 10 / TICK_MS < PRUNE_TICKS_MAX)
+		r->prune_ticks = (unsigned)(r->retention * 1000 / 10 / TICK_MS);
+	if (r->prune_ticks < SETTLE_TICKS)
+		r->prune_ticks = SETTLE_TICKS;
 	if (number(r, O_MAX_WAITERS, 1000000, &r->max_waiters) ||
 	    number(r, O_MAX_CONNECTIONS, 1000000, &r->max_connections) ||
 	    number(r, O_PER_IP, 1000000, &r->per_ip) ||
@@ -272,6 +325,49 @@ static void release(struct relay *r)
 	r->key = r->cert = NULL;
 }
 
+/* ---- one relay per database ---------------------------------------------- */
+
+/* Take the exclusive lock on "<database>.lock" (the database's real path,
+ * so a second relay that names it through a symbolic link or another
+ * relative path finds the same lock) and write our pid into it.  The
+ * lock file stays when the relay stops: removing it would let a relay
+ * starting at that moment lock a file nobody else will open again. */
+static int lock_database(struct relay *r)
+{
+	char real[PATH_MAX], path[PATH_MAX + 8], pid[32] = "";
+	const char *db = r->val[O_DB];
+	ssize_t n;
+	int fd;
+
+	if (realpath(db, real))
+		db = real;
+	if ((size_t)snprintf(path, sizeof(path), "%s.lock", db) >= sizeof(path))
+		return error("relay: the database path '%s' is too long", db);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return error("relay: cannot open the lock file '%s': %s", path,
+			     strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int busy = errno == EWOULDBLOCK;
+
+		n = busy ? pread(fd, pid, sizeof(pid) - 1, 0) : -1;
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		close(fd);
+		if (busy)
+			return error("relay: another greenlight relay%s%s%s is"
+				     " serving '%s' (it holds '%s'); one relay per"
+				     " database", *pid ? " (pid " : "", pid,
+				     *pid ? ")" : "", db, path);
+		return error("relay: cannot lock '%s': %s", path, strerror(errno));
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)n, 0) != n)
+		warning("cannot write the pid into '%s': %s", path, strerror(errno));
+	r->lock_fd = fd;
+	return 0;
+}
+
 /* ---- serving --------------------------------------------------------------- */
 
 static struct web *start_web(struct relay *r)
@@ -323,6 +419,25 @@ static void announce(const struct relay *r)
 		listen, web_port(r->web), r->val[O_DB]);
 }
 
+/* Retention: delete what was settled longer ago than --retention. */
+static void prune(struct relay *r)
+{
+	time_t before;
+	char when[32];
+	long n;
+
+	if (!r->retention)
+		return;
+	before = time(NULL) - (time_t)r->retention;
+	n = relay_api_prune(r->api, before);
+	if (n <= 0)
+		return;
+	format_rfc3339(before, when, sizeof(when));
+	fprintf(stderr, "greenlight relay: retention %s: deleted %ld request%s"
+		" settled before %s\n", r->val[O_RETENTION], n, n == 1 ? "" : "s",
+		when);
+}
+
 /* Sweep until a stop signal. */
 static void serve(struct relay *r)
 {
@@ -336,6 +451,8 @@ static void serve(struct relay *r)
 			reload_tokens(r);
 		}
 		relay_api_sweep(r->api, ++n % SETTLE_TICKS == 0);
+		if (n % r->prune_ticks == 0)
+			prune(r);
 	}
 }
 
@@ -347,8 +464,11 @@ static int start(struct relay *r)
 	ac.store_path = r->val[O_DB];
 	ac.stores = r->threads;		/* one per worker; the sweep shares one */
 	ac.max_waiters = r->max_waiters;
+	ac.retention_s = r->retention;
 	r->api = relay_api_new(&ac);
 	if (!r->api)
+		return GL_EXIT_INFRA;
+	if (lock_database(r))
 		return GL_EXIT_INFRA;
 	if (load_tokens(r) < 0)
 		return GL_EXIT_USAGE;
@@ -360,6 +480,7 @@ static int start(struct relay *r)
 	if (settled)
 		fprintf(stderr, "greenlight relay: %ld request%s expired while"
 			" the relay was down\n", settled, settled == 1 ? "" : "s");
+	prune(r);
 	r->web = start_web(r);
 	release(r);
 	if (!r->web)
@@ -373,6 +494,7 @@ int cmd_relay(int argc, char **argv)
 	int rc;
 
 	memset(&r, 0, sizeof(r));
+	r.lock_fd = -1;
 	rc = parse_args(&r, argc, argv);
 	if (rc)
 		return rc > 0 ? GL_EXIT_PASS : GL_EXIT_USAGE;
@@ -395,5 +517,7 @@ int cmd_relay(int argc, char **argv)
 	web_stop(r.web);
 	relay_api_free(r.api);
 	release(&r);
+	if (r.lock_fd >= 0)
+		close(r.lock_fd);	/* the next relay may start now */
 	return rc;
 }

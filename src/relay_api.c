@@ -51,12 +51,8 @@ static int get_request(struct relay_api *a, struct MHD_Connection *c,
 	if (wait < 0)
 		return relay_fail(a, c, MHD_HTTP_BAD_REQUEST, "wait must be a whole"
 			    " number of seconds from 0 to 60");
-	if (!wait) {
-		struct store_request r;
-		int rc = relay_read(a, id, who->tenant, &r);
-
-		return relay_reply_read(a, c, rc, MHD_HTTP_OK, &r);
-	}
+	if (!wait)
+		return relay_reply_status(a, c, id, who->tenant);
 	return relay_hold(a, c, id, wait, who, cls);
 }
 /* ---- POST /v1/requests ---------------------------------------------------------- */
@@ -428,6 +424,7 @@ struct relay_api *relay_api_new(const struct relay_api_config *cfg)
 	a->nslots = cfg->stores ? cfg->stores : 1;
 	a->max_waiters = cfg->max_waiters ? cfg->max_waiters :
 			 RELAY_DEFAULT_WAITERS;
+	a->retention_s = cfg->retention_s;
 	pthread_mutex_init(&a->tlock, NULL);
 	pthread_mutex_init(&a->wlock, NULL);
 	a->slots = xcalloc(a->nslots, sizeof(*a->slots));
@@ -451,6 +448,7 @@ void relay_api_free(struct relay_api *a)
 	if (!a)
 		return;
 	for (unsigned i = 0; i < a->nslots; i++) {
+		relay_cache_free(&a->slots[i]);
 		store_close(a->slots[i].s);
 		pthread_mutex_destroy(&a->slots[i].lock);
 	}

@@ -18,6 +18,7 @@
 #define GREENLIGHT_RELAY_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #define RELAY_MAX_BODY (256 * 1024)	/* bytes of a JSON body (else 413) */
@@ -35,6 +36,7 @@ struct relay_api_config {
 	const char *store_path;		/* opened once per store connection */
 	unsigned stores;		/* store connections (worker threads); 0: 1 */
 	unsigned max_waiters;		/* 0: RELAY_DEFAULT_WAITERS */
+	uint64_t retention_s;		/* settled requests kept this long; 0: for ever */
 };
 
 /* Open the API's store connections.  NULL after reporting an error. */
@@ -74,6 +76,14 @@ void relay_api_responded(void *ud, unsigned status);
  * Returns how many requests were settled, or -1 on a store error
  * (reported; the long-polls were answered anyway). */
 long relay_api_sweep(struct relay_api *a, int settle);
+
+/* Retention: delete the settled requests decided at or before `before`
+ * (with their decisions, recipients and teams), a batch per write
+ * transaction so decisions are never held up for long, then give the
+ * freed pages back to the file system a bounded number at a time.
+ * Returns how many requests were deleted, or -1 on a store error
+ * (reported; what was deleted before it stays deleted). */
+long relay_api_prune(struct relay_api *a, time_t before);
 
 /* Refuse new API calls (503) and answer every held long-poll with the
  * request's current state.  Call before web_stop(). */

@@ -72,15 +72,29 @@ struct call {
 	struct call *prev, *next;
 };
 
+/* A status answer kept by a slot (relay_reply.c): served again while no
+ * write transaction ended since it was read (store_generation) and, for a
+ * pending request, its deadline has not come. */
+struct cached {
+	char id[33];
+	char tenant[STORE_MAX_TENANT + 1];
+	uint64_t generation;
+	time_t valid_until;		/* pending: the deadline; else for ever */
+	char *text;			/* the request object, NULL: empty */
+	size_t len;
+};
+
 struct slot {
 	pthread_mutex_t lock;
 	struct store *s;
+	struct cached *cache;		/* SLOT_CACHE entries, or NULL */
 };
 
 struct counters {
 	atomic_ulong registered, reattached, decisions, settled;
 	atomic_ulong errors, auth_failures, waiters_refused, scope_refused;
 	atomic_ulong baselines_recorded, baseline_lookups;
+	atomic_ulong pruned, pages_reclaimed;
 	atomic_ulong codes[NCODES];
 };
 
@@ -96,6 +110,7 @@ struct relay_api {
 	pthread_mutex_t wlock;		/* guards the waiters */
 	struct call *bucket[NBUCKETS];
 	unsigned nwaiters, max_waiters;
+	uint64_t retention_s;		/* 0: keep for ever */
 	atomic_int stopping;
 	atomic_int unanswered;		/* woken, not yet answered */
 	struct counters m;
@@ -154,6 +169,12 @@ int relay_read(struct relay_api *a, const char *id, const char *tenant,
 /* Answer with what a store read returned (releases *r). */
 int relay_reply_read(struct relay_api *a, struct MHD_Connection *c, int rc,
 		     unsigned status, struct store_request *r);
+/* GET /v1/requests/<id> (and a long-poll's answer): the request object as
+ * tenant `tenant` sees it (NULL: any), from this thread's cache of status
+ * answers when nothing was written since, else read and kept. */
+int relay_reply_status(struct relay_api *a, struct MHD_Connection *c,
+		       const char *id, const char *tenant);
+void relay_cache_free(struct slot *sl);
 int relay_answer(struct relay_api *a, struct MHD_Connection *c,
 		 const char *id);
 int relay_queue(struct relay_api *a, struct MHD_Connection *c,
@@ -170,6 +191,10 @@ int relay_send_json(struct relay_api *a, struct MHD_Connection *c,
 		    unsigned status, cJSON *j);
 /* The request object of docs/relay-protocol.md. */
 cJSON *relay_request_json(const struct store_request *r);
+/* The same object as compact JSON text (what cJSON_PrintUnformatted makes
+ * of it, byte for byte) into b, which is replaced (its max is kept); 0, or
+ * -1 when it would not fit or memory ran out (b is then unchanged). */
+int relay_request_text(const struct store_request *r, struct buf *b);
 void relay_add_time(cJSON *o, const char *name, time_t t);
 
 /* ---- relay_baseline.c ---- */

@@ -1,6 +1,7 @@
 /* relay_metrics.c - the relay's counters and GET /metrics (Prometheus
  * text format 0.0.4).  Counters are atomics updated by every worker
- * thread; the request counts by state are read from the store.
+ * thread; the request counts by state are counters the store keeps with
+ * every change (four rows, whatever the size of the database).
  */
 #include <microhttpd.h>
 #include <stdlib.h>
@@ -95,6 +96,14 @@ int relay_metrics(struct relay_api *a, struct MHD_Connection *c,
 	metric(&b, "greenlight_relay_baseline_lookups_total", "counter",
 	       "Baseline lookups answered (POST /v1/baselines/lookup).",
 	       m->baseline_lookups);
+	metric(&b, "greenlight_relay_requests_pruned_total", "counter",
+	       "Settled requests deleted by retention (--retention).", m->pruned);
+	metric(&b, "greenlight_relay_db_pages_reclaimed_total", "counter",
+	       "Database pages given back to the file system after pruning.",
+	       m->pages_reclaimed);
+	metric(&b, "greenlight_relay_retention_seconds", "gauge",
+	       "How long settled requests are kept (0: for ever).",
+	       (unsigned long)a->retention_s);
 	metric_states(a, &b);
 	metric_codes(a, &b);
 	if (!b.data)

@@ -170,6 +170,37 @@ long relay_api_sweep(struct relay_api *a, int settle)
 	return n;
 }
 
+#define PRUNE_BATCH 500		/* requests deleted per write transaction */
+#define RECLAIM_PAGES 2048		/* pages given back per prune (8 MiB of 4 KiB) */
+
+long relay_api_prune(struct relay_api *a, time_t before)
+{
+	struct slot *sl = relay_slot(a);
+	long total = 0, n, freed = 0;
+	int rc;
+
+	do {
+		pthread_mutex_lock(&sl->lock);
+		rc = store_prune(sl->s, before, PRUNE_BATCH, &n);
+		pthread_mutex_unlock(&sl->lock);
+		if (rc) {
+			atomic_fetch_add(&a->m.errors, 1);
+			return -1;
+		}
+		total += n;
+		atomic_fetch_add(&a->m.pruned, (unsigned long)n);
+	} while (n == PRUNE_BATCH);
+	pthread_mutex_lock(&sl->lock);	/* also what earlier runs left */
+	rc = store_reclaim(sl->s, RECLAIM_PAGES, &freed);
+	pthread_mutex_unlock(&sl->lock);
+	if (rc) {
+		atomic_fetch_add(&a->m.errors, 1);
+		return -1;
+	}
+	atomic_fetch_add(&a->m.pages_reclaimed, (unsigned long)freed);
+	return total;
+}
+
 void relay_api_shutdown(struct relay_api *a)
 {
 	pthread_mutex_lock(&a->wlock);

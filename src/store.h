@@ -225,8 +225,26 @@ int store_decide_ex(struct store *s, const char *token, const char *nonce,
 int store_settle_expired(struct store *s, time_t now, long *settled);
 
 /* How many requests are in each state: counts[REQ_PENDING] ...
- * counts[REQ_EXPIRED].  STORE_OK or STORE_ERROR (counts are then 0). */
+ * counts[REQ_EXPIRED].  Read from counters the database keeps with every
+ * change (schema 6), so the cost does not grow with the database.
+ * STORE_OK or STORE_ERROR (counts are then 0). */
 int store_state_counts(struct store *s, long counts[4]);
+
+/* Retention: delete at most `max` settled requests (approved, rejected or
+ * expired) decided at or before `before`, oldest first, with their
+ * decisions, recipients and teams, in one write transaction.  Pending
+ * requests and baselines are never deleted.  *pruned (may be NULL)
+ * receives how many requests went.  STORE_OK or STORE_ERROR (nothing
+ * deleted). */
+int store_prune(struct store *s, time_t before, long max, long *pruned);
+
+/* Give up to max_pages free pages back to the file system (PRAGMA
+ * incremental_vacuum) when the database was created with
+ * auto_vacuum=INCREMENTAL (every database this version creates); a
+ * database without it reuses its free pages instead, and *freed is 0.
+ * *freed (may be NULL) receives the pages given back.  STORE_OK or
+ * STORE_ERROR. */
+int store_reclaim(struct store *s, long max_pages, long *freed);
 
 /* ---- baselines (store_baseline.c) ----
  * A relay keeps baseline documents (baseline.h) for gates that cannot push
@@ -258,6 +276,13 @@ int store_baseline_lookup(struct store *s, const char *tenant,
 /* Whether s is 1..max bytes without control characters: the rule every
  * text the store keeps follows (callers validating input use it too). */
 int store_text_ok(const char *s, size_t max);
+
+/* A process-wide count of the write transactions this process ended
+ * (committed or not), bumped after the commit.  A reader that takes it
+ * before reading and finds it unchanged later knows that nothing this
+ * process wrote since can be missing from what it read: what a cache of
+ * reads needs (the relay is the only writer of its database). */
+uint64_t store_generation(void);
 
 /* Name of a state: "pending", "approved", "rejected", "expired". */
 const char *req_state_name(enum req_state st);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,7 +21,7 @@
 #include "store_int.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 #define BUSY_TIMEOUT_MS 5000
 
 static const char schema_v1[] =
@@ -107,6 +108,38 @@ static const char schema_v5[] =
 	" PRIMARY KEY (tenant, repository, gate, commit_id)) STRICT;"
 	"PRAGMA user_version = 5;";
 
+/* v6: retention and O(1) counts.  request_counts holds how many requests
+ * are in each state, kept by triggers in the transaction of every insert,
+ * state change and delete (whoever makes it), so /metrics reads four rows
+ * instead of counting the table; it starts from one count of the rows
+ * there are.  requests_settled finds what retention may prune. */
+static const char schema_v6[] =
+	"CREATE TABLE request_counts("
+	" state TEXT PRIMARY KEY NOT NULL,"
+	" n INTEGER NOT NULL) STRICT, WITHOUT ROWID;"
+	"INSERT INTO request_counts(state, n)"
+	" SELECT s.state, (SELECT COUNT(*) FROM requests r WHERE r.state = s.state)"
+	" FROM (SELECT 'pending' AS state UNION ALL SELECT 'approved'"
+	" UNION ALL SELECT 'rejected' UNION ALL SELECT 'expired') s;"
+	"CREATE TRIGGER request_counts_insert AFTER INSERT ON requests BEGIN"
+	" UPDATE request_counts SET n = n + 1 WHERE state = NEW.state; END;"
+	"CREATE TRIGGER request_counts_update AFTER UPDATE OF state ON requests"
+	" WHEN OLD.state <> NEW.state BEGIN"
+	" UPDATE request_counts SET n = n - 1 WHERE state = OLD.state;"
+	" UPDATE request_counts SET n = n + 1 WHERE state = NEW.state; END;"
+	"CREATE TRIGGER request_counts_delete AFTER DELETE ON requests BEGIN"
+	" UPDATE request_counts SET n = n - 1 WHERE state = OLD.state; END;"
+	"CREATE INDEX requests_settled ON requests(decided_at)"
+	" WHERE state <> 'pending';"
+	"PRAGMA user_version = 6;";
+
+/* The settled requests retention prunes next: decided (or expired) at or
+ * before ?1, oldest first, at most ?2 (the same rows in each statement of
+ * one transaction; children first, as the foreign keys want). */
+#define PRUNABLE_SQL \
+	"(SELECT id FROM requests WHERE state <> 'pending' AND decided_at <= ?1" \
+	" ORDER BY decided_at, id LIMIT ?2)"
+
 /* Distinct approvers of team t (correlated subquery used twice below). */
 #define APPROVED_SQL \
 	"(SELECT COUNT(DISTINCT d.email) FROM decisions d" \
@@ -156,7 +189,13 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_SET_NOTIFIED] = "UPDATE requests SET notified = ?2 WHERE id = ?1",
 	[Q_SETTLE_DUE] = "UPDATE requests SET state = 'expired',"
 		" decided_at = deadline WHERE state = 'pending' AND deadline <= ?1",
-	[Q_STATE_COUNTS] = "SELECT state, COUNT(*) FROM requests GROUP BY state",
+	[Q_STATE_COUNTS] = "SELECT state, n FROM request_counts",
+	[Q_PRUNE_DECISIONS] = "DELETE FROM decisions WHERE request_id IN "
+		PRUNABLE_SQL,
+	[Q_PRUNE_RECIPIENTS] = "DELETE FROM recipients WHERE request_id IN "
+		PRUNABLE_SQL,
+	[Q_PRUNE_TEAMS] = "DELETE FROM teams WHERE request_id IN " PRUNABLE_SQL,
+	[Q_PRUNE_REQUESTS] = "DELETE FROM requests WHERE id IN " PRUNABLE_SQL,
 	[Q_REOPEN] = "UPDATE requests SET state = 'pending', decided_at = NULL,"
 		" deadline = ?2, notified = 0 WHERE id = ?1 AND state = 'expired'",
 	[Q_SET_STATE] = "UPDATE requests SET state = ?2, decided_at = ?3"
@@ -255,12 +294,28 @@ void sq_col_text(sqlite3_stmt *st, int i, char *dst, size_t size)
 	strlcpy_gl(dst, v ? (const char *)v : "", size);
 }
 
+static _Atomic uint64_t generation;
+
+uint64_t store_generation(void)
+{
+	return atomic_load_explicit(&generation, memory_order_acquire);
+}
+
 /* BEGIN (read) or BEGIN IMMEDIATE (write): 0, or -1 after reporting. */
 int sq_begin(struct store *s, int write)
 {
 	sqlite3_stmt *st = sq_stmt(s, write ? Q_BEGIN_WRITE : Q_BEGIN_READ);
 
+	s->writing = write;
 	return st ? sq_run(s, st, "begin transaction") : -1;
+}
+
+/* A write transaction ended: readers' caches are out of date now. */
+static void wrote(struct store *s)
+{
+	if (s->writing)
+		atomic_fetch_add_explicit(&generation, 1, memory_order_release);
+	s->writing = 0;
 }
 
 void sq_rollback(struct store *s)
@@ -281,13 +336,16 @@ int sq_finish(struct store *s, int rc)
 
 	if (rc == STORE_ERROR) {
 		sq_rollback(s);
+		wrote(s);
 		return rc;
 	}
 	st = sq_stmt(s, Q_COMMIT);
 	if (!st || sq_run(s, st, "commit")) {
 		sq_rollback(s);
+		wrote(s);
 		return STORE_ERROR;
 	}
+	wrote(s);
 	return rc;
 }
 
@@ -423,16 +481,36 @@ static int migrate(struct store *s, const char *path)
 		goto out;
 	if (v < 5 && sq_exec(s, schema_v5))
 		goto out;
+	if (v < 6 && sq_exec(s, schema_v6))
+		goto out;
 	ret = 0;
 out:
 	return sq_finish(s, ret ? STORE_ERROR : STORE_OK) ? -1 : 0;
+}
+
+/* A new, empty database gets auto_vacuum=INCREMENTAL, so that what
+ * retention prunes can be given back to the file system a bounded number
+ * of pages at a time (store_reclaim).  It must be set before the first
+ * table and before WAL mode; an existing database keeps its mode. */
+static int set_auto_vacuum(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int pages = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA page_count", -1, &st,
+			       NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		pages = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (pages < 0)
+		return sq_error(s, "page_count");
+	return pages ? 0 : sq_exec(s, "PRAGMA auto_vacuum = INCREMENTAL;");
 }
 
 static int configure(struct store *s, const char *path)
 {
 	if (sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK)
 		return sq_error(s, "busy_timeout");
-	if (set_wal(s))
+	if (set_auto_vacuum(s) || set_wal(s))
 		return -1;
 	if (sq_exec(s, "PRAGMA synchronous = FULL;"
 		    "PRAGMA foreign_keys = ON;"

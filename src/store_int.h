@@ -42,6 +42,10 @@ enum query {
 	Q_REOPEN,
 	Q_SETTLE_DUE,
 	Q_STATE_COUNTS,
+	Q_PRUNE_DECISIONS,
+	Q_PRUNE_RECIPIENTS,
+	Q_PRUNE_TEAMS,
+	Q_PRUNE_REQUESTS,
 	Q_BASELINE_PUT,
 	Q_BASELINE_GET,
 	Q_COUNT
@@ -50,6 +54,7 @@ enum query {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[Q_COUNT];	/* prepared on first use */
+	int writing;			/* in a BEGIN IMMEDIATE transaction */
 };
 
 /* The request row as deciding needs it (never shown to reviewers). */

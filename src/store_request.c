@@ -654,3 +654,84 @@ int store_state_counts(struct store *s, long counts[4])
 		counts[i] = 0;
 	return sq_error(s, "count requests");
 }
+
+/* Bind (before, max) to the four prune statements and run them in order. */
+static int prune_txn(struct store *s, time_t before, long max, long *pruned)
+{
+	static const enum query order[] = { Q_PRUNE_DECISIONS, Q_PRUNE_RECIPIENTS,
+					    Q_PRUNE_TEAMS, Q_PRUNE_REQUESTS };
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		sqlite3_stmt *st = sq_stmt(s, order[i]);
+
+		if (!st || sqlite3_bind_int64(st, 1, (sqlite3_int64)before) ||
+		    sqlite3_bind_int64(st, 2, (sqlite3_int64)max)) {
+			sq_done(st);
+			return sq_error(s, "prune requests");
+		}
+		if (sq_run(s, st, "prune requests"))
+			return STORE_ERROR;
+	}
+	*pruned = (long)sqlite3_changes(s->db);	/* of the last: requests */
+	return STORE_OK;
+}
+
+int store_prune(struct store *s, time_t before, long max, long *pruned)
+{
+	long n = 0;
+	int rc;
+
+	if (pruned)
+		*pruned = 0;
+	if (max < 1)
+		return STORE_OK;
+	if (sq_begin(s, 1))
+		return STORE_ERROR;
+	rc = sq_finish(s, prune_txn(s, before, max, &n));
+	if (rc == STORE_OK && pruned)
+		*pruned = n;
+	return rc;
+}
+
+/* An integer PRAGMA's value, or -1 after reporting. */
+static long pragma_int(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long v = -1;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = (long)sqlite3_column_int64(st, 0);
+	else
+		sq_error(s, sql);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int store_reclaim(struct store *s, long max_pages, long *freed)
+{
+	char sql[64];
+	long mode, before, after;
+
+	if (freed)
+		*freed = 0;
+	mode = pragma_int(s, "PRAGMA auto_vacuum");
+	if (mode < 0)
+		return STORE_ERROR;
+	if (mode != 2 || max_pages < 1)	/* 2: incremental */
+		return STORE_OK;
+	before = pragma_int(s, "PRAGMA freelist_count");
+	if (before < 0)
+		return STORE_ERROR;
+	if (!before)
+		return STORE_OK;
+	snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%ld);", max_pages);
+	if (sq_exec(s, sql))
+		return STORE_ERROR;
+	after = pragma_int(s, "PRAGMA freelist_count");
+	if (after < 0)
+		return STORE_ERROR;
+	if (freed)
+		*freed = before - after;
+	return STORE_OK;
+}

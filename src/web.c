@@ -79,7 +79,14 @@ struct web {
 
 /* Per-request state (*con_cls), for POSTs and api() requests only: a
  * struct conn or a struct api_conn, told apart by the kind both start with. */
-enum conn_kind { CONN_POST = 1, CONN_API };
+enum conn_kind { CONN_POST = 1, CONN_API, CONN_DEFERRED };
+
+/* *con_cls between the first and second call of a GET or HEAD without a
+ * body:
+ * libmicrohttpd 0.9.75 closes the connection after any response queued in
+ * the first call ("Connection: close"), so answering there would cost every
+ * keep-alive client a new TCP connection a request. */
+static enum conn_kind deferred = CONN_DEFERRED;
 
 struct api_conn {
 	enum conn_kind kind;		/* CONN_API */
@@ -708,6 +715,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		atomic_fetch_add(&w->inflight, 1);
 		if (!has_body(c))
 			request_received(w, c);
+		if (!has_body(c) && is_read(method)) {
+			*con_cls = &deferred;	/* answer in the next call */
+			return MHD_YES;
+		}
+	} else if (kind == &deferred) {	/* the whole request is here */
+		*con_cls = NULL;
+		kind = NULL;
 	} else if (!*size) {	/* MHD's last call: the body is all here */
 		request_received(w, c);
 	}
@@ -739,7 +753,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	request_ended(w, c);
 	atomic_fetch_sub(&w->inflight, 1);
-	if (!kind)
+	if (kind == &deferred)		/* closed before its second call */
+		*con_cls = NULL;
+	if (!kind || kind == &deferred)
 		return;
 	*con_cls = NULL;
 	if (*kind == CONN_API) {

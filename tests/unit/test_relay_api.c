@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "capture.h"
 #include "relay_api.h"
+#include "relay_int.h"
 #include "store.h"
 #include "token.h"
 #include "web.h"
@@ -71,7 +72,7 @@ static void *sweep_loop(void *ud)
 
 static int start(struct fixture *f, unsigned max_waiters)
 {
-	struct relay_api_config ac = { f->path, 2, max_waiters };
+	struct relay_api_config ac = { f->path, 2, max_waiters, 0 };
 	struct web_config wc;
 
 	f->a = relay_api_new(&ac);
@@ -1261,9 +1262,69 @@ static void test_baselines_refused(void **state)
 	resp_release(&r);
 }
 
+/* The status answer's text writer gives exactly what cJSON prints for the
+ * same request object, escapes included. */
+static void same_as_cjson(const struct store_request *r)
+{
+	cJSON *j = relay_request_json(r);
+	char *want = cJSON_PrintUnformatted(j);
+	struct buf b = BUF_INIT(1 << 20);
+
+	assert_int_equal(relay_request_text(r, &b), 0);
+	assert_non_null(b.data);
+	assert_string_equal(b.data, want);
+	assert_int_equal(b.len, strlen(want));
+	cJSON_Delete(j);
+	free(want);
+	buf_release(&b);
+}
+
+static void test_request_text(void **state)
+{
+	struct store_team_state teams[2] = {
+		{ "eng", 2, 1 }, { "r\"e\\s\te/arch\x01\x1f\x7f", 1, 0 },
+	};
+	struct store_decision d[2];
+	struct store_request r;
+	struct buf small = BUF_INIT(64);
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	memset(d, 0, sizeof(d));
+	strcpy(r.id, "0123456789abcdef0123456789abcdef");
+	strcpy(r.key, "k\"ey");
+	strcpy(r.gate, "g\xc3\xa9te \b\f\n\r");
+	r.created = 1767139200;
+	r.deadline = 4102444800LL;	/* past 2038: beyond an int */
+	same_as_cjson(&r);		/* pending, nothing decided */
+	r.teams = teams;
+	r.nteams = 2;
+	r.decisions = d;
+	r.ndecisions = 2;
+	strcpy(d[0].email, "Eng@Example.com");
+	strcpy(d[0].team, "eng");
+	d[0].approve = 1;
+	strcpy(d[0].reason, "fine \"quoted\" \\ back\u2028slash <b>");
+	d[0].at = 1767140000;
+	strcpy(d[0].remote_addr, "203.0.113.7");
+	strcpy(d[0].user_agent, "Mozilla/5.0 (X11)");
+	strcpy(d[0].token, "tok_-0123");
+	strcpy(d[1].email, "x@example.com");
+	strcpy(d[1].team, teams[1].name);
+	same_as_cjson(&r);		/* a decision without token: null */
+	r.notified = 1;
+	r.state = REQ_REJECTED;
+	r.decided_at = 1767140001;
+	same_as_cjson(&r);
+	/* too big for the buffer's limit: refused, never cut */
+	assert_int_equal(relay_request_text(&r, &small), -1);
+	assert_null(small.data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_request_text),
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_tokens_refused, setup, teardown),

@@ -951,18 +951,252 @@ static void test_baseline_migrates_v4(void **state)
 	store_close(f->s);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE baselines;"
+				      "DROP TRIGGER request_counts_insert;"
+				      "DROP TRIGGER request_counts_update;"
+				      "DROP TRIGGER request_counts_delete;"
+				      "DROP TABLE request_counts;"
+				      "DROP INDEX requests_settled;"
 				      "PRAGMA user_version = 4;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(user_version_of(f->path), 4);
 	f->s = store_open(f->path);
 	assert_non_null(f->s);
-	assert_int_equal(user_version_of(f->path), 5);
+	assert_int_equal(user_version_of(f->path), 6);
 	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_OK);
 	assert_int_equal(created, 0);
 	store_request_release(&r);
 	assert_int_equal(store_baseline_put(f->s, "alpha", REPO, "g", SHA_B,
 					    "{\"v\":2}", T0), STORE_OK);
 	assert_int_equal(lookup3(f->s, "alpha", REPO, "g", 0).n, 1);
+}
+
+/* ---- retention and counts (schema 6) ---- */
+
+/* One integer from SQL on a separate connection (what is really stored). */
+static long sql_long(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long v;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* The maintained counts equal a COUNT(*) of the rows, state by state. */
+static void counts_match_rows(struct fixture *f, const long want[4])
+{
+	static const char *const sql[4] = {
+		"SELECT COUNT(*) FROM requests WHERE state = 'pending'",
+		"SELECT COUNT(*) FROM requests WHERE state = 'approved'",
+		"SELECT COUNT(*) FROM requests WHERE state = 'rejected'",
+		"SELECT COUNT(*) FROM requests WHERE state = 'expired'",
+	};
+	long n[4];
+
+	assert_int_equal(store_state_counts(f->s, n), STORE_OK);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(n[i], sql_long(f->path, sql[i]));
+		assert_int_equal(n[i], want[i]);
+	}
+}
+
+/* A request of one team needing one approval, key `key`, created at t. */
+static void put_at(struct fixture *f, const char *key, time_t t, char id[33])
+{
+	one_team(f, key, 1);
+	f->nr.created = t;
+	f->nr.deadline = t + DAY;
+	put(f, id);
+}
+
+static int decide_at(struct fixture *f, int i, int approve, time_t now)
+{
+	struct store_review rv;
+	char nonce[65];
+	int rc = store_review_get(f->s, f->tokens[i], now, &rv);
+
+	assert_true(rc == STORE_OK || rc == STORE_GONE);
+	strcpy(nonce, rv.nonce);
+	store_review_release(&rv);
+	return store_decide(f->s, f->tokens[i], nonce, approve, "r", "127.0.0.1",
+			    "ua", now);
+}
+
+/* Counts follow every change: register, approve, reject, expire (by the
+ * sweep and by a read), reopen, a repeated decision, prune, and a reopen of
+ * the database; they are never recounted. */
+static void test_counts_maintained(void **state)
+{
+	struct fixture *f = *state;
+	struct store_request r;
+	char a[33], b[33], c[33], d[33], e[33];
+	long n, zero[4] = { 0, 0, 0, 0 };
+
+	counts_match_rows(f, zero);
+	put_at(f, "c-a", T0, a);
+	put_at(f, "c-b", T0, b);
+	put_at(f, "c-c", T0, c);
+	put_at(f, "c-d", T0, d);
+	counts_match_rows(f, (long[4]){ 4, 0, 0, 0 });
+	/* the fixture's tokens are those of the last request, d */
+	assert_int_equal(decide_at(f, 0, 1, T0 + 10), STORE_OK);
+	counts_match_rows(f, (long[4]){ 3, 1, 0, 0 });
+	assert_int_equal(decide_at(f, 0, 1, T0 + 11), STORE_OK);	/* repeat */
+	counts_match_rows(f, (long[4]){ 3, 1, 0, 0 });
+	put_at(f, "c-e", T0, e);
+	assert_int_equal(decide_at(f, 1, 0, T0 + 12), STORE_OK);	/* reject e */
+	counts_match_rows(f, (long[4]){ 3, 1, 1, 0 });
+	/* a read past the deadline settles one, the sweep the others */
+	assert_int_equal(store_request_get(f->s, a, T0 + DAY, &r), STORE_OK);
+	store_request_release(&r);
+	counts_match_rows(f, (long[4]){ 2, 1, 1, 1 });
+	assert_int_equal(store_settle_expired(f->s, T0 + DAY, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	counts_match_rows(f, (long[4]){ 0, 1, 1, 3 });
+	/* reopening an expired request makes it pending again */
+	one_team(f, "c-b-new", 1);
+	assert_int_equal(store_request_reopen(f->s, b, T0 + 3 * DAY, f->rcpt, 3),
+			 STORE_OK);
+	counts_match_rows(f, (long[4]){ 1, 1, 1, 2 });
+	/* pruning what was settled by T0 + DAY: a and c (expired at T0 + DAY),
+	 * d and e (decided at T0 + 10 and + 12); b is pending again */
+	assert_int_equal(store_prune(f->s, T0 + DAY, 100, &n), STORE_OK);
+	assert_int_equal(n, 4);
+	counts_match_rows(f, (long[4]){ 1, 0, 0, 0 });
+	/* and they survive a reopen of the database: nothing is recounted */
+	store_close(f->s);
+	f->s = store_open(f->path);
+	assert_non_null(f->s);
+	counts_match_rows(f, (long[4]){ 1, 0, 0, 0 });
+	assert_int_equal(decide_at(f, 2, 0, T0 + DAY + 5), STORE_OK);	/* b */
+	counts_match_rows(f, (long[4]){ 0, 0, 1, 0 });
+}
+
+/* Pruning deletes only settled requests decided at or before the cutoff,
+ * with all their rows, oldest first and at most `max` at a time; pending
+ * requests (however old) and baselines stay; a pruned key registers anew. */
+static void test_prune(void **state)
+{
+	struct fixture *f = *state;
+	struct store_request r;
+	char old1[33], old2[33], recent[33], pend[33];
+	long n;
+	int created;
+
+	put_at(f, "p-old1", T0, old1);
+	assert_int_equal(decide_at(f, 0, 1, T0 + 100), STORE_OK);
+	put_at(f, "p-old2", T0, old2);
+	assert_int_equal(decide_at(f, 1, 0, T0 + 200), STORE_OK);
+	put_at(f, "p-recent", T0, recent);
+	assert_int_equal(decide_at(f, 2, 1, T0 + 5000), STORE_OK);
+	one_team(f, "p-pending", 1);		/* old, still pending */
+	f->nr.created = T0 - 30 * DAY;
+	f->nr.deadline = T0 + 30 * DAY;
+	put(f, pend);
+	assert_int_equal(store_baseline_put(f->s, "alpha", REPO, "g", SHA_B,
+					    "{\"v\":1}", T0 - 60 * DAY), STORE_OK);
+	assert_int_equal(sql_long(f->path, "SELECT COUNT(*) FROM decisions"), 3);
+
+	assert_int_equal(store_prune(f->s, T0 + 99, 100, &n), STORE_OK);
+	assert_int_equal(n, 0);					/* none that old */
+	assert_int_equal(store_prune(f->s, T0 + 4999, 1, &n), STORE_OK);
+	assert_int_equal(n, 1);					/* max 1: oldest */
+	assert_int_equal(store_request_get(f->s, old1, T0 + 6000, &r), STORE_NOT_FOUND);
+	assert_int_equal(store_request_get(f->s, old2, T0 + 6000, &r), STORE_OK);
+	store_request_release(&r);
+	assert_int_equal(store_prune(f->s, T0 + 4999, 100, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_request_get(f->s, old2, T0 + 6000, &r), STORE_NOT_FOUND);
+	assert_int_equal(store_request_get(f->s, recent, T0 + 6000, &r), STORE_OK);
+	assert_int_equal(r.ndecisions, 1);
+	store_request_release(&r);
+	/* the children went with them: only recent's and pend's rows stay */
+	assert_int_equal(sql_long(f->path, "SELECT COUNT(*) FROM decisions"), 1);
+	assert_int_equal(sql_long(f->path, "SELECT COUNT(*) FROM teams"), 2);
+	assert_int_equal(sql_long(f->path, "SELECT COUNT(*) FROM recipients"), 6);
+	assert_int_equal(sql_long(f->path, "SELECT COUNT(*) FROM requests"), 2);
+	/* the pending one is never pruned, however far the cutoff */
+	assert_int_equal(store_prune(f->s, T0 + 365 * DAY, 100, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_request_get(f->s, pend, T0 + 6000, &r), STORE_OK);
+	assert_int_equal(r.state, REQ_PENDING);
+	store_request_release(&r);
+	assert_int_equal(sql_long(f->path, "SELECT COUNT(*) FROM baselines"), 1);
+	assert_int_equal(sql_long(f->path, "SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
+	/* a pruned key is free again: the same registration is a new request */
+	one_team(f, "p-old1", 1);
+	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_OK);
+	assert_int_equal(created, 1);
+	assert_string_not_equal(r.id, old1);
+	store_request_release(&r);
+}
+
+/* A new database is created with auto_vacuum=INCREMENTAL, so pages freed
+ * by pruning go back to the file system with store_reclaim(). */
+static void test_reclaim(void **state)
+{
+	struct fixture *f = *state;
+	char id[33], key[32];
+	static char facts[48 * 1024];
+	long n, freed, pages;
+
+	assert_int_equal(sql_long(f->path, "PRAGMA auto_vacuum"), 2);
+	memset(facts, 'x', sizeof(facts) - 3);
+	facts[0] = '"';
+	facts[sizeof(facts) - 3] = '"';
+	for (int i = 0; i < 40; i++) {
+		snprintf(key, sizeof(key), "big-%d", i);
+		one_team(f, key, 1);
+		f->nr.facts_json = facts;
+		put(f, id);
+	}
+	assert_int_equal(store_settle_expired(f->s, T0 + DAY, &n), STORE_OK);
+	assert_int_equal(n, 40);
+	pages = sql_long(f->path, "PRAGMA page_count");
+	assert_int_equal(store_prune(f->s, T0 + DAY, 1000, &n), STORE_OK);
+	assert_int_equal(n, 40);
+	assert_true(sql_long(f->path, "PRAGMA freelist_count") > 100);
+	assert_int_equal(store_reclaim(f->s, 100000, &freed), STORE_OK);
+	assert_true(freed > 100);
+	assert_int_equal(sql_long(f->path, "PRAGMA freelist_count"), 0);
+	assert_true(sql_long(f->path, "PRAGMA page_count") < pages - 100);
+	assert_int_equal(store_reclaim(f->s, 100000, &freed), STORE_OK);
+	assert_int_equal(freed, 0);
+}
+
+/* A schema 5 database with requests in every state gets counts that match
+ * its rows when it is migrated to schema 6. */
+static void test_counts_migrate_v5(void **state)
+{
+	struct fixture *f = *state;
+	char a[33], b[33], c[33];
+	sqlite3 *db = NULL;
+	long n;
+
+	put_at(f, "m-a", T0, a);
+	assert_int_equal(decide_at(f, 0, 1, T0 + 1), STORE_OK);
+	put_at(f, "m-b", T0, b);
+	put_at(f, "m-c", T0 + DAY, c);
+	assert_int_equal(store_settle_expired(f->s, T0 + DAY, &n), STORE_OK);
+	store_close(f->s);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER request_counts_insert;"
+				      "DROP TRIGGER request_counts_update;"
+				      "DROP TRIGGER request_counts_delete;"
+				      "DROP TABLE request_counts;"
+				      "DROP INDEX requests_settled;"
+				      "PRAGMA user_version = 5;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->s = store_open(f->path);
+	assert_non_null(f->s);
+	assert_int_equal(user_version_of(f->path), 6);
+	counts_match_rows(f, (long[4]){ 1, 1, 0, 1 });
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -997,6 +1231,10 @@ int main(void)
 		T(test_baseline_put_lookup),
 		T(test_baseline_refuses),
 		T(test_baseline_migrates_v4),
+		T(test_counts_maintained),
+		T(test_prune),
+		T(test_reclaim),
+		T(test_counts_migrate_v5),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
