@@ -20,7 +20,7 @@
 #include "store_int.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 #define BUSY_TIMEOUT_MS 5000
 
 static const char schema_v1[] =
@@ -106,6 +106,19 @@ static const char schema_v5[] =
 	" recorded INTEGER NOT NULL,"
 	" PRIMARY KEY (tenant, repository, gate, commit_id)) STRICT;"
 	"PRAGMA user_version = 5;";
+
+/* v6: notifications sent for a request (reminders, escalations, follow-ups),
+ * one row per (request, kind, recipient, sequence), claimed in a write
+ * transaction before the message is sent (store_notify.c): at most once. */
+static const char schema_v6[] =
+	"CREATE TABLE notifications("
+	" request_id TEXT NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" recipient TEXT NOT NULL COLLATE NOCASE,"
+	" seq INTEGER NOT NULL,"
+	" claimed INTEGER NOT NULL,"
+	" PRIMARY KEY (request_id, kind, recipient, seq)) STRICT;"
+	"PRAGMA user_version = 6;";
 
 /* Distinct approvers of team t (correlated subquery used twice below). */
 #define APPROVED_SQL \
@@ -422,6 +435,8 @@ static int migrate(struct store *s, const char *path)
 	if (v < 4 && sq_exec(s, schema_v4))
 		goto out;
 	if (v < 5 && sq_exec(s, schema_v5))
+		goto out;
+	if (v < 6 && sq_exec(s, schema_v6))
 		goto out;
 	ret = 0;
 out:
