@@ -937,7 +937,7 @@ static int user_version_of(const char *path)
 }
 
 /* A schema 4 database (as written before baselines) with a request in it
- * opens as schema 5, keeps the request and stores baselines. */
+ * opens as the current schema (6), keeps the request and stores baselines. */
 static void test_baseline_migrates_v4(void **state)
 {
 	struct fixture *f = *state;
@@ -951,12 +951,13 @@ static void test_baseline_migrates_v4(void **state)
 	store_close(f->s);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE baselines;"
+				      "DROP TABLE notifications;"
 				      "PRAGMA user_version = 4;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(user_version_of(f->path), 4);
 	f->s = store_open(f->path);
 	assert_non_null(f->s);
-	assert_int_equal(user_version_of(f->path), 5);
+	assert_int_equal(user_version_of(f->path), 6);
 	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_OK);
 	assert_int_equal(created, 0);
 	store_request_release(&r);
