@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "followup.h"
+#include "review.h"
 #include "util.h"
 
 const char *followup_ci_did(int code)
@@ -183,4 +184,95 @@ fail:
 	buf_release(&body);
 	buf_release(out);
 	return -1;
+}
+
+char *followup_threaded(const struct review *rv, const char *from, const char *request_id,
+			const char *to, const char *kind, long seq, const char *body,
+			time_t now, char *err, size_t errlen)
+{
+	struct buf out = BUF_INIT(MIME_MAX_MESSAGE);
+	struct followup_mail fm = { 0 };
+	char subject[4 * REVIEW_SUBJECT_MAX + 1], parent[MIME_MSGID_SIZE];
+	char msgid[MIME_MSGID_SIZE], date[MIME_DATE_SIZE];
+
+	if (mime_message_id(parent, request_id, to) ||
+	    followup_message_id(msgid, request_id, kind, seq, to) ||
+	    mime_date(date, now)) {
+		snprintf(err, errlen, "cannot prepare the headers");
+		return NULL;
+	}
+	fm.from = from;
+	fm.to = to;
+	fm.subject = review_subject(rv, subject, sizeof(subject));
+	fm.in_reply_to = parent;
+	fm.message_id = msgid;
+	fm.date = date;
+	fm.body = body;
+	if (followup_compose(&out, &fm, err, errlen))
+		return NULL;
+	return buf_detach(&out, NULL);
+}
+
+static int approved_of(const struct store_request *req, const char *team, int *need)
+{
+	for (size_t i = 0; i < req->nteams; i++)
+		if (!strcmp(req->teams[i].name, team)) {
+			*need = req->teams[i].approvals;
+			return req->teams[i].approved;
+		}
+	*need = 1;
+	return 0;
+}
+
+char *followup_reminder_text(const struct review *rv, const struct store_request *req,
+			     const char *team)
+{
+	struct buf b = BUF_INIT(64 * 1024);
+	char head[1024], when[32];
+	int need, got = approved_of(req, team, &need);
+
+	format_rfc3339(req->deadline, when, sizeof(when));
+	buf_addf(&b, "Reminder: %s still needs %s's review.\n\n", rv->gate ? rv->gate : "the gate", team);
+	if (*review_headline(rv, head, sizeof(head)))
+		buf_addf(&b, "%s\n\n", head);
+	buf_addf(&b, "Team %s: %d of %d approval%s so far. Deadline: %s.\n", team, got,
+		 need, need == 1 ? "" : "s", when);
+	buf_adds(&b, "Decide with the personal link in the message this replies to;"
+		 " this message carries no link.\n");
+	return buf_detach(&b, NULL);
+}
+
+char *followup_text(const struct review *rv, const struct store_request *req, int code)
+{
+	struct buf b = BUF_INIT(256 * 1024);
+	char head[1024], when[32];
+
+	buf_addf(&b, "%s: %s\n\n", followup_outcome(req->state), rv->gate ? rv->gate : "the gate");
+	if (*review_headline(rv, head, sizeof(head)))
+		buf_addf(&b, "%s\n\n", head);
+	if (!req->ndecisions)
+		buf_adds(&b, req->state == REQ_EXPIRED ? "Nobody decided before the deadline.\n" :
+			 "No decision was recorded.\n");
+	for (size_t i = 0; i < req->ndecisions && i < 50; i++) {
+		const struct store_decision *d = &req->decisions[i];
+
+		format_rfc3339(d->at, when, sizeof(when));
+		buf_addf(&b, "%s %s for %s at %s%s%s\n", d->email,
+			 d->approve ? "approved" : "rejected", d->team, when,
+			 *d->reason ? ": " : "", d->reason);
+	}
+	buf_addf(&b, "\n%s.\n", followup_ci_did(code));
+	buf_adds(&b, "The review links of this request are closed; a new run of the"
+		 " gate with other results asks again.\n");
+	return buf_detach(&b, NULL);
+}
+
+int followup_exit_code(enum req_state st)
+{
+	switch (st) {
+	case REQ_APPROVED: return GL_EXIT_PASS;
+	case REQ_REJECTED: return GL_EXIT_FAIL;
+	case REQ_EXPIRED: return GL_EXIT_TIMEOUT;
+	default: return GL_EXIT_REVIEW;
+	}
 }

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "mime.h"
+#include "review.h"
 #include "store.h"
 
 /* Kinds of notification, as recorded (store_notify_claim). */
@@ -78,5 +79,25 @@ struct followup_mail {
  * (out released): a bad address, Message-ID or a full buffer. */
 int followup_compose(struct buf *out, const struct followup_mail *m,
 		     char *err, size_t errlen);
+
+/* The whole threaded message of `kind` and `seq` to `to`, replying to the
+ * request email of (request_id, to), with the review's subject; malloc'd,
+ * or NULL with a reason in err. */
+char *followup_threaded(const struct review *rv, const char *from, const char *request_id,
+			const char *to, const char *kind, long seq, const char *body,
+			time_t now, char *err, size_t errlen);
+
+/* The text of a reminder to a member of `team`: where the team stands,
+ * the deadline, and that the link is in the message it replies to. */
+char *followup_reminder_text(const struct review *rv, const struct store_request *req,
+			     const char *team);
+
+/* The text of a follow-up: outcome, each decision (who, team, when,
+ * reason), what CI did with exit_code. */
+char *followup_text(const struct review *rv, const struct store_request *req, int exit_code);
+
+/* The exit code a settled state gives `run` (what the relay tells when it
+ * sends the follow-up itself). */
+int followup_exit_code(enum req_state st);
 
 #endif

@@ -86,62 +86,16 @@ static size_t outbox_send(struct remind *m, struct outbox *o, int *failed)
 	return bad;
 }
 
-/* A threaded message to `to` in the thread of their request email. */
 static char *threaded(struct remind *m, const char *to, const char *kind, long seq,
 		      const char *body)
 {
-	struct buf out = BUF_INIT(MIME_MAX_MESSAGE);
-	struct followup_mail fm = { 0 };
-	char subject[4 * REVIEW_SUBJECT_MAX + 1], parent[MIME_MSGID_SIZE];
-	char msgid[MIME_MSGID_SIZE], date[MIME_DATE_SIZE], err[256];
+	char err[256];
+	char *msg = followup_threaded(m->c.rv, m->c.set->value[SET_FROM], m->c.request_id,
+				      to, kind, seq, body, time(NULL), err, sizeof(err));
 
-	if (mime_message_id(parent, m->c.request_id, to) ||
-	    followup_message_id(msgid, m->c.request_id, kind, seq, to) ||
-	    mime_date(date, time(NULL))) {
-		error("cannot prepare the headers of the %s to %s", kind, to);
-		return NULL;
-	}
-	fm.from = m->c.set->value[SET_FROM];
-	fm.to = to;
-	fm.subject = review_subject(m->c.rv, subject, sizeof(subject));
-	fm.in_reply_to = parent;
-	fm.message_id = msgid;
-	fm.date = date;
-	fm.body = body;
-	if (followup_compose(&out, &fm, err, sizeof(err))) {
+	if (!msg)
 		error("cannot compose the %s to %s: %s", kind, to, err);
-		return NULL;
-	}
-	return buf_detach(&out, NULL);
-}
-
-static int approved_of(const struct store_request *req, const char *team, int *need)
-{
-	for (size_t i = 0; i < req->nteams; i++)
-		if (!strcmp(req->teams[i].name, team)) {
-			*need = req->teams[i].approvals;
-			return req->teams[i].approved;
-		}
-	*need = 1;
-	return 0;
-}
-
-static char *reminder_body(struct remind *m, const struct store_request *req,
-			   const char *team)
-{
-	struct buf b = BUF_INIT(64 * 1024);
-	char head[1024], when[32];
-	int need, got = approved_of(req, team, &need);
-
-	format_rfc3339(req->deadline, when, sizeof(when));
-	buf_addf(&b, "Reminder: %s still needs %s's review.\n\n", m->c.rv->gate, team);
-	if (*review_headline(m->c.rv, head, sizeof(head)))
-		buf_addf(&b, "%s\n\n", head);
-	buf_addf(&b, "Team %s: %d of %d approval%s so far. Deadline: %s.\n", team, got,
-		 need, need == 1 ? "" : "s", when);
-	buf_adds(&b, "Decide with the personal link in the message this replies to;"
-		 " this message carries no link.\n");
-	return buf_detach(&b, NULL);
+	return msg;
 }
 
 static void remind_team(struct remind *m, const struct store_request *req,
@@ -150,7 +104,7 @@ static void remind_team(struct remind *m, const struct store_request *req,
 	struct outbox o = { 0 };
 	size_t n;
 	const char **who = team_reviewers(m, t, &n);
-	char *body = reminder_body(m, req, t->name);
+	char *body = followup_reminder_text(m->c.rv, req, t->name);
 
 	for (size_t i = 0; i < n; i++) {
 		char what[96], *msg;
@@ -342,31 +296,6 @@ time_t remind_tick(struct remind *m, struct store_request *req, time_t now)
 	return next;
 }
 
-static char *followup_body(struct remind *m, const struct store_request *req, int code)
-{
-	struct buf b = BUF_INIT(256 * 1024);
-	char head[1024], when[32];
-
-	buf_addf(&b, "%s: %s\n\n", followup_outcome(req->state), m->c.rv->gate);
-	if (*review_headline(m->c.rv, head, sizeof(head)))
-		buf_addf(&b, "%s\n\n", head);
-	if (!req->ndecisions)
-		buf_adds(&b, req->state == REQ_EXPIRED ? "Nobody decided before the deadline.\n" :
-			 "No decision was recorded.\n");
-	for (size_t i = 0; i < req->ndecisions && i < 50; i++) {
-		const struct store_decision *d = &req->decisions[i];
-
-		format_rfc3339(d->at, when, sizeof(when));
-		buf_addf(&b, "%s %s for %s at %s%s%s\n", d->email,
-			 d->approve ? "approved" : "rejected", d->team, when,
-			 *d->reason ? ": " : "", d->reason);
-	}
-	buf_addf(&b, "\n%s.\n", followup_ci_did(code));
-	buf_adds(&b, "The review links of this request are closed; a new run of the"
-		 " gate with other results asks again.\n");
-	return buf_detach(&b, NULL);
-}
-
 void remind_followup(struct remind *m, const struct store_request *req, int exit_code)
 {
 	struct outbox o = { 0 };
@@ -376,7 +305,7 @@ void remind_followup(struct remind *m, const struct store_request *req, int exit
 
 	if (!m || req->state == REQ_PENDING)
 		return;
-	body = followup_body(m, req, exit_code);
+	body = followup_text(m->c.rv, req, exit_code);
 	for (size_t i = 0; i < m->c.g->nteams; i++)
 		cap += m->c.g->teams[i].nemail + m->c.g->teams[i].nescalate;
 	seen = xcalloc(cap + 1, sizeof(*seen));
