@@ -216,10 +216,14 @@ static void build_review(struct run *r, time_t deadline)
 	review_build(&r->rv, &r->e.gate, &r->e.verdict, &src);
 }
 
-/* The review as the JSON text the store and the relay keep. */
+/* The review as the JSON text the store and the relay keep (a detached
+ * request also asks the relay for its reminders and follow-ups). */
 static char *facts_json(const struct run *r)
 {
 	cJSON *o = review_to_json(&r->rv);
+
+	if (r->detach)
+		cJSON_AddItemToObject(o, "notifications", remind_relay_config(&r->e.gate, &r->rv));
 	char *s = cJSON_PrintUnformatted(o);
 
 	cJSON_Delete(o);
@@ -590,7 +594,7 @@ static int unverifiable(const struct run *r)
 
 /* Reminders, escalation and follow-ups for the request being waited on
  * (src/remind.h); without them the gate still waits. */
-static void open_reminders(struct run *r)
+static void open_reminders(struct run *r, int mail)
 {
 	struct remind_ctx c = { 0 };
 
@@ -604,6 +608,7 @@ static void open_reminders(struct run *r)
 	c.be = &r->be;
 	c.rcpt = r->rcpt;
 	c.nrcpt = r->nrcpt;
+	c.escalate_only = !strcmp(r->set.value[SET_VIA], "relay") && !r->created && !mail;
 	r->remind = remind_open(&c);
 }
 
@@ -647,7 +652,7 @@ static int review(struct run *r)
 		return GL_EXIT_INFRA;
 	trim_slashes(r->public_url);
 	if (!r->detach)
-		open_reminders(r);	/* forks its mail helper: before any thread */
+		open_reminders(r, mail);	/* forks its mail helper: before any thread */
 	if (mail) {
 		r->rv.deadline = r->req.deadline;	/* a re-attached request keeps its own */
 		nr.rv = &r->rv;

@@ -287,6 +287,8 @@ time_t remind_tick(struct remind *m, struct store_request *req, time_t now)
 			next = earlier(next, esc_at);
 		if (req->state != REQ_PENDING)
 			return 0;
+		if (m->c.escalate_only)
+			continue;
 		seq = followup_reminder_seq(created, deadline, t->remind_every, now);
 		if (seq)
 			remind_team(m, req, t, seq);
@@ -303,7 +305,7 @@ void remind_followup(struct remind *m, const struct store_request *req, int exit
 	size_t nseen = 0, cap = 0;
 	char *body;
 
-	if (!m || req->state == REQ_PENDING)
+	if (!m || req->state == REQ_PENDING || m->c.escalate_only)
 		return;
 	body = followup_text(m->c.rv, req, exit_code);
 	for (size_t i = 0; i < m->c.g->nteams; i++)
@@ -374,4 +376,22 @@ void remind_close(struct remind *m)
 		OPENSSL_cleanse(m->esc[i].token, sizeof(m->esc[i].token));
 	free(m->esc);
 	free(m);
+}
+
+cJSON *remind_relay_config(const struct gate *g, const struct review *rv)
+{
+	cJSON *o = cJSON_CreateObject(), *teams;
+
+	cJSON_AddStringToObject(o, "by", "relay");
+	teams = cJSON_AddObjectToObject(o, "teams");
+	for (size_t i = 0; i < rv->nteams; i++) {
+		const struct team *t = gate_team(g, rv->teams[i].name);
+		cJSON *x;
+
+		if (!t)
+			continue;
+		x = cJSON_AddObjectToObject(teams, t->name);
+		cJSON_AddNumberToObject(x, "remind_every", (double)t->remind_every);
+	}
+	return o;
 }

@@ -41,7 +41,15 @@ struct remind_ctx {
 					 * with a rekey of every recipient */
 	const struct notify_recipient *rcpt;	/* this run's recipients */
 	size_t nrcpt;
+	int escalate_only;		/* reminders and follow-ups are the
+					 * relay's (a relay-mode run that
+					 * re-attached without mailing) */
 };
+
+/* What a detached request asks the relay to send (docs/notifications.md):
+ * {"by": "relay", "teams": {name: {"remind_every": seconds}}}, kept in the
+ * request's facts as "notifications".  A new object. */
+cJSON *remind_relay_config(const struct gate *g, const struct review *rv);
 
 struct remind;
 

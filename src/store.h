@@ -270,6 +270,12 @@ int store_notify_claim(struct store *s, const char *id, const char *kind,
 int store_notify_claimed(struct store *s, const char *id, const char *kind,
 			 const char *recipient, long seq);
 
+/* Requests whose facts ask the relay to send their notifications
+ * ("notifications": {"by": "relay"}, set by `run --detach`): pending ones,
+ * and those settled at or after `since`.  *ids is malloc'd (free it).
+ * STORE_OK or STORE_ERROR. */
+int store_notify_candidates(struct store *s, time_t since, char (**ids)[33], size_t *n);
+
 /* Give up a claim whose message could not be sent (so a later run may try
  * again).  STORE_OK or STORE_ERROR. */
 int store_notify_unclaim(struct store *s, const char *id, const char *kind,

@@ -6,6 +6,7 @@
  * processes racing for the same (request, kind, recipient, sequence) see
  * one winner, and a process killed after the claim never sends it again.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -159,4 +160,38 @@ int store_notify_claimed(struct store *s, const char *id, const char *kind,
 	if (step == SQLITE_ROW)
 		return 1;
 	return step == SQLITE_DONE ? 0 : sq_error(s, "read notification");
+}
+
+int store_notify_candidates(struct store *s, time_t since, char (**ids)[33], size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(s, "SELECT id FROM requests WHERE instr(facts_json,"
+			 " '\"notifications\":{\"by\":\"relay\"') > 0 AND (state ="
+			 " 'pending' OR decided_at >= ?1) ORDER BY created LIMIT 10000", &st);
+
+	*ids = NULL;
+	*n = 0;
+	if (!rc && sqlite3_bind_int64(st, 1, (sqlite3_int64)since))
+		rc = sq_error(s, "list requests to notify");
+	while (!rc) {
+		int step = sqlite3_step(st);
+
+		if (step == SQLITE_DONE)
+			break;
+		if (step != SQLITE_ROW) {
+			rc = sq_error(s, "list requests to notify");
+			break;
+		}
+		*ids = xrealloc(*ids, (*n + 1) * sizeof(**ids));
+		sq_col_text(st, 0, (*ids)[*n], sizeof((*ids)[*n]));
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	if (rc) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return STORE_ERROR;
+	}
+	return STORE_OK;
 }
