@@ -98,4 +98,32 @@ n=$(thread_count)
 check "the collecting run exits 0" test "$RC" -eq 0
 sleep 1
 check "the collecting run sends no follow-up" test "$(thread_count)" -eq "$n"
+
+# a detached request's escalation: the relay mints no links; the run that
+# collects it escalates (links derived from the gate secret, registered
+# with the relay) and the gate verifies the escalated approval
+WORK=$TMP/escalate
+make_repo "$WORK"
+git -C "$WORK" commit -q --allow-empty -m "escalate"
+$PY - "$WORK/greenlight.json" <<'PYEOF'
+import json, sys
+g = json.load(open(sys.argv[1]))
+g["teams"]["engineering"] = {"email": ["eng9@example.com"],
+                             "escalate": {"after": "2s", "to": ["lead@example.com"]}}
+json.dump(g, open(sys.argv[1], "w"), indent=2)
+PYEOF
+(cd "$WORK" && "$GREENLIGHT" run $relay_args --detach -o d1.json >"$WORK/gl.out" 2>"$WORK/gl.err"); RC=$?
+check "escalation: --detach exits 5" test "$RC" -eq 5
+sleep 3
+check "the relay does not escalate" test "$(mail_count_to lead@example.com)" -eq 0
+gl_run_bg $relay_args
+for _ in $(seq 100); do [ "$(mail_count_to lead@example.com)" -ge 1 ] && break; sleep 0.1; done
+check "the collecting run escalates at once (after has passed)" test "$(mail_count_to lead@example.com)" -eq 1
+check "the lead's link points at the relay and decides (200)" test "$(decide "$(mail_link_to lead@example.com)" approve "lead ok")" = 200
+wait_gl
+check "the collecting run verifies the lead's approval: exit 0" test "$RC" -eq 0
+check "decision.json names the lead" test "$(json_get "$WORK/decision.json" 'd["request"]["approvers"][0]')" = lead@example.com
+for _ in $(seq 50); do [ "$(thread_count_to lead@example.com)" -ge 1 ] && break; sleep 0.1; done
+check "the relay sends the lead the follow-up, threaded on the escalation" test "$(thread_count_to lead@example.com)" -eq 1 -a "$(thread_count_to eng9@example.com)" -eq 1
+check "all threaded" threads threaded
 finish
