@@ -5,6 +5,7 @@
  * uint32 data_len, data; the helper answers with n struct mail_result.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@
 
 #define MAILPROC_MAX_ITEMS 1024
 #define MAILPROC_MAX_BYTES (2u * 1024 * 1024)
+#define MAILPROC_MAX_BUDGET_S 30	/* a follow-up never holds the gate longer */
 
 struct mailproc {
 	int fd;
@@ -151,13 +153,23 @@ struct mailproc *mailproc_start(const struct settings *set)
 		return NULL;
 	}
 	if (pid == 0) {
+		struct settings capped = *set;
 		struct mailer *m;
+		int null = open("/dev/null", O_WRONLY);
 
 		close(sv[0]);
+		/* the gate reports each message's outcome in one line; the
+		 * mailer's retry warnings would only repeat it */
+		if (null >= 0) {
+			dup2(null, STDERR_FILENO);
+			close(null);
+		}
+		if (capped.send_timeout > MAILPROC_MAX_BUDGET_S || !capped.send_timeout)
+			capped.send_timeout = MAILPROC_MAX_BUDGET_S;
 		signal(SIGINT, SIG_IGN);	/* the gate decides when to stop */
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGPIPE, SIG_IGN);
-		m = notify_mailer(set, NULL);
+		m = notify_mailer(&capped, NULL);
 		serve(sv[1], m);
 		mailer_free(m);
 		_exit(0);
@@ -166,7 +178,8 @@ struct mailproc *mailproc_start(const struct settings *set)
 	p = xcalloc(1, sizeof(*p));
 	p->fd = sv[0];
 	p->pid = pid;
-	p->budget_ms = (long)set->send_timeout * 1000;
+	p->budget_ms = (long)(set->send_timeout && set->send_timeout < MAILPROC_MAX_BUDGET_S ?
+			      set->send_timeout : MAILPROC_MAX_BUDGET_S) * 1000;
 	return p;
 }
 

@@ -24,7 +24,9 @@ struct mailproc *mailproc_start(const struct settings *set);
 
 /* Send n messages through the helper; results[i] is always filled.
  * Returns 0 when every message was accepted, else -1.  Blocks for at most
- * the mail budget (notify.send_timeout) plus a little. */
+ * the mail budget (notify.send_timeout, capped at 30 s so that a mail
+ * server that is down never holds the gate long) plus a little.  The
+ * helper prints nothing: the caller reports each result. */
 int mailproc_send(struct mailproc *p, const struct mail_item *items, size_t n,
 		  struct mail_result *results);
 

@@ -163,8 +163,7 @@ static void earlier_escalations(struct remind *m, struct store_recipient **sr,
 /* Register the new recipients with the request: the listen store, or the
  * relay (a rekey with every recipient this run knows, the new ones
  * included; the others keep their tokens). */
-static int register_escalated(struct remind *m, struct store_request *req,
-			      const struct notify_recipient *add, size_t n)
+static int register_escalated(struct remind *m, struct store_request *req, size_t n)
 {
 	struct store_recipient *sr;
 	size_t k = 0, total = m->c.nrcpt + m->nesc;
@@ -186,7 +185,6 @@ static int register_escalated(struct remind *m, struct store_request *req,
 	if (!m->relay) {
 		struct store_recipient *a = sr + (total - n);
 
-		(void)add;
 		rc = store_recipients_add(m->s, m->c.request_id, a, n) ? -1 : 0;
 	} else {
 		rc = m->c.be->ops->rekey(m->c.be, m->c.request_id, sr, total, req);
@@ -226,7 +224,7 @@ static void escalate(struct remind *m, struct store_request *req, const struct t
 		return;
 	fprintf(stderr, "greenlight: team %s has no quorum after %llus: escalating to %zu address%s\n",
 		t->name, (unsigned long long)t->escalate_after, n, n == 1 ? "" : "es");
-	if (register_escalated(m, req, m->esc + first, n)) {
+	if (register_escalated(m, req, n)) {
 		warning("team %s: the escalation links could not be registered; trying again later", t->name);
 		for (size_t i = first; i < m->nesc; i++)
 			store_notify_unclaim(m->s, m->c.request_id, FOLLOWUP_KIND_ESCALATE,
