@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "chat.h"
+#include "followup.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -238,27 +239,10 @@ void chat_msg_review(struct chat_msg *m, const struct review *rv,
 	set_button(m, rv);
 }
 
-/* What CI does with the run's exit code. */
-static const char *ci_did(int code)
-{
-	switch (code) {
-	case GL_EXIT_PASS: return "CI continues (exit 0)";
-	case GL_EXIT_FAIL: return "CI stops: the gate failed (exit 1)";
-	case GL_EXIT_TIMEOUT: return "CI stops: nobody decided in time (exit 3)";
-	case GL_EXIT_INFRA: return "CI stops: the gate hit an infrastructure failure (exit 4)";
-	default: return "CI stops: the request stays pending (exit 5)";
-	}
-}
-
-static const char *outcome_title(enum req_state st)
-{
-	switch (st) {
-	case REQ_APPROVED: return "Approved";
-	case REQ_REJECTED: return "Rejected";
-	case REQ_EXPIRED: return "Timed out";
-	default: return "Still pending";
-	}
-}
+/* What CI does with the run's exit code, and the outcome's title: the
+ * words the mail follow-up uses too (followup.h). */
+#define ci_did followup_ci_did
+#define outcome_title followup_outcome
 
 void chat_msg_decision(struct chat_msg *m, const struct review *rv,
 		       const char *gate, const struct store_request *req,

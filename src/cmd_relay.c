@@ -32,6 +32,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "relay_api.h"
+#include "relay_notify.h"
 #include "util.h"
 #include "web.h"
 
@@ -48,7 +49,10 @@
 enum opt {
 	O_LISTEN, O_DB, O_PUBLIC_URL, O_TOKENS_FILE, O_TLS_CERT, O_TLS_KEY,
 	O_MAX_WAITERS, O_MAX_CONNECTIONS, O_PER_IP, O_THREADS, O_IDLE,
-	O_DEADLINE, O_HEADER_BUFFER, O_RETENTION, O_COUNT
+	O_DEADLINE, O_HEADER_BUFFER, O_RETENTION,
+	/* mail for detached requests (relay_notify.h) */
+	O_SMTP, O_SMTP_TLS, O_FROM, O_SMTP_USER_ENV, O_SMTP_PASSWORD_ENV,
+	O_SMTP_CA_FILE, O_SEND_TIMEOUT, O_COUNT
 };
 
 static const struct {
@@ -70,6 +74,13 @@ static const struct {
 	[O_DEADLINE] = { "request-deadline", "GREENLIGHT_RELAY_REQUEST_DEADLINE", "10s" },
 	[O_HEADER_BUFFER] = { "header-buffer", "GREENLIGHT_RELAY_HEADER_BUFFER", "8K" },
 	[O_RETENTION] = { "retention", "GREENLIGHT_RELAY_RETENTION", "90d" },
+	[O_SMTP] = { "smtp", "GREENLIGHT_RELAY_SMTP", NULL },
+	[O_SMTP_TLS] = { "smtp-tls", "GREENLIGHT_RELAY_SMTP_TLS", "starttls" },
+	[O_FROM] = { "from", "GREENLIGHT_RELAY_FROM", "greenlight@localhost" },
+	[O_SMTP_USER_ENV] = { "smtp-user-env", "GREENLIGHT_RELAY_SMTP_USER_ENV", "GREENLIGHT_SMTP_USER" },
+	[O_SMTP_PASSWORD_ENV] = { "smtp-password-env", "GREENLIGHT_RELAY_SMTP_PASSWORD_ENV", "GREENLIGHT_SMTP_PASSWORD" },
+	[O_SMTP_CA_FILE] = { "smtp-ca-file", "GREENLIGHT_RELAY_SMTP_CA_FILE", NULL },
+	[O_SEND_TIMEOUT] = { "send-timeout", "GREENLIGHT_RELAY_SEND_TIMEOUT", "2m" },
 };
 
 struct relay {
@@ -83,6 +94,8 @@ struct relay {
 	char *cert, *key;		/* PEM text, until the server started */
 	int tls;
 	int lock_fd;			/* holds the database's lock, or -1 */
+	struct relay_mail mail;		/* --smtp ...: mail for detached requests */
+	struct relay_notify *notify;
 };
 
 static volatile sig_atomic_t stop_signal, reload_signal;
@@ -127,6 +140,16 @@ void usage_relay(FILE *out)
 	      "      --retention DUR          delete approved, rejected and expired\n"
 	      "                               requests this long after they were\n"
 	      "                               settled (90d; 0 keeps them for ever)\n"
+	      "Mail for detached requests (no gate waits for them): reminders and\n"
+	      "follow-ups, each sent once\n"
+	      "      --smtp URL               send them through this server (off)\n"
+	      "      --smtp-tls MODE          starttls (or none)\n"
+	      "      --from ADDR              greenlight@localhost\n"
+	      "      --smtp-user-env NAME     variable with the login (GREENLIGHT_SMTP_USER)\n"
+	      "      --smtp-password-env NAME variable with the password\n"
+	      "                               (GREENLIGHT_SMTP_PASSWORD)\n"
+	      "      --smtp-ca-file FILE      CAs for the server (system store)\n"
+	      "      --send-timeout DUR       per batch of messages (2m)\n"
 	      "  -h, --help                   show this help\n"
 	      "Each option also reads GREENLIGHT_RELAY_<OPTION> (e.g.\n"
 	      "GREENLIGHT_RELAY_DB); a flag wins over the variable.\n"
@@ -241,6 +264,11 @@ static int resolve(struct relay *r)
 		r->prune_ticks = (unsigned)(r->retention * 1000 / 10 / TICK_MS);
 	if (r->prune_ticks < SETTLE_TICKS)
 		r->prune_ticks = SETTLE_TICKS;
+	r->mail = (struct relay_mail){ r->val[O_SMTP], r->val[O_SMTP_TLS], r->val[O_FROM],
+				       r->val[O_SMTP_USER_ENV], r->val[O_SMTP_PASSWORD_ENV],
+				       r->val[O_SMTP_CA_FILE], r->val[O_SEND_TIMEOUT] };
+	if (relay_notify_check(&r->mail))
+		return -1;
 	if (number(r, O_MAX_WAITERS, 1000000, &r->max_waiters) ||
 	    number(r, O_MAX_CONNECTIONS, 1000000, &r->max_connections) ||
 	    number(r, O_PER_IP, 1000000, &r->per_ip) ||
@@ -474,6 +502,11 @@ static int start(struct relay *r)
 		return GL_EXIT_USAGE;
 	if (load_tls(r))
 		return GL_EXIT_USAGE;
+	if (r->mail.smtp) {	/* forks its mail helper: before any thread */
+		r->notify = relay_notify_start(r->val[O_DB], &r->mail);
+		if (!r->notify)
+			return GL_EXIT_INFRA;
+	}
 	settled = relay_api_sweep(r->api, 1);
 	if (settled < 0)
 		return GL_EXIT_INFRA;
@@ -515,6 +548,7 @@ int cmd_relay(int argc, char **argv)
 				DRAIN_MS / 1000);
 	}
 	web_stop(r.web);
+	relay_notify_stop(r.notify);
 	relay_api_free(r.api);
 	release(&r);
 	if (r.lock_fd >= 0)

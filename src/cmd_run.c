@@ -28,6 +28,7 @@
 #include "evidence.h"
 #include "gitinfo.h"
 #include "notify.h"
+#include "remind.h"
 #include "report.h"
 #include "review.h"
 #include "settings.h"
@@ -55,6 +56,7 @@ struct run {
 	struct quorum_team *qteams;	/* the gate's quorum, for the backend */
 	struct review rv;		/* what reviewers are told */
 	struct chat *chat;		/* chat webhooks being posted to */
+	struct remind *remind;		/* reminders, escalation, follow-ups */
 	int created;			/* this run created the request */
 };
 
@@ -214,10 +216,14 @@ static void build_review(struct run *r, time_t deadline)
 	review_build(&r->rv, &r->e.gate, &r->e.verdict, &src);
 }
 
-/* The review as the JSON text the store and the relay keep. */
+/* The review as the JSON text the store and the relay keep (a detached
+ * request also asks the relay for its reminders and follow-ups). */
 static char *facts_json(const struct run *r)
 {
 	cJSON *o = review_to_json(&r->rv);
+
+	if (r->detach)
+		cJSON_AddItemToObject(o, "notifications", remind_relay_config(&r->e.gate, &r->rv));
 	char *s = cJSON_PrintUnformatted(o);
 
 	cJSON_Delete(o);
@@ -449,6 +455,14 @@ static int wait_decision(struct run *r)
 			next_progress = now + (time_t)r->set.progress;
 		}
 		until = next_progress < r->req.deadline ? next_progress : r->req.deadline;
+		if (r->remind) {
+			time_t due = remind_tick(r->remind, &r->req, now);
+
+			if (due && due < until)
+				until = due;
+			if (r->req.state != REQ_PENDING)
+				break;
+		}
 		if (r->be.ops->wait(&r->be, id, until, &r->req))
 			return interrupted ? 0 : -1;
 	}
@@ -578,11 +592,31 @@ static int unverifiable(const struct run *r)
 		     r->req.id, r->set.value[SET_SECRET_ENV]);
 }
 
+/* Reminders, escalation and follow-ups for the request being waited on
+ * (src/remind.h); without them the gate still waits. */
+static void open_reminders(struct run *r, int mail)
+{
+	struct remind_ctx c = { 0 };
+
+	c.g = &r->e.gate;
+	c.rv = &r->rv;
+	c.set = &r->set;
+	c.key = r->key.key;
+	c.request_id = r->req.id;
+	c.public_url = r->public_url;
+	c.not_approvers = r->be.policy.not_approvers;
+	c.be = &r->be;
+	c.rcpt = r->rcpt;
+	c.nrcpt = r->nrcpt;
+	c.escalate_only = !strcmp(r->set.value[SET_VIA], "relay") && !r->created && !mail;
+	r->remind = remind_open(&c);
+}
+
 /* The review half: request, server, mail, wait. */
 static int review(struct run *r)
 {
 	struct notify_request nr = { 0 };
-	int mail = 0;
+	int mail = 0, code;
 
 	if (settings_resolve(&r->set, &r->e.gate))
 		return GL_EXIT_USAGE;
@@ -617,6 +651,8 @@ static int review(struct run *r)
 	if (r->be.ops->serve(&r->be, &r->public_url))
 		return GL_EXIT_INFRA;
 	trim_slashes(r->public_url);
+	if (!r->detach)
+		open_reminders(r, mail);	/* forks its mail helper: before any thread */
 	if (mail) {
 		r->rv.deadline = r->req.deadline;	/* a re-attached request keeps its own */
 		nr.rv = &r->rv;
@@ -650,12 +686,15 @@ static int review(struct run *r)
 	if (interrupted)
 		fprintf(stderr, "greenlight: interrupted by signal %d; request %s stays pending, re-run to re-attach\n",
 			(int)interrupted, r->req.id);
-	return finish(r, 1);
+	code = finish(r, 1);
+	remind_followup(r->remind, &r->req, code);	/* after decision.json */
+	return code;
 }
 
 static void run_release(struct run *r)
 {
 	chat_release(&r->chat);
+	remind_close(r->remind);
 	if (r->be.ops)
 		r->be.ops->close(&r->be);
 	store_request_release(&r->req);

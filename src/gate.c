@@ -23,7 +23,8 @@ static const char *const top_keys[] = {
 static const char *const baseline_keys[] = {
 	"store", "ref", "record", "window", "aggregate", "branch", "if_missing",
 };
-static const char *const team_keys[] = { "email", "approvals", "chat" };
+static const char *const team_keys[] = { "email", "approvals", "chat", "remind_every", "escalate" };
+static const char *const escalate_keys[] = { "after", "to" };
 static const char *const chat_keys[] = { "service", "url_env", "required" };
 static const char *const chat_services[] = { "slack", "teams", "mattermost", "google-chat" };
 static const char *const notify_keys[] = {
@@ -233,6 +234,76 @@ static int load_chat(struct gate *g, const cJSON *chat, const char *team, struct
 	return 0;
 }
 
+/* A team's "remind_every" and "escalate" (docs/notifications.md). */
+static int load_duration(const struct gate *g, const cJSON *node, const char *where,
+			 const char *key, uint64_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(node, key);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsString(v) || parse_duration(v->valuestring, out))
+		return gate_error(g, v, 0, "%s.%s must be a duration like \"90s\", \"15m\", \"4h\" or \"1d\"",
+				  where, key);
+	return 0;
+}
+
+static int load_escalate(struct gate *g, const cJSON *esc, const char *where, struct team *t)
+{
+	char w[160];
+	const cJSON *to;
+	size_t i = 0, n;
+
+	snprintf(w, sizeof(w), "%s.escalate", where);
+	if (!cJSON_IsObject(esc))
+		return gate_error(g, esc, 0, "%s must be an object like {\"after\": \"2h\", \"to\": [\"lead@example.com\"]}", w);
+	if (check_keys(g, esc, w, escalate_keys, NKEYS(escalate_keys)))
+		return -1;
+	if (!cJSON_GetObjectItemCaseSensitive(esc, "after"))
+		return gate_error(g, esc, 0, "%s needs \"after\": a duration like \"2h\"", w);
+	if (load_duration(g, esc, w, "after", &t->escalate_after))
+		return -1;
+	to = cJSON_GetObjectItemCaseSensitive(esc, "to");
+	if (!to || !cJSON_IsArray(to) || !to->child)
+		return gate_error(g, to ? to : esc, 0, "%s.to must be a non-empty array of addresses, like [\"lead@example.com\"]", w);
+	n = (size_t)cJSON_GetArraySize(to);
+	if (n + t->nemail > GATE_MAX_EMAILS)
+		return gate_error(g, to, 0, "%s.to has %zu addresses; a team and its escalation may list at most %d",
+				  w, n, GATE_MAX_EMAILS);
+	t->escalate_to = xcalloc(n, sizeof(*t->escalate_to));
+	for (const cJSON *e = to->child; e; e = e->next, i++) {
+		if (!cJSON_IsString(e) || !gate_valid_email(e->valuestring))
+			return gate_error(g, e, 0, "%s.to[%zu] is not a valid address; write a plain address like \"lead@example.com\"",
+					  w, i);
+		for (size_t k = 0; k < t->nemail; k++)
+			if (!strcasecmp(t->email[k], e->valuestring))
+				return gate_error(g, e, 0, "%s.to[%zu] \"%s\" is already a member of the team; escalate to someone else",
+						  w, i, e->valuestring);
+		for (size_t k = 0; k < i; k++)
+			if (!strcasecmp(t->escalate_to[k], e->valuestring))
+				return gate_error(g, e, 0, "%s.to[%zu] repeats \"%s\"; list each address once",
+						  w, i, e->valuestring);
+		t->escalate_to[i] = xstrdup(e->valuestring);
+		t->nescalate++;
+	}
+	return 0;
+}
+
+static int load_reminders(struct gate *g, const cJSON *node, const char *where,
+			  struct team *t)
+{
+	const cJSON *esc = cJSON_GetObjectItemCaseSensitive(node, "escalate");
+	const char *short_ok = getenv(GATE_SHORT_REMINDERS_ENV);
+	uint64_t min = short_ok && !strcmp(short_ok, "1") ? 1 : GATE_MIN_REMIND;
+
+	if (load_duration(g, node, where, "remind_every", &t->remind_every))
+		return -1;
+	if (t->remind_every && t->remind_every < min)
+		return gate_error(g, cJSON_GetObjectItemCaseSensitive(node, "remind_every"), 0,
+				  "%s.remind_every is shorter than 1m; remind at most once a minute", where);
+	return esc ? load_escalate(g, esc, where, t) : 0;
+}
+
 static int load_team(struct gate *g, const cJSON *node, struct team *t)
 {
 	char where[128];
@@ -279,6 +350,8 @@ static int load_team(struct gate *g, const cJSON *node, struct team *t)
 					  where, (int)appr->valuedouble, t->nemail);
 		t->approvals = (int)appr->valuedouble;
 	}
+	if (load_reminders(g, node, where, t))
+		return -1;
 	return load_chat(g, cJSON_GetObjectItemCaseSensitive(node, "chat"), t->name, t);
 }
 
@@ -699,6 +772,9 @@ void gate_release(struct gate *g)
 			free(g->teams[t].chat[i].url_env);
 		}
 		free(g->teams[t].chat);
+		for (size_t i = 0; i < g->teams[t].nescalate; i++)
+			free(g->teams[t].escalate_to[i]);
+		free(g->teams[t].escalate_to);
 	}
 	free(g->teams);
 	choice_release(&g->choices);

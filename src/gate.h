@@ -40,7 +40,16 @@ struct team {
 	int approvals;		/* distinct approvers needed, >= 1 */
 	struct team_chat *chat;	/* optional chat notifications */
 	size_t nchat;
+	uint64_t remind_every;	/* seconds between reminders, 0: none */
+	uint64_t escalate_after;	/* seconds until escalation, 0: none */
+	char **escalate_to;	/* addresses mailed at escalation */
+	size_t nescalate;
 };
+
+/* The shortest "remind_every" a gate may ask for, in seconds, unless
+ * GATE_SHORT_REMINDERS_ENV is "1" (a test-only override: then 1s). */
+#define GATE_MIN_REMIND 60
+#define GATE_SHORT_REMINDERS_ENV "GREENLIGHT_TEST_SHORT_REMINDERS"
 
 enum baseline_store_kind { BASELINE_STORE_NOTES, BASELINE_STORE_DIR, BASELINE_STORE_RELAY };
 enum baseline_missing { BASELINE_MISSING_EVALUATE, BASELINE_MISSING_ERROR };

@@ -65,7 +65,7 @@ int notify_self(const struct notify_request *nr, const char *email)
 	return MIME_SELF_NONE;
 }
 
-static char *compose(const struct notify_request *nr, const struct notify_recipient *r,
+char *notify_compose(const struct notify_request *nr, const struct notify_recipient *r,
 		     char *err, size_t errlen)
 {
 	struct buf msg = BUF_INIT(MIME_MAX_MESSAGE);
@@ -121,8 +121,8 @@ static char *compose(const struct notify_request *nr, const struct notify_recipi
 	return rc ? NULL : buf_detach(&msg, NULL);
 }
 
-static struct mailer *make_mailer(const struct settings *set,
-				  volatile sig_atomic_t *stop)
+struct mailer *notify_mailer(const struct settings *set,
+			     volatile sig_atomic_t *stop)
 {
 	struct mailer_config mc = { 0 };
 	const char *user = getenv(set->value[SET_USER_ENV]);
@@ -177,7 +177,7 @@ int notify_send(const struct notify_request *nr, struct notify_recipient *r,
 {
 	struct mail_item *items = xcalloc(n, sizeof(*items));
 	struct mail_result *res = xcalloc(n, sizeof(*res));
-	struct mailer *m = make_mailer(nr->set, nr->stop);
+	struct mailer *m = notify_mailer(nr->set, nr->stop);
 	char err[256];
 	int ret = -1;
 
@@ -185,7 +185,7 @@ int notify_send(const struct notify_request *nr, struct notify_recipient *r,
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		items[i].to = r[i].email;
-		items[i].data = compose(nr, &r[i], err, sizeof(err));
+		items[i].data = notify_compose(nr, &r[i], err, sizeof(err));
 		if (!items[i].data) {
 			error("cannot compose the message to %s: %s", r[i].email, err);
 			goto out;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include "review.h"
 #include "settings.h"
+#include "mailer.h"
 #include "token.h"
 
 struct notify_recipient {
@@ -41,6 +42,16 @@ struct notify_request {
  * MIME_SELF_NONE (also whenever self-approval is allowed).  Mailboxes are
  * compared as addr.h does, with the settings' plus-tag rule. */
 int notify_self(const struct notify_request *nr, const char *email);
+
+/* The review request message to one recipient (malloc'd), or NULL with
+ * a reason in err. */
+char *notify_compose(const struct notify_request *nr, const struct notify_recipient *r,
+		     char *err, size_t errlen);
+
+/* A mailer for the run's mail settings (credentials from the variables
+ * they name), or NULL after reporting why.  Free with mailer_free. */
+struct mailer *notify_mailer(const struct settings *set,
+			     volatile sig_atomic_t *stop);
 
 /* Send every message.  Returns 0 when every team has at least one
  * recipient who was reached, or -1 (each failure reported on stderr, with

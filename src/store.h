@@ -273,6 +273,40 @@ int store_baseline_lookup(struct store *s, const char *tenant,
 			  const char *const *commits, size_t n,
 			  store_baseline_fn fn, void *ud);
 
+/* ---- notifications (store_notify.c) ----
+ * Reminders, escalations and follow-ups a gate (or relay) sent for a
+ * request, so each goes out once: claimed in a write transaction before
+ * the message is sent (at most once: a crash between the claim and the
+ * send loses that message rather than sending it twice). */
+
+/* Claim (id, kind, recipient, seq).  Returns 1 when this call claimed it
+ * (send now), 0 when it was claimed before, STORE_ERROR (reported). */
+int store_notify_claim(struct store *s, const char *id, const char *kind,
+		       const char *recipient, long seq, time_t now);
+
+/* Whether (id, kind, recipient, seq) was claimed: 1, 0 or STORE_ERROR. */
+int store_notify_claimed(struct store *s, const char *id, const char *kind,
+			 const char *recipient, long seq);
+
+/* Requests whose facts ask the relay to send their notifications
+ * ("notifications": {"by": "relay"}, set by `run --detach`): pending ones,
+ * and those settled at or after `since`.  *ids is malloc'd (free it).
+ * STORE_OK or STORE_ERROR. */
+int store_notify_candidates(struct store *s, time_t since, char (**ids)[33], size_t *n);
+
+/* Give up a claim whose message could not be sent (so a later run may try
+ * again).  STORE_OK or STORE_ERROR. */
+int store_notify_unclaim(struct store *s, const char *id, const char *kind,
+			 const char *recipient, long seq);
+
+/* Add recipients to a pending request (escalation): their teams must be
+ * the request's; an address already asked for that team gets the new
+ * token hash (its old link stops working).
+ * STORE_OK, STORE_GONE (not pending), STORE_NOT_FOUND or STORE_ERROR
+ * (nothing added). */
+int store_recipients_add(struct store *s, const char *id,
+			 const struct store_recipient *recipients, size_t n);
+
 /* Whether s is 1..max bytes without control characters: the rule every
  * text the store keeps follows (callers validating input use it too). */
 int store_text_ok(const char *s, size_t max);

@@ -21,7 +21,7 @@
 #include "store_int.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 #define BUSY_TIMEOUT_MS 5000
 
 static const char schema_v1[] =
@@ -140,6 +140,19 @@ static const char schema_v6[] =
 	"(SELECT id FROM requests WHERE state <> 'pending' AND decided_at <= ?1" \
 	" ORDER BY decided_at, id LIMIT ?2)"
 
+/* v7: notifications sent for a request (reminders, escalations, follow-ups),
+ * one row per (request, kind, recipient, sequence), claimed in a write
+ * transaction before the message is sent (store_notify.c): at most once. */
+static const char schema_v7[] =
+	"CREATE TABLE notifications("
+	" request_id TEXT NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" recipient TEXT NOT NULL COLLATE NOCASE,"
+	" seq INTEGER NOT NULL,"
+	" claimed INTEGER NOT NULL,"
+	" PRIMARY KEY (request_id, kind, recipient, seq)) STRICT;"
+	"PRAGMA user_version = 7;";
+
 /* Distinct approvers of team t (correlated subquery used twice below). */
 #define APPROVED_SQL \
 	"(SELECT COUNT(DISTINCT d.email) FROM decisions d" \
@@ -195,6 +208,8 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_PRUNE_RECIPIENTS] = "DELETE FROM recipients WHERE request_id IN "
 		PRUNABLE_SQL,
 	[Q_PRUNE_TEAMS] = "DELETE FROM teams WHERE request_id IN " PRUNABLE_SQL,
+	[Q_PRUNE_NOTIFICATIONS] = "DELETE FROM notifications WHERE request_id IN "
+		PRUNABLE_SQL,
 	[Q_PRUNE_REQUESTS] = "DELETE FROM requests WHERE id IN " PRUNABLE_SQL,
 	[Q_REOPEN] = "UPDATE requests SET state = 'pending', decided_at = NULL,"
 		" deadline = ?2, notified = 0 WHERE id = ?1 AND state = 'expired'",
@@ -482,6 +497,8 @@ static int migrate(struct store *s, const char *path)
 	if (v < 5 && sq_exec(s, schema_v5))
 		goto out;
 	if (v < 6 && sq_exec(s, schema_v6))
+		goto out;
+	if (v < 7 && sq_exec(s, schema_v7))
 		goto out;
 	ret = 0;
 out:

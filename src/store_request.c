@@ -655,11 +655,12 @@ int store_state_counts(struct store *s, long counts[4])
 	return sq_error(s, "count requests");
 }
 
-/* Bind (before, max) to the four prune statements and run them in order. */
+/* Bind (before, max) to the prune statements and run them in order. */
 static int prune_txn(struct store *s, time_t before, long max, long *pruned)
 {
 	static const enum query order[] = { Q_PRUNE_DECISIONS, Q_PRUNE_RECIPIENTS,
-					    Q_PRUNE_TEAMS, Q_PRUNE_REQUESTS };
+					    Q_PRUNE_TEAMS, Q_PRUNE_NOTIFICATIONS,
+					    Q_PRUNE_REQUESTS };
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		sqlite3_stmt *st = sq_stmt(s, order[i]);

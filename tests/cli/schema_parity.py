@@ -37,6 +37,7 @@ SCHEMA_ID = "https://your-org.github.io/greenlight/schema/v1/greenlight.schema.j
 
 # file (without .json) -> what greenlight prints on stderr ("" = nothing)
 VALID = {
+    "team-reminders-and-escalation": "",
     "baseline-store-relay": "",
     "every-baseline-key": "",
     "every-notify-and-decision-key": "",
@@ -48,6 +49,8 @@ VALID = {
 
 # file -> (JSON path of a schema error, greenlight's message)
 INVALID = {
+    'escalate-without-after': ('$.teams.engineering.escalate', 'teams.engineering.escalate needs "after": a duration'),
+    'remind-every-not-a-duration': ('$.teams.engineering.remind_every', 'teams.engineering.remind_every must be a duration like'),
     'and-and-or-in-one-rule': ('$.choices[1]', 'choices[1].Or: And and Or in one rule; nest one inside the'),
     'and-empty-array': ('$.choices[1].And', 'choices[1].And: And needs a non-empty array of rules, got'),
     'and-with-operator': ('$.choices[1]', 'choices[1].IsNull: And and IsNull in one rule; a rule is'),
@@ -124,6 +127,8 @@ INVALID = {
 
 # file -> greenlight's message (the schema accepts these)
 GREENLIGHT_ONLY = {
+    'escalate-to-a-member': 'teams.engineering.escalate.to[0] "Eng@example.com" is already a member of the team',
+    'remind-every-under-a-minute': 'teams.engineering.remind_every is shorter than 1m; remind at most once a minute',
     'approvals-more-than-addresses': 'teams.engineering.approvals is 2 but the team lists only 1',
     'default-names-an-undefined-team': 'default names unknown outcome "research"; use pass, fail or',
     'duplicate-key': 'duplicate key "name"; each member name may appear only once',
@@ -234,6 +239,7 @@ def same(what, c_side, schema_side):
 
 same("top-level keys", c_table("top_keys"), set(schema["properties"]))
 same("team keys", c_table("team_keys"), set(defs["team"]["properties"]))
+same("escalate keys", c_table("escalate_keys"), set(defs["escalate"]["properties"]))
 same("notify keys", c_table("notify_keys"), set(defs["notify"]["properties"]))
 same("decision keys", c_table("decision_keys"), set(defs["decision"]["properties"]))
 same("baseline keys", c_table("baseline_keys"), set(defs["baseline"]["properties"]))

@@ -134,3 +134,18 @@ mail_count_to() { grep -l "\"$1\"" "$MAILDIR"/*.json 2>/dev/null | wc -l; }
 
 # stop the gate started by gl_run_bg with SIGTERM; sets RC
 stop_gl() { kill -TERM "$GL_PID" 2>/dev/null; wait_gl; }
+
+# Threaded messages (reminders, follow-ups: an In-Reply-To header), which
+# the rig keeps in $MAILDIR/thread/ apart from review requests.
+thread_count() { ls "$MAILDIR"/thread/*.eml 2>/dev/null | wc -l; }
+thread_count_to() { grep -l "\"$1\"" "$MAILDIR"/thread/*.json 2>/dev/null | wc -l; }
+wait_thread() { # wait_thread N [SECONDS]: until N threaded messages arrived
+	for _ in $(seq $((${2:-30} * 10))); do
+		[ "$(thread_count)" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	ko "expected $1 threaded message(s), got $(thread_count)"
+	return 1
+}
+# threads.py MAILDIR ...: checks on the threads (tests/integration/threads.py)
+threads() { $PY "$SRCDIR/tests/integration/threads.py" "$MAILDIR" "$@"; }

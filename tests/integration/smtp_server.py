@@ -7,7 +7,11 @@ submission server on port 587.  It binds 127.0.0.1 (or --host) on an
 ephemeral port (or --port) and writes the real port to --port-file once it
 is listening.  Each accepted
 message is saved as DIR/NNNN.eml (the bytes received) with DIR/NNNN.json
-beside it (envelope sender and recipients, whether TLS was up, the login).
+beside it (envelope sender and recipients, whether TLS was up, the login,
+when it arrived).  Messages that reply in a thread (an In-Reply-To header:
+greenlight's reminders and follow-ups) are saved apart, as
+DIR/thread/NNNN.eml and .json with their own numbering, so tests that count
+and index review requests see only those.
 
 Fault modes: --no-starttls (offer no STARTTLS, and offer AUTH in clear so a
 careless client *would* send credentials), --code C (answer DATA with C;
@@ -24,9 +28,11 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import ssl
 import sys
+import time
 import warnings
 
 from aiosmtpd.smtp import SMTP, AuthResult
@@ -47,6 +53,7 @@ class Handler:
         self.args = args
         self.transactions = 0
         self.saved = 0
+        self.threaded = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.args.reject_rcpt:
@@ -59,21 +66,29 @@ class Handler:
         a = self.args
         if a.code and (a.fail_first == 0 or self.transactions <= a.fail_first):
             return REPLIES.get(a.code, f"{a.code} Rejected by test rig")
-        self.saved += 1
-        base = os.path.join(a.dir, f"{self.saved:04d}")
+        head = envelope.original_content.split(b"\r\n\r\n", 1)[0]
+        threaded = re.search(rb"(?im)^in-reply-to:", head) is not None
+        if threaded:
+            self.threaded += 1
+            os.makedirs(os.path.join(a.dir, "thread"), exist_ok=True)
+            base = os.path.join(a.dir, "thread", f"{self.threaded:04d}")
+        else:
+            self.saved += 1
+            base = os.path.join(a.dir, f"{self.saved:04d}")
         login = getattr(session.auth_data, "login", None)
         meta = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
             "tls": server._tls_protocol is not None,
             "auth_login": login.decode("utf-8", "replace") if login else None,
+            "received": time.time(),
         }
         with open(base + ".eml.tmp", "wb") as f:
             f.write(envelope.original_content)
         with open(base + ".json", "w") as f:
             json.dump(meta, f)
         os.rename(base + ".eml.tmp", base + ".eml")
-        return f"250 2.0.0 OK queued as {self.saved:04d}"
+        return f"250 2.0.0 OK queued as {self.threaded if threaded else self.saved:04d}"
 
 
 class RigSMTP(SMTP):

@@ -937,7 +937,7 @@ static int user_version_of(const char *path)
 }
 
 /* A schema 4 database (as written before baselines) with a request in it
- * opens as schema 5, keeps the request and stores baselines. */
+ * opens as the current schema (6), keeps the request and stores baselines. */
 static void test_baseline_migrates_v4(void **state)
 {
 	struct fixture *f = *state;
@@ -951,6 +951,7 @@ static void test_baseline_migrates_v4(void **state)
 	store_close(f->s);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE baselines;"
+				      "DROP TABLE notifications;"
 				      "DROP TRIGGER request_counts_insert;"
 				      "DROP TRIGGER request_counts_update;"
 				      "DROP TRIGGER request_counts_delete;"
@@ -961,7 +962,7 @@ static void test_baseline_migrates_v4(void **state)
 	assert_int_equal(user_version_of(f->path), 4);
 	f->s = store_open(f->path);
 	assert_non_null(f->s);
-	assert_int_equal(user_version_of(f->path), 6);
+	assert_int_equal(user_version_of(f->path), 7);
 	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_OK);
 	assert_int_equal(created, 0);
 	store_request_release(&r);
@@ -1186,7 +1187,8 @@ static void test_counts_migrate_v5(void **state)
 	assert_int_equal(store_settle_expired(f->s, T0 + DAY, &n), STORE_OK);
 	store_close(f->s);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER request_counts_insert;"
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE notifications;"
+				      "DROP TRIGGER request_counts_insert;"
 				      "DROP TRIGGER request_counts_update;"
 				      "DROP TRIGGER request_counts_delete;"
 				      "DROP TABLE request_counts;"
@@ -1195,7 +1197,7 @@ static void test_counts_migrate_v5(void **state)
 	sqlite3_close(db);
 	f->s = store_open(f->path);
 	assert_non_null(f->s);
-	assert_int_equal(user_version_of(f->path), 6);
+	assert_int_equal(user_version_of(f->path), 7);
 	counts_match_rows(f, (long[4]){ 1, 1, 0, 1 });
 }
 
