@@ -8,6 +8,9 @@
  *           The relay is not trusted with the outcome: every decision it
  *           reports is verified and the state settled by the gate
  *           (relay_answer.h).
+ *   mail    the gate's own SQLite store, no server: reviewers reply to
+ *           the request email and the gate polls an IMAP mailbox for the
+ *           replies (backend_mail.c).  Outbound only.
  * Every operation leaves the request as last read in *out (release with
  * store_request_release) and returns 0, or -1 after reporting an error.
  */
@@ -75,5 +78,6 @@ int backend_open(struct backend *b);
 
 int backend_listen_open(struct backend *b);
 int backend_relay_open(struct backend *b);
+int backend_mail_open(struct backend *b);	/* backend_mail.c */
 
 #endif

@@ -181,5 +181,7 @@ int backend_open(struct backend *b)
 {
 	if (!strcmp(b->set->value[SET_VIA], "relay"))
 		return backend_relay_open(b);
+	if (!strcmp(b->set->value[SET_VIA], "mail"))
+		return backend_mail_open(b);
 	return backend_listen_open(b);
 }

@@ -47,6 +47,7 @@ static char *compose(const struct notify_request *nr, const struct notify_recipi
 	size_t nrules;
 	char url[2304], msgid[MIME_MSGID_SIZE], date[MIME_DATE_SIZE];
 	char deadline[32], boundary[TOKEN_BOUNDARY_SIZE];
+	char reply_to[320];
 	int rc;
 
 	format_rfc3339(rv->deadline, deadline, sizeof(deadline));
@@ -65,7 +66,15 @@ static char *compose(const struct notify_request *nr, const struct notify_recipi
 	mf.run_url = rv->run_url;
 	mf.triggered_by = rv->started_by;
 	mf.deadline = deadline;
-	mf.review_url = url;
+	mf.review_url = nr->public_url ? url : NULL;
+	if (nr->reply_to && strchr(nr->reply_to, '@')) {
+		const char *at = strchr(nr->reply_to, '@');
+
+		snprintf(reply_to, sizeof(reply_to), "%.*s+%s%s", (int)(at - nr->reply_to),
+			 nr->reply_to, r->token, at);
+		mf.reply_to = reply_to;
+		mf.reply_code = r->token;
+	}
 	mf.from = nr->set->value[SET_FROM];
 	mf.to = r->email;
 	rc = mime_message_id(msgid, nr->request_id, r->email) ||
@@ -109,6 +118,11 @@ static struct mailer *make_mailer(const struct settings *set,
 	if (!m)
 		error("mail: %s", err);
 	return m;
+}
+
+struct mailer *notify_mailer(const struct settings *set, volatile sig_atomic_t *stop)
+{
+	return make_mailer(set, stop);
 }
 
 /* Every team must have at least `approvals` reachable members. */

@@ -14,6 +14,8 @@
 #include "settings.h"
 #include "token.h"
 
+struct mailer;
+
 struct notify_recipient {
 	const char *team;
 	const char *email;
@@ -27,7 +29,11 @@ struct notify_request {
 	const struct review *rv;	/* what the message says */
 	const struct settings *set;
 	const char *request_id;
-	const char *public_url;		/* links are <public_url>/r/<token> */
+	const char *public_url;		/* links are <public_url>/r/<token>;
+					 * NULL: no link (decide by reply) */
+	const char *reply_to;		/* decide by reply: the mailbox address;
+					 * Reply-To is local+<token>@domain and
+					 * the token is the reply code */
 	volatile sig_atomic_t *stop;	/* SIGINT/SIGTERM: give up sending */
 };
 
@@ -36,5 +42,10 @@ struct notify_request {
  * the server's reply where there was one). */
 int notify_send(const struct notify_request *nr, struct notify_recipient *r,
 		size_t n);
+
+/* A mailer configured from the notify settings (credentials read from
+ * the variables they name), for other messages to reviewers (the reply
+ * confirmations).  NULL after reporting an error. */
+struct mailer *notify_mailer(const struct settings *set, volatile sig_atomic_t *stop);
 
 #endif
