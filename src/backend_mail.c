@@ -428,7 +428,10 @@ static int poll_once(struct backend *b, const char *id, int *decided, char *err,
 		fail_into(err, errlen, "too many reviewers to search for");
 		goto out;
 	}
-	if (imap_search(M(b)->imap, crit.data, uids, MAIL_MAX_PER_POLL, &n, err, errlen))
+	/* NOOP first: servers (dovecot) look for new mail on it, while a
+	 * SEARCH on a selected mailbox may answer from an older view */
+	if (imap_command(M(b)->imap, "NOOP", err, errlen) ||
+	    imap_search(M(b)->imap, crit.data, uids, MAIL_MAX_PER_POLL, &n, err, errlen))
 		goto out;
 	for (size_t i = 0; i < n && !*b->stop; i++) {
 		struct buf msg = BUF_INIT(REPLY_MAX_INPUT + 1024);

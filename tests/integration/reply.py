@@ -76,7 +76,8 @@ def main():
     auth = a.auth if a.auth is not None else f"mx.example.com; dkim=pass header.d={domain}; dmarc=pass header.from={domain}"
     irt = a.in_reply_to if a.in_reply_to is not None else str(req["Message-ID"])
     msgid = f"<{uuid.uuid4().hex}@client.example>"
-    body = a.body.replace("\\n", "\n")
+    body = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)),
+                  a.body.replace("\\n", "\n"))
     attribution = f"On {req['Date']}, greenlight <{req['From'].addresses[0].addr_spec}> wrote:"
     plain = body + "\n\n" + attribution + "\n" + "".join("> " + l + "\n" for l in quoted.splitlines())
     htm = ("<html><body><div dir=\"ltr\">" + "<br>".join(html.escape(l) for l in body.split("\n")) +
