@@ -395,7 +395,7 @@ static int criteria(const struct store_request *req, struct buf *out)
 static int mark(struct backend *b, unsigned long uid, char *err, size_t errlen)
 {
 	const char *p = b->set->value[SET_PROCESSED];
-	char cmd[512];
+	char cmd[512], create[512];
 
 	snprintf(cmd, sizeof(cmd), "UID STORE %lu +FLAGS (\\Seen " MAIL_KEYWORD ")", uid);
 	if (imap_command(M(b)->imap, cmd, err, errlen))
@@ -403,6 +403,11 @@ static int mark(struct backend *b, unsigned long uid, char *err, size_t errlen)
 	if (strncmp(p, "move:", 5))
 		return 0;
 	snprintf(cmd, sizeof(cmd), "UID MOVE %lu \"%s\"", uid, p + 5);
+	if (!imap_command(M(b)->imap, cmd, err, errlen))
+		return 0;
+	/* the folder may not exist yet: create it once and try again */
+	snprintf(create, sizeof(create), "CREATE \"%s\"", p + 5);
+	imap_command(M(b)->imap, create, err, errlen);
 	return imap_command(M(b)->imap, cmd, err, errlen);
 }
 

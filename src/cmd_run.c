@@ -596,7 +596,7 @@ static int review(struct run *r)
 		error("--detach needs relay or mail mode (--via relay, --via mail): in listen mode nobody would serve the review page once the gate exits");
 		return GL_EXIT_USAGE;
 	}
-	if (r->detach && !r->set.secret.len) {
+	if (r->detach && !r->set.secret.len && !strcmp(r->set.value[SET_VIA], "relay")) {
 		error("--detach needs the gate secret in %s (the same in every run): the run that collects the decision must be able to verify the reviewers' links; make one with: openssl rand -base64 48",
 		      r->set.value[SET_SECRET_ENV]);
 		return GL_EXIT_USAGE;
@@ -646,8 +646,12 @@ static int review(struct run *r)
 			r->req.id);
 	}
 	if (r->detach) {
-		fprintf(stderr, "greenlight: request %s is pending at %s; run again (without --detach) to collect the decision\n",
-			r->req.id, r->public_url);
+		if (!strcmp(r->set.value[SET_VIA], "mail"))
+			fprintf(stderr, "greenlight: request %s is pending; replies go to %s; run again (without --detach, with the same state file %s) to collect the decision\n",
+				r->req.id, r->set.value[SET_IMAP], r->set.value[SET_STATE]);
+		else
+			fprintf(stderr, "greenlight: request %s is pending at %s; run again (without --detach) to collect the decision\n",
+				r->req.id, r->public_url);
 		return finish(r, 1);
 	}
 	if (r->be.ops->start(&r->be))
