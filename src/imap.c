@@ -9,7 +9,7 @@
 #include "util.h"
 
 #define IMAP_CONNECT_TIMEOUT_MS 10000L
-#define IMAP_DEFAULT_TIMEOUT_MS 30000L
+#define IMAP_DEFAULT_TIMEOUT_MS 15000L
 #define IMAP_MAX_RESPONSE (256 * 1024)	/* bytes of a SEARCH answer */
 
 struct imap {

@@ -20,7 +20,7 @@ struct imap_config {
 	int tls_none;		/* imap:// without STARTTLS */
 	const char *ca_file;	/* PEM CAs to trust; NULL: the system store */
 	const char *user, *password;
-	long timeout_ms;	/* per command; 0: 30 s */
+	long timeout_ms;	/* per command; 0: 15 s */
 };
 
 struct imap;
