@@ -530,6 +530,10 @@ static size_t entity(struct buf *out, const char *s, size_t n)
 	static const struct { const char *name; const char *text; } named[] = {
 		{ "&amp;", "&" }, { "&lt;", "<" }, { "&gt;", ">" },
 		{ "&quot;", "\"" }, { "&apos;", "'" }, { "&nbsp;", " " },
+		{ "&mdash;", "\xe2\x80\x94" }, { "&ndash;", "\xe2\x80\x93" },
+		{ "&rsquo;", "\xe2\x80\x99" }, { "&lsquo;", "\xe2\x80\x98" },
+		{ "&ldquo;", "\xe2\x80\x9c" }, { "&rdquo;", "\xe2\x80\x9d" },
+		{ "&hellip;", "\xe2\x80\xa6" },
 	};
 	const char *semi = memchr(s, ';', n < 12 ? n : 12);
 	unsigned long cp = 0;
