@@ -432,6 +432,12 @@ static int load_decision(struct gate *g, const cJSON *d)
 	self = cJSON_GetObjectItemCaseSensitive(d, "allow_self_approval");
 	if (self && !cJSON_IsBool(self))
 		return gate_error(g, self, 0, "decision.allow_self_approval must be true or false");
+	self = cJSON_GetObjectItemCaseSensitive(d, "processed");
+	if (cJSON_IsString(self) && strcmp(self->valuestring, "flag") &&
+	    (strncmp(self->valuestring, "move:", 5) || !self->valuestring[5] ||
+	     strpbrk(self->valuestring + 5, "\"\\\r\n")))
+		return gate_error(g, self, 0, "decision.processed is \"%s\"; write \"flag\" or \"move:FOLDER\"",
+				  self->valuestring);
 	self = cJSON_GetObjectItemCaseSensitive(d, "require_auth_results");
 	if (self && !cJSON_IsBool(self))
 		return gate_error(g, self, 0, "decision.require_auth_results must be true or false");
