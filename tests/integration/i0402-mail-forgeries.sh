@@ -4,7 +4,7 @@
 # client.  Refused: an out-of-office auto-reply (Auto-Submitted, and by
 # subject alone), a reply without the code, alice using bob's code, a forged
 # From (the MX says dmarc=fail), no Authentication-Results, results from
-# another authserv-id, a forged "pass" field below the MX's own "fail",
+# another authserv-id, alice's code in bob's thread, a forged "pass" field below the MX's own "fail",
 # "approve" only in the quoted part, a first line that is not a decision.
 # Counted: alice's HTML-only reply in base64, then (after her second reply
 # is refused as a used code) bob's quoted-printable windows-1252 reply:
@@ -44,6 +44,9 @@ refused "reply without the code" "it carries no reply code" \
 	"$alice" --from alice@example.com --no-code --body "approve"
 refused "alice with bob's code" "From is not bob@example.com" \
 	"$bob" --from alice@example.com --body "approve"
+alice_code=$(sed -n 's/^Reply-To: gate+\([A-Za-z0-9_-]*\)@.*/\1/p' "$alice" | tr -d '\r')
+refused "alice's code in bob's thread" "it does not answer alice@example.com's request email" \
+	"$bob" --from alice@example.com --code "$alice_code" --body "approve"
 refused "forged From (dmarc=fail)" "mx.example.com did not vouch for example.com (dkim=fail, dmarc=fail)" \
 	"$alice" --from alice@example.com --auth "mx.example.com; dkim=fail header.d=example.com; dmarc=fail header.from=example.com" --body "approve"
 refused "no Authentication-Results" "no Authentication-Results from mx.example.com" \
@@ -80,5 +83,5 @@ check "two approvers recorded" test "$(json_get "$WORK/decision.json" 'sorted(d[
 check "bob's reason decoded from windows-1252" test "$(json_get "$WORK/decision.json" '[x["reason"] for x in d["request"]["decisions"] if x["email"]=="bob@example.com"][0]')" = "ça va"
 check "alice's reason from the HTML part" test "$(json_get "$WORK/decision.json" '[x["reason"] for x in d["request"]["decisions"] if x["email"]=="alice@example.com"][0]')" = "numbers look fine"
 check "every reply read is flagged processed" test "$(imap_count UNKEYWORD '$GreenlightDone')" -eq 0
-check "one line per reply read" test "$(grep -c '^greenlight: reply <' "$WORK/gl.err")" -eq 16
+check "one line per reply read" test "$(grep -c '^greenlight: reply <' "$WORK/gl.err")" -eq 17
 finish
