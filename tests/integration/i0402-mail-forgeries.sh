@@ -60,6 +60,8 @@ refused "dkim from an unaligned domain" "did not vouch" \
 	"$alice" --from alice@example.com --auth "mx.example.com; dkim=pass header.d=mallory.example" --body "approve"
 refused "approve only in the quote" "there is no new text above the quoted request" \
 	"$alice" --from alice@example.com --body ""
+refused "quoted approve below the reply line" "its first line is not approve or reject (\"Let me look at this tomorrow.\")" \
+	"$alice" --from alice@example.com --body "Let me look at this tomorrow.\n\n> approve"
 refused "first line is not a decision" "its first line is not approve or reject (\"Looks odd to me\")" \
 	"$alice" --from alice@example.com --body "Looks odd to me\napprove"
 refused "approved is not approve" "its first line is not approve or reject (\"Approved\")" \
@@ -83,5 +85,5 @@ check "two approvers recorded" test "$(json_get "$WORK/decision.json" 'sorted(d[
 check "bob's reason decoded from windows-1252" test "$(json_get "$WORK/decision.json" '[x["reason"] for x in d["request"]["decisions"] if x["email"]=="bob@example.com"][0]')" = "ça va"
 check "alice's reason from the HTML part" test "$(json_get "$WORK/decision.json" '[x["reason"] for x in d["request"]["decisions"] if x["email"]=="alice@example.com"][0]')" = "numbers look fine"
 check "every reply read is flagged processed" test "$(imap_count UNKEYWORD '$GreenlightDone')" -eq 0
-check "one line per reply read" test "$(grep -c '^greenlight: reply <' "$WORK/gl.err")" -eq 17
+check "one line per reply read" test "$(grep -c '^greenlight: reply <' "$WORK/gl.err")" -eq 18
 finish
