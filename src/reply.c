@@ -353,10 +353,14 @@ static size_t encoded_word(struct buf *out, const char *s, size_t n)
 
 	if (n < 8 || s[0] != '=' || s[1] != '?')
 		return 0;
-	q1 = memchr(s + 2, '?', n - 2);
+	q1 = memchr(s + 2, '?', (n < 64 ? n : 64) - 2);
 	if (!q1 || q1 + 3 >= s + n || q1[2] != '?')
 		return 0;
 	end = NULL;
+	if (n > 200)
+		n = 200;	/* an encoded word has at most 75 characters */
+	if (q1 + 3 >= s + n)
+		return 0;
 	for (q2 = q1 + 3; q2 + 1 < s + n; q2++)
 		if (q2[0] == '?' && q2[1] == '=') {
 			end = q2;
@@ -387,6 +391,9 @@ void reply_decode_header(char *out, size_t outsize, const char *s, size_t n)
 {
 	struct buf b = BUF_INIT(8192), clean = BUF_INIT(8192);
 	int last_word = 0;
+
+	if (n > 4 * outsize)
+		n = 4 * outsize;	/* more could not be kept anyway */
 
 	for (size_t i = 0; i < n;) {
 		size_t k = encoded_word(&b, s + i, n - i);
