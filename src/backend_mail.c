@@ -367,13 +367,21 @@ out:
 
 /* ---- polling ---- */
 
-/* UNKEYWORD $GreenlightDone OR HEADER In-Reply-To "x" OR HEADER References "x" ...
+/* UNKEYWORD $GreenlightDone SINCE <request date - 1 day> OR HEADER In-Reply-To "x" OR HEADER References "x" ...
  * over the Message-IDs of every reviewer asked. */
 static int criteria(const struct store_request *req, struct buf *out)
 {
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	size_t k = 2 * req->nasked;
+	time_t since = req->created - 86400;	/* a day early: servers' time zones */
+	struct tm tm;
 
-	if (buf_adds(out, "UNKEYWORD " MAIL_KEYWORD " "))
+	/* SINCE bounds the server's work to mail that arrived after the
+	 * request (internal date), whatever the mailbox holds */
+	if (!gmtime_r(&since, &tm) ||
+	    buf_addf(out, "UNKEYWORD " MAIL_KEYWORD " SINCE %d-%s-%d ", tm.tm_mday,
+		     months[tm.tm_mon], tm.tm_year + 1900))
 		return -1;
 	for (size_t i = 0; i < req->nasked; i++) {
 		char id[MIME_MSGID_SIZE];
