@@ -46,7 +46,9 @@
 #define MAIL_CHECK_ATTEMPTS 3		/* logins tried before mailing */
 
 struct mail_state {
-	struct store *store;
+	struct store *store;		/* the backend's own, or listen's */
+	int own_store;
+	int no_confirm;			/* listen mode: no fork beside the server thread */
 	struct imap *imap;
 	struct mailer *mailer;		/* for confirmations, made on first use */
 	int no_mailer;			/* making it failed: do not retry */
@@ -56,7 +58,7 @@ struct mail_state {
 
 static struct mail_state *M(struct backend *b)
 {
-	return b->priv;
+	return b->mail;
 }
 
 static int get(struct backend *b, const char *id, struct store_request *out)
@@ -123,9 +125,14 @@ static int nap(struct backend *b, long secs)
  * wrong URL or password ends the run at once (bounded retries). */
 static int serve(struct backend *b, char **public_url)
 {
+	*public_url = xstrdup("");
+	return backend_mail_check(b);
+}
+
+int backend_mail_check(struct backend *b)
+{
 	char err[512];
 
-	*public_url = xstrdup("");
 	for (int i = 1; i <= MAIL_CHECK_ATTEMPTS; i++) {
 		if (!imap_check(M(b)->imap, err, sizeof(err)))
 			return 0;
@@ -152,7 +159,7 @@ static struct mailer *mailer(struct backend *b)
 {
 	struct mail_state *m = M(b);
 
-	if (!m->mailer && !m->no_mailer) {
+	if (!m->mailer && !m->no_mailer && !m->no_confirm) {
 		m->mailer = notify_mailer(b->set, b->stop);
 		m->no_mailer = !m->mailer;
 	}
@@ -475,20 +482,19 @@ out:
 	return ret;
 }
 
-static int wait_for(struct backend *b, const char *id, time_t until,
-		    struct store_request *out)
+int backend_mail_tick(struct backend *b, const char *id, int *decided, time_t *next)
 {
 	struct mail_state *m = M(b);
 	time_t now = time(NULL);
-	int decided = 0;
 	char err[512];
 
+	*decided = 0;
 	if (now >= m->next_poll) {
-		if (poll_once(b, id, &decided, err, sizeof(err))) {
+		if (poll_once(b, id, decided, err, sizeof(err))) {
 			long backoff;
 
 			if (*b->stop)
-				return get(b, id, out);
+				return 0;
 			if (++m->failures >= MAIL_MAX_FAILURES)
 				return error("mailbox %s: %s; giving up after %u failed polls in a row (exit 4); the request stays pending, re-run to re-attach",
 					     b->set->value[SET_IMAP], err, m->failures);
@@ -503,20 +509,40 @@ static int wait_for(struct backend *b, const char *id, time_t until,
 			m->next_poll = time(NULL) + (time_t)b->set->poll;
 		}
 	}
-	if (!decided)
-		nap(b, (long)((m->next_poll < until ? m->next_poll : until) - time(NULL)));
+	*next = m->next_poll;
+	return 0;
+}
+
+static int wait_for(struct backend *b, const char *id, time_t until,
+		    struct store_request *out)
+{
+	int decided = 0;
+	time_t next;
+
+	if (backend_mail_tick(b, id, &decided, &next))
+		return -1;
+	if (!decided && !*b->stop)
+		nap(b, (long)((next < until ? next : until) - time(NULL)));
 	return get(b, id, out);
+}
+
+void backend_mail_detach(struct backend *b)
+{
+	struct mail_state *m = M(b);
+
+	if (!m)
+		return;
+	imap_free(m->imap);
+	mailer_free(m->mailer);
+	if (m->own_store && m->store)
+		store_close(m->store);
+	free(m);
+	b->mail = NULL;
 }
 
 static void close_mail(struct backend *b)
 {
-	if (!b->priv)
-		return;
-	imap_free(M(b)->imap);
-	mailer_free(M(b)->mailer);
-	if (M(b)->store)
-		store_close(M(b)->store);
-	free(b->priv);
+	backend_mail_detach(b);
 	b->priv = NULL;
 }
 
@@ -532,7 +558,7 @@ static const struct backend_ops mail_ops = {
 	.close = close_mail,
 };
 
-int backend_mail_open(struct backend *b)
+int backend_mail_attach(struct backend *b, struct store *store)
 {
 	struct mail_state *m = xcalloc(1, sizeof(*m));
 	struct imap_config ic = { 0 };
@@ -548,13 +574,23 @@ int backend_mail_open(struct backend *b)
 		free(m);
 		return error("mailbox %s: %s", b->set->value[SET_IMAP], err);
 	}
-	m->store = store_open(b->set->value[SET_STATE]);
+	m->own_store = !store;
+	m->no_confirm = store != NULL;
+	m->store = store ? store : store_open(b->set->value[SET_STATE]);
 	if (!m->store) {
 		imap_free(m->imap);
 		free(m);
 		return -1;
 	}
-	b->priv = m;
+	b->mail = m;
+	return 0;
+}
+
+int backend_mail_open(struct backend *b)
+{
+	if (backend_mail_attach(b, NULL))
+		return -1;
+	b->priv = b->mail;
 	b->ops = &mail_ops;
 	return 0;
 }

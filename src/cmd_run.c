@@ -630,10 +630,10 @@ static int review(struct run *r)
 		nr.request_id = r->req.id;
 		nr.public_url = r->public_url;
 		nr.stop = &interrupted;
-		if (!strcmp(r->set.value[SET_VIA], "mail")) {	/* decide by reply */
-			nr.public_url = NULL;
-			nr.reply_to = r->set.value[SET_REPLY_TO];
-		}
+		if (*r->set.value[SET_IMAP] && strcmp(r->set.value[SET_VIA], "relay"))
+			nr.reply_to = r->set.value[SET_REPLY_TO];	/* decide by reply */
+		if (!strcmp(r->set.value[SET_VIA], "mail"))
+			nr.public_url = NULL;	/* ... only */
 		if (notify_send(&nr, r->rcpt, r->nrcpt)) {
 			error("request %s is pending but not every team could be notified; fix mail and re-run: it mails again",
 			      r->req.id);
@@ -660,7 +660,9 @@ static int review(struct run *r)
 		fprintf(stderr, "greenlight: polling %s every %us for replies (reply codes were mailed)\n",
 			r->set.value[SET_IMAP], (unsigned)r->set.poll);
 	else
-		fprintf(stderr, "greenlight: review page at %s/r/<token> (links were mailed)\n", r->public_url);
+		fprintf(stderr, "greenlight: review page at %s/r/<token> (links were mailed)%s%s%s\n", r->public_url,
+			*r->set.value[SET_IMAP] ? "; replies are read from " : "", r->set.value[SET_IMAP],
+			*r->set.value[SET_IMAP] ? " too" : "");
 	if (wait_decision(r))
 		return GL_EXIT_INFRA;
 	if (interrupted)

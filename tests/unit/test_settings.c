@@ -265,7 +265,11 @@ static void test_gate_values(void **state)
 		  " \"poll\": \"10s\", \"reply_to\": \"gate@example.com\","
 		  " \"trusted_authserv_id\": \"mx.example.com\", \"require_auth_results\": false,"
 		  " \"processed\": \"move:Done\"}");
+	setenv("IU", "gate", 1);	/* a mailbox in listen mode: its login must be set */
+	setenv("IP", "secret", 1);
 	resolve_ok();
+	unsetenv("IU");
+	unsetenv("IP");
 	assert_int_equal(set.poll, 10);
 	assert_int_equal(set.require_auth, 0);
 	assert_int_equal(set.imap_tls_none, 1);
