@@ -19,7 +19,9 @@ bob=$(request_to bob@example.com)
 id=$(reply "$alice" --from alice@example.com --body "approve")
 wait_log "reply $id from" 15
 check "the commit author's approval is refused" grep -qF "reply $id from alice@example.com (UID 1) not counted: alice@example.com may not approve this release (self-approval)" "$WORK/gl.err"
-check "... and she is told why in the thread" grep -qF "self-approval" <(cat "$MAILDIR"/*.eml | $PY -c 'import sys,quopri; sys.stdout.write(quopri.decodestring(sys.stdin.buffer.read()).decode("utf-8","replace"))')
+told() { cat "$MAILDIR"/*.eml | $PY -c 'import sys,quopri; sys.stdout.write(quopri.decodestring(sys.stdin.buffer.read()).decode("utf-8","replace"))' | grep -qF "may not approve this release (self-approval)"; }
+for _ in $(seq 100); do told && break; sleep 0.1; done	# mailed after the log line
+check "... and she is told why in the thread" told
 check "still waiting" kill -0 "$GL_PID"
 id=$(reply "$bob" --from bob@example.com --body "approve")
 wait_log "reply $id from" 15
