@@ -13,7 +13,10 @@
 #
 # groff-base, mandoc and systemd are for tests only: tests/man renders the
 # man pages with groff and mandoc, tests/install runs systemd-analyze verify
-# on the relay's unit (nothing is started).
+# on the relay's unit (nothing is started).  dovecot-imapd is for tests
+# only too: tests/integration/imap_lib.sh starts its own dovecot with a
+# configuration in a temp dir on loopback ports (the packaged service is
+# not used).
 #
 # The browser test also needs npm's playwright-core, and the CI adapter tests
 # @action-validator/cli and gitlab-ci-local (pinned in package.json /
@@ -35,6 +38,7 @@ jq time python3 python3-aiosmtpd openssl curl
 chromium
 python3-yaml python3-jsonschema rsync groovy openjdk-17-jre-headless
 wrk sqlite3
+dovecot-imapd
 groff-base mandoc systemd
 "
 

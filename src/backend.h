@@ -8,6 +8,9 @@
  *           The relay is not trusted with the outcome: every decision it
  *           reports is verified and the state settled by the gate
  *           (relay_answer.h).
+ *   mail    the gate's own SQLite store, no server: reviewers reply to
+ *           the request email and the gate polls an IMAP mailbox for the
+ *           replies (backend_mail.c).  Outbound only.
  * Every operation leaves the request as last read in *out (release with
  * store_request_release) and returns 0, or -1 after reporting an error.
  */
@@ -67,6 +70,7 @@ struct backend {
 	size_t nteams;
 	struct quorum_policy policy;
 	void *priv;
+	void *mail;			/* the reply poller (backend_mail.c), if any */
 };
 
 /* Open the backend the settings choose (decision.via); b->set, b->stop,
@@ -75,5 +79,17 @@ int backend_open(struct backend *b);
 
 int backend_listen_open(struct backend *b);
 int backend_relay_open(struct backend *b);
+int backend_mail_open(struct backend *b);	/* backend_mail.c */
+
+/* Replies by mail beside another backend (listen mode with decision.imap):
+ * attach polls the mailbox with that backend's store (no confirmations
+ * are mailed: the mailer forks, and the review server thread runs);
+ * check logs in (bounded retries); tick polls when due, records what
+ * counts and sets *next to the next poll time (-1 after 4 failed polls in
+ * a row, reported); detach frees it. */
+int backend_mail_attach(struct backend *b, struct store *store);
+int backend_mail_check(struct backend *b);
+int backend_mail_tick(struct backend *b, const char *id, int *decided, time_t *next);
+void backend_mail_detach(struct backend *b);
 
 #endif

@@ -98,6 +98,8 @@ static int serve(struct backend *b, char **public_url)
 	L(b)->web = web_bind(&wc);
 	if (!L(b)->web)
 		return -1;
+	if (b->mail && backend_mail_check(b))	/* replies by mail too */
+		return -1;
 	if (wc.public_url) {
 		*public_url = xstrdup(wc.public_url);
 		return 0;
@@ -130,7 +132,17 @@ static int wait_for(struct backend *b, const char *id, time_t until,
 {
 	struct pollfd p = { b->wake_fd, POLLIN, 0 };
 	char drain[64];
+	int decided = 0;
+	time_t next;
 
+	if (b->mail) {		/* replies by mail too (backend_mail.c) */
+		if (backend_mail_tick(b, id, &decided, &next))
+			return -1;
+		if (decided)
+			return get(b, id, out);
+		if (next < until)
+			until = next;
+	}
 	if (poll(&p, 1, poll_ms(time(NULL), until)) > 0)
 		while (read(b->wake_fd, drain, sizeof(drain)) > 0)
 			;
@@ -143,6 +155,7 @@ static void close_listen(struct backend *b)
 		return;
 	if (L(b)->web)
 		web_stop(L(b)->web);
+	backend_mail_detach(b);
 	if (L(b)->store)
 		store_close(L(b)->store);
 	free(b->priv);
@@ -174,6 +187,10 @@ int backend_listen_open(struct backend *b)
 	b->priv = l;
 	b->ops = &listen_ops;
 	wake_fn = b->wake;
+	if (*b->set->value[SET_IMAP] && backend_mail_attach(b, l->store)) {
+		close_listen(b);
+		return -1;
+	}
 	return 0;
 }
 
@@ -181,5 +198,7 @@ int backend_open(struct backend *b)
 {
 	if (!strcmp(b->set->value[SET_VIA], "relay"))
 		return backend_relay_open(b);
+	if (!strcmp(b->set->value[SET_VIA], "mail"))
+		return backend_mail_open(b);
 	return backend_listen_open(b);
 }

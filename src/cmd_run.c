@@ -92,7 +92,7 @@ void usage_run(FILE *out)
 	      "      --junit FILE            write a JUnit XML report ($GREENLIGHT_JUNIT)\n"
 	      "      --max-results-bytes N   refuse larger results (default 64M)\n"
 	      "      --resend                mail new links even if the request exists\n"
-	      "      --detach                relay mode: register and mail, then exit 5;\n"
+	      "      --detach                relay or mail mode: register and mail, then exit 5;\n"
 	      "                              a later run collects the decision\n"
 	      "  -h, --help                  show this help\n"
 	      "Settings (flag > GREENLIGHT_* variable > gate file > default):\n"
@@ -114,10 +114,20 @@ void usage_run(FILE *out)
 	      "                              name@d for self-approval) or keep\n"
 	      "      --gate-secret-env NAME  decision.secret_env GREENLIGHT_GATE_SECRET\n"
 	      "                              (review tokens any run can verify)\n"
-	      "      --via MODE              decision.via      listen (or relay)\n"
+	      "      --via MODE              decision.via      listen (or relay, mail)\n"
 	      "      --relay URL             decision.relay    the relay's https:// URL\n"
 	      "      --relay-token-env NAME  decision.relay_token_env GREENLIGHT_RELAY_TOKEN\n"
 	      "      --allow-insecure-relay B decision.allow_insecure_relay false\n"
+	      "      --imap URL              decision.imap     mail mode: imaps://host/INBOX\n"
+	      "      --imap-tls MODE         decision.imap_tls starttls (or none; imap://)\n"
+	      "      --imap-user-env NAME    decision.imap_user_env GREENLIGHT_IMAP_USER\n"
+	      "      --imap-password-env NAME decision.imap_password_env GREENLIGHT_IMAP_PASSWORD\n"
+	      "      --imap-ca-file FILE     decision.imap_ca_file system store\n"
+	      "      --poll DUR              decision.poll     5s\n"
+	      "      --reply-to ADDR         decision.reply_to the mailbox's address\n"
+	      "      --trusted-authserv-id ID decision.trusted_authserv_id (required)\n"
+	      "      --require-auth-results B decision.require_auth_results true\n"
+	      "      --processed MODE        decision.processed flag (or move:FOLDER)\n"
 	      "      --run-url URL           link to the CI run, shown to reviewers\n"
 	      "                              (default: detected from the CI's variables)\n"
 	      "Variables: GREENLIGHT_SMTP, GREENLIGHT_SMTP_TLS, GREENLIGHT_FROM, ...\n"
@@ -620,11 +630,11 @@ static int review(struct run *r)
 
 	if (settings_resolve(&r->set, &r->e.gate))
 		return GL_EXIT_USAGE;
-	if (r->detach && strcmp(r->set.value[SET_VIA], "relay")) {
-		error("--detach needs relay mode (--via relay): in listen mode nobody would serve the review page once the gate exits");
+	if (r->detach && !strcmp(r->set.value[SET_VIA], "listen")) {
+		error("--detach needs relay or mail mode (--via relay, --via mail): in listen mode nobody would serve the review page once the gate exits");
 		return GL_EXIT_USAGE;
 	}
-	if (r->detach && !r->set.secret.len) {
+	if (r->detach && !r->set.secret.len && !strcmp(r->set.value[SET_VIA], "relay")) {
 		error("--detach needs the gate secret in %s (the same in every run): the run that collects the decision must be able to verify the reviewers' links; make one with: openssl rand -base64 48",
 		      r->set.value[SET_SECRET_ENV]);
 		return GL_EXIT_USAGE;
@@ -661,6 +671,10 @@ static int review(struct run *r)
 		nr.public_url = r->public_url;
 		nr.stop = &interrupted;
 		nr.not_approvers = r->be.policy.not_approvers;
+		if (*r->set.value[SET_IMAP] && strcmp(r->set.value[SET_VIA], "relay"))
+			nr.reply_to = r->set.value[SET_REPLY_TO];	/* decide by reply */
+		if (!strcmp(r->set.value[SET_VIA], "mail"))
+			nr.public_url = NULL;	/* ... only */
 		if (notify_send(&nr, r->rcpt, r->nrcpt)) {
 			error("request %s is pending but not every team could be notified; fix mail and re-run: it mails again",
 			      r->req.id);
@@ -674,13 +688,23 @@ static int review(struct run *r)
 			r->req.id);
 	}
 	if (r->detach) {
-		fprintf(stderr, "greenlight: request %s is pending at %s; run again (without --detach) to collect the decision\n",
-			r->req.id, r->public_url);
+		if (!strcmp(r->set.value[SET_VIA], "mail"))
+			fprintf(stderr, "greenlight: request %s is pending; replies go to %s; run again (without --detach, with the same state file %s) to collect the decision\n",
+				r->req.id, r->set.value[SET_IMAP], r->set.value[SET_STATE]);
+		else
+			fprintf(stderr, "greenlight: request %s is pending at %s; run again (without --detach) to collect the decision\n",
+				r->req.id, r->public_url);
 		return finish(r, 1);
 	}
 	if (r->be.ops->start(&r->be))
 		return GL_EXIT_INFRA;
-	fprintf(stderr, "greenlight: review page at %s/r/<token> (links were mailed)\n", r->public_url);
+	if (!strcmp(r->set.value[SET_VIA], "mail"))
+		fprintf(stderr, "greenlight: polling %s every %us for replies (reply codes were mailed)\n",
+			r->set.value[SET_IMAP], (unsigned)r->set.poll);
+	else
+		fprintf(stderr, "greenlight: review page at %s/r/<token> (links were mailed)%s%s%s\n", r->public_url,
+			*r->set.value[SET_IMAP] ? "; replies are read from " : "", r->set.value[SET_IMAP],
+			*r->set.value[SET_IMAP] ? " too" : "");
 	if (wait_decision(r))
 		return GL_EXIT_INFRA;
 	if (interrupted)

@@ -34,7 +34,9 @@ static const char *const notify_keys[] = {
 static const char *const decision_keys[] = {
 	"via", "listen", "public_url", "timeout", "on_timeout", "state",
 	"progress", "allow_self_approval", "relay", "relay_token_env",
-	"secret_env", "allow_insecure_relay", "plus_tags",
+	"secret_env", "allow_insecure_relay", "plus_tags", "imap", "imap_tls",
+	"imap_user_env", "imap_password_env", "imap_ca_file", "poll", "reply_to",
+	"trusted_authserv_id", "require_auth_results", "processed",
 };
 
 #define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
@@ -530,10 +532,12 @@ static int load_notify(struct gate *g, const cJSON *n)
 
 static int load_decision(struct gate *g, const cJSON *d)
 {
-	static const char *const via[] = { "listen", "relay" };
+	static const char *const via[] = { "listen", "relay", "mail" };
+	static const char *const imap_tls[] = { "starttls", "none" };
 	static const char *const on_timeout[] = { "fail" };
 	static const char *const plus_tags[] = { "ignore", "keep" };
-	static const char *const strings[] = { "listen", "public_url", "state", "relay" };
+	static const char *const strings[] = { "listen", "public_url", "state", "relay",
+		"imap", "imap_ca_file", "reply_to", "trusted_authserv_id", "processed" };
 	const cJSON *self;
 
 	if (!d)
@@ -541,7 +545,11 @@ static int load_decision(struct gate *g, const cJSON *d)
 	if (!cJSON_IsObject(d))
 		return gate_error(g, d, 0, "decision must be an object");
 	if (check_keys(g, d, "decision", decision_keys, NKEYS(decision_keys)) ||
-	    check_enum(g, d, "decision", "via", via, 2) ||
+	    check_enum(g, d, "decision", "via", via, 3) ||
+	    check_enum(g, d, "decision", "imap_tls", imap_tls, 2) ||
+	    check_duration_key(g, d, "decision", "poll") ||
+	    check_env_key(g, d, "decision", "imap_user_env") ||
+	    check_env_key(g, d, "decision", "imap_password_env") ||
 	    check_enum(g, d, "decision", "on_timeout", on_timeout, 1) ||
 	    check_duration_key(g, d, "decision", "timeout") ||
 	    check_duration_key(g, d, "decision", "progress") ||
@@ -553,6 +561,15 @@ static int load_decision(struct gate *g, const cJSON *d)
 	self = cJSON_GetObjectItemCaseSensitive(d, "allow_self_approval");
 	if (self && !cJSON_IsBool(self))
 		return gate_error(g, self, 0, "decision.allow_self_approval must be true or false");
+	self = cJSON_GetObjectItemCaseSensitive(d, "processed");
+	if (cJSON_IsString(self) && strcmp(self->valuestring, "flag") &&
+	    (strncmp(self->valuestring, "move:", 5) || !self->valuestring[5] ||
+	     strpbrk(self->valuestring + 5, "\"\\\r\n")))
+		return gate_error(g, self, 0, "decision.processed is \"%s\"; write \"flag\" or \"move:FOLDER\"",
+				  self->valuestring);
+	self = cJSON_GetObjectItemCaseSensitive(d, "require_auth_results");
+	if (self && !cJSON_IsBool(self))
+		return gate_error(g, self, 0, "decision.require_auth_results must be true or false");
 	self = cJSON_GetObjectItemCaseSensitive(d, "allow_insecure_relay");
 	if (self && !cJSON_IsBool(self))
 		return gate_error(g, self, 0, "decision.allow_insecure_relay must be true or false");

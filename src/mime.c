@@ -698,6 +698,10 @@ static void put_rule_tail(struct w *w, const struct clean_rule *r, int html)
 		put(w, ")");
 	}
 }
+static const char reply_note[] =
+	"The reply code is personal: it identifies you as the reviewer, so\n"
+	"please do not forward this email. A reply counts only from your own\n"
+	"address, with the code, and never as an automatic reply.\n";
 
 static void text_line(struct w *w, const char *label, const char *value)
 {
@@ -763,7 +767,8 @@ static void put_intro(struct w *w, const struct clean *c, int html)
 	put(w, html ? "</b>." : ".");
 }
 
-static int write_text(struct buf *b, const struct clean *c, const char *review)
+static int write_text(struct buf *b, const struct clean *c, const char *review,
+		      const char *code)
 {
 	struct w w = { b, 0 };
 	const char *self = self_text(c->self);
@@ -773,9 +778,21 @@ static int write_text(struct buf *b, const struct clean *c, const char *review)
 		put(&w, "\n");
 	}
 	put_intro(&w, c, 0);
-	put(&w, "\n\nYour personal review link:\n  ");
-	put(&w, review);
 	put(&w, "\n\n");
+	if (review) {
+		put(&w, "Your personal review link:\n  ");
+		put(&w, review);
+		put(&w, "\n\n");
+	}
+	if (code) {
+		put(&w, review ? "Or decide by replying" : "Decide by replying");
+		put(&w, " to this email: write approve or reject on the first line,\n"
+			"optionally followed by the reason (\"reject: latency regressed\").\n"
+			"Keep the code below in the reply; it is yours alone.\n"
+			"Reply code: ");
+		put(&w, code);
+		put(&w, "\n\n");
+	}
 	if (self) {
 		put(&w, self);
 		put(&w, "\n\n");
@@ -791,7 +808,7 @@ static int write_text(struct buf *b, const struct clean *c, const char *review)
 	text_line(&w, "Started by: ", c->trig);
 	text_line(&w, "Decide before: ", c->deadline);
 	put(&w, "\n");
-	put(&w, note_text);
+	put(&w, review ? note_text : reply_note);
 	put(&w, "\n-- \ngreenlight\n");
 	return w.err;
 }
@@ -916,7 +933,8 @@ static void html_facts(struct w *w, const struct clean *c)
 	put(w, "</table>\n");
 }
 
-static int write_html(struct buf *b, const struct clean *c, const char *review)
+static int write_html(struct buf *b, const struct clean *c, const char *review,
+		      const char *code)
 {
 	struct w w = { b, 0 };
 	const char *self = self_text(c->self);
@@ -928,9 +946,20 @@ static int write_html(struct buf *b, const struct clean *c, const char *review)
 	put(&w, "</h1>\n<p style=\"margin:0\">");
 	put_intro(&w, c, 1);
 	put(&w, "</p>\n");
-	put(&w, html_button);
-	put_html(&w, review);
-	put(&w, "\">Open the review page</a></p>\n");
+	if (review) {
+		put(&w, html_button);
+		put_html(&w, review);
+		put(&w, "\">Open the review page</a></p>\n");
+	}
+	if (code) {
+		put(&w, "<p>");
+		put(&w, review ? "Or decide by replying" : "Decide by replying");
+		put(&w, " to this email: write <b>approve</b> or <b>reject</b> on the first"
+			" line, optionally followed by the reason. Keep the code below in"
+			" the reply; it is yours alone.</p>\n<p>Reply code: <code>");
+		put_html(&w, code);
+		put(&w, "</code></p>\n");
+	}
 	if (self) {
 		put(&w, html_self);
 		put(&w, self);
@@ -939,11 +968,14 @@ static int write_html(struct buf *b, const struct clean *c, const char *review)
 	html_team(&w, c);
 	html_rules(&w, c);
 	html_facts(&w, c);
-	put(&w, html_small);
-	put(&w, "If the button does not work, open this link:<br>\n");
-	put_html(&w, review);
-	put(&w, "</p>\n<p style=\"font-size:13px;color:#57606a\">");
-	put_html(&w, note_text);
+	if (review) {
+		put(&w, html_small);
+		put(&w, "If the button does not work, open this link:<br>\n");
+		put_html(&w, review);
+		put(&w, "</p>\n");
+	}
+	put(&w, "<p style=\"font-size:13px;color:#57606a\">");
+	put_html(&w, review ? note_text : reply_note);
 	put(&w, "</p>\n</div>\n</body>\n</html>\n");
 	return w.err;
 }
@@ -1191,8 +1223,12 @@ static int check_facts(const struct mime_facts *f, const char *boundary,
 		return fail(err, errlen, "gate, team and deadline are required");
 	if (f->nrules && !f->rules)
 		return fail(err, errlen, "rules missing");
-	if (!mime_url_ok(f->review_url))
+	if (f->review_url ? !mime_url_ok(f->review_url) : !f->reply_code)
 		return fail(err, errlen, "review URL must be an http:// or https:// URL");
+	if (f->reply_code && !token_syntax_ok(f->reply_code, strlen(f->reply_code)))
+		return fail(err, errlen, "reply code has the wrong syntax");
+	if (f->reply_to && !mime_addr_ok(f->reply_to))
+		return fail(err, errlen, "Reply-To is not a plain address (local@domain)");
 	if (mime_from_parse(f->from, NULL, NULL, NULL))
 		return fail(err, errlen, "From must be \"a@b\" or \"Name <a@b>\"");
 	if (!mime_addr_ok(f->to))
@@ -1217,6 +1253,11 @@ static int add_headers(struct buf *out, const struct mime_facts *f,
 	put(&w, "\r\nTo: ");
 	put(&w, f->to);
 	put(&w, "\r\n");
+	if (f->reply_to) {
+		put(&w, "Reply-To: ");
+		put(&w, f->reply_to);
+		put(&w, "\r\n");
+	}
 	if (!w.err && add_subject(out, f))
 		w.err = -1;
 	put(&w, "Date: ");
@@ -1285,8 +1326,8 @@ int mime_compose(struct buf *out, const struct mime_facts *f,
 		fail(err, errlen, "out of memory");
 		goto out;
 	}
-	if (write_text(&text, &c, f->review_url) ||
-	    write_html(&html, &c, f->review_url)) {
+	if (write_text(&text, &c, f->review_url, f->reply_code) ||
+	    write_html(&html, &c, f->review_url, f->reply_code)) {
 		fail(err, errlen, "message too large");
 		goto out;
 	}

@@ -93,7 +93,12 @@ struct mime_facts {
 	const char *triggered_by;	/* optional: who started the CI run */
 	const char *run_url;		/* optional: CI run (linked if http/https) */
 	const char *deadline;		/* required: RFC 3339 text */
-	const char *review_url;		/* required: personal link, http/https */
+	const char *review_url;		/* personal link, http/https; required
+					 * unless reply_code is given */
+	const char *reply_to;		/* optional: Reply-To addr-spec */
+	const char *reply_code;		/* optional: the reviewer's reply code
+					 * (token syntax); the message then says
+					 * how to decide by replying */
 	const char *from;		/* required: "a@b" or "Name <a@b>"
 					 * (mime_from_parse) */
 	const char *to;			/* required: "a@b" */

@@ -78,6 +78,7 @@ char *notify_compose(const struct notify_request *nr, const struct notify_recipi
 	char subject[4 * REVIEW_SUBJECT_MAX + 1], headline[1024];
 	char url[2304], msgid[MIME_MSGID_SIZE], date[MIME_DATE_SIZE];
 	char deadline[32], boundary[TOKEN_BOUNDARY_SIZE];
+	char reply_to[320];
 	int rc;
 
 	format_rfc3339(rv->deadline, deadline, sizeof(deadline));
@@ -105,7 +106,15 @@ char *notify_compose(const struct notify_request *nr, const struct notify_recipi
 	mf.run_url = rv->run_url;
 	mf.triggered_by = rv->started_by;
 	mf.deadline = deadline;
-	mf.review_url = url;
+	mf.review_url = nr->public_url ? url : NULL;
+	if (nr->reply_to && strchr(nr->reply_to, '@')) {
+		const char *at = strchr(nr->reply_to, '@');
+
+		snprintf(reply_to, sizeof(reply_to), "%.*s+%s%s", (int)(at - nr->reply_to),
+			 nr->reply_to, r->token, at);
+		mf.reply_to = reply_to;
+		mf.reply_code = r->token;
+	}
 	mf.from = nr->set->value[SET_FROM];
 	mf.to = r->email;
 	rc = mime_message_id(msgid, nr->request_id, r->email) ||

@@ -15,6 +15,8 @@
 #include "mailer.h"
 #include "token.h"
 
+struct mailer;
+
 struct notify_recipient {
 	const char *team;
 	const char *email;
@@ -28,7 +30,11 @@ struct notify_request {
 	const struct review *rv;	/* what the message says */
 	const struct settings *set;
 	const char *request_id;
-	const char *public_url;		/* links are <public_url>/r/<token> */
+	const char *public_url;		/* links are <public_url>/r/<token>;
+					 * NULL: no link (decide by reply) */
+	const char *reply_to;		/* decide by reply: the mailbox address;
+					 * Reply-To is local+<token>@domain and
+					 * the token is the reply code */
 	volatile sig_atomic_t *stop;	/* SIGINT/SIGTERM: give up sending */
 	const char *not_approvers;	/* optional: comma-separated addresses
 					 * that may not approve (the commit
@@ -49,7 +55,9 @@ char *notify_compose(const struct notify_request *nr, const struct notify_recipi
 		     char *err, size_t errlen);
 
 /* A mailer for the run's mail settings (credentials from the variables
- * they name), or NULL after reporting why.  Free with mailer_free. */
+ * they name), for the review mail and other messages to reviewers
+ * (reminders, follow-ups, reply confirmations), or NULL after reporting
+ * why.  Free with mailer_free. */
 struct mailer *notify_mailer(const struct settings *set,
 			     volatile sig_atomic_t *stop);
 

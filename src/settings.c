@@ -38,6 +38,16 @@ static const struct setting_def defs[SET_COUNT] = {
 	[SET_SECRET_ENV] = { "gate-secret-env", "GREENLIGHT_GATE_SECRET_ENV", "decision", "secret_env", "GREENLIGHT_GATE_SECRET" },
 	[SET_INSECURE_RELAY] = { "allow-insecure-relay", "GREENLIGHT_ALLOW_INSECURE_RELAY", "decision", "allow_insecure_relay", "false" },
 	[SET_PLUS_TAGS] = { "plus-tags", "GREENLIGHT_PLUS_TAGS", "decision", "plus_tags", "ignore" },
+	[SET_IMAP] = { "imap", "GREENLIGHT_IMAP", "decision", "imap", "" },
+	[SET_IMAP_TLS] = { "imap-tls", "GREENLIGHT_IMAP_TLS", "decision", "imap_tls", "starttls" },
+	[SET_IMAP_USER_ENV] = { "imap-user-env", "GREENLIGHT_IMAP_USER_ENV", "decision", "imap_user_env", "GREENLIGHT_IMAP_USER" },
+	[SET_IMAP_PASSWORD_ENV] = { "imap-password-env", "GREENLIGHT_IMAP_PASSWORD_ENV", "decision", "imap_password_env", "GREENLIGHT_IMAP_PASSWORD" },
+	[SET_IMAP_CA_FILE] = { "imap-ca-file", "GREENLIGHT_IMAP_CA_FILE", "decision", "imap_ca_file", "" },
+	[SET_POLL] = { "poll", "GREENLIGHT_POLL", "decision", "poll", "5s" },
+	[SET_REPLY_TO] = { "reply-to", "GREENLIGHT_REPLY_TO", "decision", "reply_to", "" },
+	[SET_AUTHSERV_ID] = { "trusted-authserv-id", "GREENLIGHT_TRUSTED_AUTHSERV_ID", "decision", "trusted_authserv_id", "" },
+	[SET_REQUIRE_AUTH] = { "require-auth-results", "GREENLIGHT_REQUIRE_AUTH_RESULTS", "decision", "require_auth_results", "true" },
+	[SET_PROCESSED] = { "processed", "GREENLIGHT_PROCESSED", "decision", "processed", "flag" },
 };
 
 const char *setting_option(enum setting_id id)
@@ -208,6 +218,50 @@ static int check_from(struct settings *s)
 	return ret;
 }
 
+/* Decision by reply (via mail): the mailbox, its credentials, where
+ * replies go and whose authentication results are trusted. */
+static int check_mail(struct settings *s)
+{
+	const char *p = s->value[SET_PROCESSED];
+	const char *u = *s->value[SET_IMAP_USER_ENV] ? getenv(s->value[SET_IMAP_USER_ENV]) : NULL;
+	const char *pw = *s->value[SET_IMAP_PASSWORD_ENV] ? getenv(s->value[SET_IMAP_PASSWORD_ENV]) : NULL;
+	const char *at;
+
+	if (parse_duration(s->value[SET_POLL], &s->poll) || s->poll < 1 || s->poll > 3600)
+		return bad(s, SET_POLL, "write a duration from 1s to 1h, like 5s");
+	if (parse_bool(s->value[SET_REQUIRE_AUTH], &s->require_auth))
+		return bad(s, SET_REQUIRE_AUTH, "write true or false");
+	if (strcmp(s->value[SET_IMAP_TLS], "starttls") && strcmp(s->value[SET_IMAP_TLS], "none"))
+		return bad(s, SET_IMAP_TLS, "valid values: starttls, none");
+	s->imap_tls_none = !strcmp(s->value[SET_IMAP_TLS], "none");
+	if (strcmp(p, "flag") && (strncmp(p, "move:", 5) || !p[5] ||
+				  strpbrk(p + 5, "\"\\\r\n")))
+		return bad(s, SET_PROCESSED, "valid values: flag, move:FOLDER");
+	if (!strcmp(s->value[SET_VIA], "relay") && *s->value[SET_IMAP])
+		return bad(s, SET_IMAP, "relay mode does not take replies by mail; use via mail (replies only) or listen (link and replies)");
+	if (!strcmp(s->value[SET_VIA], "listen") && !*s->value[SET_IMAP])
+		return 0;
+	if (!strcmp(s->value[SET_VIA], "relay"))
+		return 0;
+	if (!*s->value[SET_IMAP])
+		return bad(s, SET_VIA, "mail mode needs the mailbox replies arrive in: set decision.imap, --imap or GREENLIGHT_IMAP (imaps://host/INBOX)");
+	if (strncasecmp(s->value[SET_IMAP], "imaps://", 8) && strncasecmp(s->value[SET_IMAP], "imap://", 7))
+		return bad(s, SET_IMAP, "write an imaps:// (or imap:// with STARTTLS) URL");
+	if (!strncasecmp(s->value[SET_IMAP], "imap://", 7) && s->imap_tls_none &&
+	    !loopback_url(s->value[SET_IMAP]))
+		return bad(s, SET_IMAP_TLS, "none sends the mailbox password in clear; it is only allowed to this machine");
+	at = strchr(s->value[SET_REPLY_TO], '@');
+	if (!at || strchr(s->value[SET_REPLY_TO], '+') || strpbrk(s->value[SET_REPLY_TO], " <>\"") ||
+	    at == s->value[SET_REPLY_TO] || at - s->value[SET_REPLY_TO] > 16)
+		return bad(s, SET_REPLY_TO, "mail mode needs the mailbox's address (replies go to local+CODE@domain): a plain address with a local part of at most 16 characters and no '+'");
+	if (!u || !*u || !pw || !*pw)
+		return bad(s, !u || !*u ? SET_IMAP_USER_ENV : SET_IMAP_PASSWORD_ENV,
+			   "this variable holds the mailbox login and is not set");
+	if (s->require_auth && !*s->value[SET_AUTHSERV_ID])
+		return bad(s, SET_AUTHSERV_ID, "name the server whose Authentication-Results are trusted (the receiving mail server's authserv-id), or set require_auth_results to false (weaker: anyone who can send to the mailbox can claim a reviewer's address)");
+	return 0;
+}
+
 static int check(struct settings *s)
 {
 	const char *tls = s->value[SET_TLS];
@@ -216,8 +270,8 @@ static int check(struct settings *s)
 	if (strcmp(tls, "starttls") && strcmp(tls, "none"))
 		return bad(s, SET_TLS, "valid values: starttls, none");
 	s->tls_none = !strcmp(tls, "none");
-	if (strcmp(via, "listen") && strcmp(via, "relay"))
-		return bad(s, SET_VIA, "valid values: listen, relay");
+	if (strcmp(via, "listen") && strcmp(via, "relay") && strcmp(via, "mail"))
+		return bad(s, SET_VIA, "valid values: listen, relay, mail");
 	if (strcmp(s->value[SET_ON_TIMEOUT], "fail"))
 		return bad(s, SET_ON_TIMEOUT, "the only valid value is fail (a gate fails closed)");
 	if (parse_duration(s->value[SET_TIMEOUT], &s->timeout))
@@ -244,6 +298,8 @@ static int check(struct settings *s)
 	if (!strcmp(via, "relay") && check_relay(s))
 		return -1;
 	if (check_credentials(s) || check_from(s))
+		return -1;
+	if (check_mail(s))
 		return -1;
 	return check_secret(s);
 }

@@ -19,6 +19,10 @@ enum setting_id {
 	SET_ON_TIMEOUT, SET_STATE, SET_PROGRESS, SET_ALLOW_SELF, SET_RUN_URL,
 	SET_RELAY, SET_RELAY_TOKEN_ENV, SET_SECRET_ENV, SET_INSECURE_RELAY,
 	SET_PLUS_TAGS,
+	/* decision by reply (via mail): the mailbox polled for replies */
+	SET_IMAP, SET_IMAP_TLS, SET_IMAP_USER_ENV, SET_IMAP_PASSWORD_ENV,
+	SET_IMAP_CA_FILE, SET_POLL, SET_REPLY_TO, SET_AUTHSERV_ID,
+	SET_REQUIRE_AUTH, SET_PROCESSED,
 	SET_COUNT
 };
 
@@ -30,6 +34,9 @@ struct settings {
 	int tls_none, allow_self;
 	int insecure_relay;		/* http:// to a relay off this host */
 	int keep_tags;			/* plus_tags "keep" */
+	uint64_t poll;			/* seconds between mailbox polls */
+	int imap_tls_none;		/* imap:// without STARTTLS */
+	int require_auth;		/* require_auth_results */
 	/* the gate secret (from the variable SET_SECRET_ENV names), or
 	 * secret.len == 0 when it is not set */
 	struct token_secret secret;

@@ -20,6 +20,12 @@ for that recipient; repeatable), --password (the only accepted password).
 --log-auth FILE appends one JSON line per AUTH command: the mechanism and
 whether TLS was up.  Secrets are never logged.  SIGTERM stops the server.
 
+Local delivery: with --maildir DIR --maildir-local NAME, a message for
+NAME@... or NAME+anything@... (the gate's reply mailbox) is delivered into
+the Maildir DIR (DIR/new/, as an MTA's local delivery agent would, with
+Return-Path and Delivered-To on top) instead of being saved in --dir; the
+IMAP server (dovecot) serves that Maildir.
+
 TLS 1.3 session tickets are off (num_tickets = 0): libESMTP 1.1.0 can lose
 the post-STARTTLS EHLO reply when tickets arrive first on a slow client.
 """
@@ -61,11 +67,34 @@ class Handler:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
+    def local(self, address):
+        name = self.args.maildir_local
+        if not name or not self.args.maildir:
+            return False
+        local = address.split("@", 1)[0].lower()
+        return local == name or local.startswith(name + "+")
+
+    def deliver(self, envelope, rcpt):
+        self.saved += 1
+        new = os.path.join(self.args.maildir, "new")
+        tmp = os.path.join(self.args.maildir, "tmp")
+        name = f"{int(time.time())}.rig{os.getpid()}_{self.saved}.localhost"
+        top = (f"Return-Path: <{envelope.mail_from}>\r\n"
+               f"Delivered-To: {rcpt}\r\n").encode()
+        with open(os.path.join(tmp, name), "wb") as f:
+            f.write(top + envelope.original_content)
+        os.rename(os.path.join(tmp, name), os.path.join(new, name))
+
     async def handle_DATA(self, server, session, envelope):
         self.transactions += 1
         a = self.args
         if a.code and (a.fail_first == 0 or self.transactions <= a.fail_first):
             return REPLIES.get(a.code, f"{a.code} Rejected by test rig")
+        mine = [r for r in envelope.rcpt_tos if self.local(r)]
+        if mine:
+            for r in mine:
+                self.deliver(envelope, r)
+            return "250 2.0.0 OK delivered"
         head = envelope.original_content.split(b"\r\n\r\n", 1)[0]
         threaded = re.search(rb"(?im)^in-reply-to:", head) is not None
         if threaded:
@@ -160,6 +189,8 @@ def main():
     p.add_argument("--fail-first", type=int, default=0)
     p.add_argument("--reject-rcpt", action="append", default=[])
     p.add_argument("--log-auth")
+    p.add_argument("--maildir", help="Maildir for local delivery")
+    p.add_argument("--maildir-local", help="local part delivered there")
     p.add_argument("--tickets", type=int, default=0,
                    help="TLS 1.3 session tickets to send (default 0)")
     args = p.parse_args()
@@ -171,6 +202,9 @@ def main():
     if not args.no_starttls and not args.certdir:
         p.error("--certdir is required unless --no-starttls")
     os.makedirs(args.dir, exist_ok=True)
+    if args.maildir:
+        for sub in ("new", "cur", "tmp"):
+            os.makedirs(os.path.join(args.maildir, sub), exist_ok=True)
     if args.log_auth:
         open(args.log_auth, "a").close()
     asyncio.run(serve(args))

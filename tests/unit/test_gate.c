@@ -395,7 +395,7 @@ static void test_errors_decision(void **state)
 	load_bad(G3("\"decision\": {\"timeOut\": \"1h\"}"),
 		 "t.json:3:14: unknown key \"timeOut\" in decision; did you mean \"timeout\"? (keys are case-sensitive)");
 	load_bad(G3("\"decision\": {\"via\": \"email\"}"),
-		 "t.json:3:21: decision.via is \"email\"; valid values: listen, relay");
+		 "t.json:3:21: decision.via is \"email\"; valid values: listen, relay, mail");
 	load_bad(G3("\"decision\": {\"on_timeout\": \"pass\"}"),
 		 "t.json:3:28: decision.on_timeout is \"pass\"; valid values: fail");
 	load_bad(G3("\"decision\": {\"timeout\": \"1day\"}"),

@@ -133,6 +133,12 @@ static void test_option_names(void **state)
 		{ SET_SECRET_ENV, "gate-secret-env" },
 		{ SET_INSECURE_RELAY, "allow-insecure-relay" },
 		{ SET_PLUS_TAGS, "plus-tags" },
+		{ SET_IMAP, "imap" }, { SET_IMAP_TLS, "imap-tls" },
+		{ SET_IMAP_USER_ENV, "imap-user-env" },
+		{ SET_IMAP_PASSWORD_ENV, "imap-password-env" },
+		{ SET_IMAP_CA_FILE, "imap-ca-file" }, { SET_POLL, "poll" },
+		{ SET_REPLY_TO, "reply-to" }, { SET_AUTHSERV_ID, "trusted-authserv-id" },
+		{ SET_REQUIRE_AUTH, "require-auth-results" }, { SET_PROCESSED, "processed" },
 	};
 
 	(void)state;
@@ -155,6 +161,11 @@ static void test_defaults(void **state)
 		[SET_RELAY_TOKEN_ENV] = "GREENLIGHT_RELAY_TOKEN",
 		[SET_SECRET_ENV] = "GREENLIGHT_GATE_SECRET",
 		[SET_INSECURE_RELAY] = "false", [SET_PLUS_TAGS] = "ignore",
+		[SET_IMAP] = "", [SET_IMAP_TLS] = "starttls",
+		[SET_IMAP_USER_ENV] = "GREENLIGHT_IMAP_USER",
+		[SET_IMAP_PASSWORD_ENV] = "GREENLIGHT_IMAP_PASSWORD",
+		[SET_IMAP_CA_FILE] = "", [SET_POLL] = "5s", [SET_REPLY_TO] = "",
+		[SET_AUTHSERV_ID] = "", [SET_REQUIRE_AUTH] = "true", [SET_PROCESSED] = "flag",
 	};
 
 	(void)state;
@@ -170,6 +181,8 @@ static void test_defaults(void **state)
 	assert_int_equal(set.progress, 60);
 	assert_int_equal(set.tls_none, 0);
 	assert_int_equal(set.allow_self, 0);
+	assert_int_equal(set.poll, 5);
+	assert_int_equal(set.require_auth, 1);
 }
 
 static void test_precedence(void **state)
@@ -246,8 +259,21 @@ static void test_gate_values(void **state)
 		  "\"decision\": {\"via\": \"listen\", \"listen\": \"0.0.0.0:9\", \"public_url\": \"https://gl\","
 		  " \"timeout\": \"7d\", \"on_timeout\": \"fail\", \"state\": \"s.db\", \"progress\": \"5m\","
 		  " \"allow_self_approval\": true, \"relay\": \"https://relay\", \"relay_token_env\": \"T\","
-		  " \"secret_env\": \"S\", \"allow_insecure_relay\": false, \"plus_tags\": \"keep\"}");
+		  " \"secret_env\": \"S\", \"allow_insecure_relay\": false, \"plus_tags\": \"keep\","
+		  " \"imap\": \"imaps://imap.example.com/INBOX\", \"imap_tls\": \"none\","
+		  " \"imap_user_env\": \"IU\", \"imap_password_env\": \"IP\", \"imap_ca_file\": \"i.pem\","
+		  " \"poll\": \"10s\", \"reply_to\": \"gate@example.com\","
+		  " \"trusted_authserv_id\": \"mx.example.com\", \"require_auth_results\": false,"
+		  " \"processed\": \"move:Done\"}");
+	setenv("IU", "gate", 1);	/* a mailbox in listen mode: its login must be set */
+	setenv("IP", "secret", 1);
 	resolve_ok();
+	unsetenv("IU");
+	unsetenv("IP");
+	assert_int_equal(set.poll, 10);
+	assert_int_equal(set.require_auth, 0);
+	assert_int_equal(set.imap_tls_none, 1);
+	assert_string_equal(set.value[SET_PROCESSED], "move:Done");
 	for (int i = 0; i < SET_COUNT; i++)
 		if (i != SET_RUN_URL)
 			assert_string_equal(set.origin[i], "gate");
@@ -376,7 +402,7 @@ static void test_checks(void **state)
 
 	reset();
 	settings_set_flag(&set, SET_VIA, "email");
-	resolve_bad("--via \"email\": valid values: listen, relay");
+	resolve_bad("--via \"email\": valid values: listen, relay, mail");
 	reset();
 	setenv("GREENLIGHT_ON_TIMEOUT", "pass", 1);
 	resolve_bad("on-timeout \"pass\" (from GREENLIGHT_ON_TIMEOUT): the only valid value is fail (a gate fails closed)");
