@@ -64,7 +64,11 @@ old_id=$(reply "$old_alice" --from alice@example.com --body "approve")
 sleep 3
 hasnt "a reply in the old thread is not read for the new request" "$C/gl.err" "$old_id"
 check "... and left unprocessed in the mailbox" test "$(imap_count UNKEYWORD '$GreenlightDone')" -eq 1
-old_code=$(sed -n 's/^Reply-To: gate+\([A-Za-z0-9_-]*\)@.*/\1/p' "$old_alice" | tr -d '\r')
+# the code from the old request's Reply-To (parsed as mail: headers may fold)
+old_code=$($PY -c 'import email, re, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+print(re.search(r"\+([A-Za-z0-9_-]+)@", str(m["Reply-To"])).group(1))' "$old_alice")
+check "the old request carries its reply code" test -n "$old_code"
 mixed_id=$(reply "$new_alice" --from alice@example.com --code "$old_code" --body "approve")
 wait_log "reply $mixed_id from" 15
 check "the old code in the new thread is refused by name" grep -qF "reply $mixed_id from alice@example.com" <(grep "not counted: its reply code belongs to request" "$C/gl.err")
