@@ -77,6 +77,18 @@ struct backend {
  * b->wake_fd and b->wake must be filled.  Returns 0, or -1 (reported). */
 int backend_open(struct backend *b);
 
+/* The put, rekey, reopen and notified operations (and reading a request
+ * back) of the backends whose requests live in the gate's own store:
+ * listen and mail (backend_local.c).  Same contracts as the ops. */
+int local_get(struct store *s, const char *id, struct store_request *out);
+int local_put(struct store *s, const struct store_new_request *nr,
+	      struct store_request *out, int *created, struct store_request *prev);
+int local_rekey(struct store *s, const char *id, const struct store_recipient *sr,
+		size_t n, struct store_request *out);
+int local_reopen(struct store *s, const char *id, time_t deadline,
+		 const struct store_recipient *sr, size_t n, struct store_request *out);
+int local_notified(struct store *s, const char *id);
+
 int backend_listen_open(struct backend *b);
 int backend_relay_open(struct backend *b);
 int backend_mail_open(struct backend *b);	/* backend_mail.c */

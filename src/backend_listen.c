@@ -38,48 +38,30 @@ static void on_decision(void *ud, const char *request_id)
 
 static int get(struct backend *b, const char *id, struct store_request *out)
 {
-	char copy[sizeof(out->id)];
-
-	strlcpy_gl(copy, id, sizeof(copy));
-	store_request_release(out);
-	return store_request_get(L(b)->store, copy, time(NULL), out) ? -1 : 0;
+	return local_get(L(b)->store, id, out);
 }
 
 static int put(struct backend *b, const struct store_new_request *nr,
-	       struct store_request *out, int *created,
-	       struct store_request *prev)
+	       struct store_request *out, int *created, struct store_request *prev)
 {
-	int rc;
-
-	memset(prev, 0, sizeof(*prev));
-	if (store_request_put(L(b)->store, nr, out, created))
-		return -1;
-	if (!*created)
-		return 0;
-	rc = store_request_previous(L(b)->store, nr->tenant, nr->subject,
-				    out->id, prev);
-	return rc == STORE_OK || rc == STORE_NOT_FOUND ? 0 : -1;
+	return local_put(L(b)->store, nr, out, created, prev);
 }
 
 static int rekey(struct backend *b, const char *id, const struct store_recipient *sr,
 		 size_t n, struct store_request *out)
 {
-	if (store_request_rekey(L(b)->store, id, sr, n))
-		return -1;
-	return get(b, id, out);
+	return local_rekey(L(b)->store, id, sr, n, out);
 }
 
 static int reopen(struct backend *b, const char *id, time_t deadline,
 		  const struct store_recipient *sr, size_t n, struct store_request *out)
 {
-	if (store_request_reopen(L(b)->store, id, deadline, sr, n))
-		return -1;
-	return get(b, id, out);
+	return local_reopen(L(b)->store, id, deadline, sr, n, out);
 }
 
 static int notified(struct backend *b, const char *id)
 {
-	return store_request_set_notified(L(b)->store, id, 1) ? -1 : 0;
+	return local_notified(L(b)->store, id);
 }
 
 /* Links point at public_url, or at the address actually bound. */
