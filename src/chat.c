@@ -293,23 +293,6 @@ void chat_msg_release(struct chat_msg *m)
 
 /* ---- the webhook URL ----------------------------------------------------- */
 
-/* Whether url's host is this machine: 127.0.0.0/8, localhost or [::1]
- * (the rule decision.relay follows, src/settings.c). */
-static int loopback_url(const char *url)
-{
-	const char *h = strstr(url, "://");
-	size_t n;
-
-	if (!h)
-		return 0;
-	h += 3;
-	n = strcspn(h, ":/?#");
-	if (*h == '[')
-		return !strncmp(h, "[::1]", 5);
-	return (n == 9 && !strncasecmp(h, "localhost", 9)) ||
-	       (n >= 7 && !strncmp(h, "127.", 4) && strspn(h, "0123456789.") == n);
-}
-
 int chat_url_check(const char *url, char *why, size_t n)
 {
 	const char *h;
@@ -330,7 +313,7 @@ int chat_url_check(const char *url, char *why, size_t n)
 		return fail_into(why, n, "the URL has no host");
 	if (memchr(h, '@', auth) || memchr(h, '\\', auth))
 		return fail_into(why, n, "the URL's host part holds user information ('@') or a backslash");
-	if (!strncasecmp(url, "http://", 7) && !loopback_url(url))
+	if (!strncasecmp(url, "http://", 7) && !url_is_loopback(url))
 		return fail_into(why, n, "plain http:// is allowed only to this machine (127.0.0.1, localhost, [::1]); use the https:// URL the service gave you");
 	return 0;
 }

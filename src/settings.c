@@ -102,29 +102,6 @@ static int parse_bool(const char *v, int *out)
 	return -1;
 }
 
-/* Whether url's host is this machine: 127.0.0.0/8, localhost or [::1].
- * An authority with user information ("127.0.0.1:1@host") names another
- * host (libcurl connects to the part after '@'): never loopback, nor one
- * with a backslash, which libcurl reads as part of the authority. */
-static int loopback_url(const char *url)
-{
-	const char *h = strstr(url, "://");
-	size_t n;
-
-	if (!h)
-		return 0;
-	h += 3;
-	n = strcspn(h, "/?#");
-	if (memchr(h, '@', n) || memchr(h, '\\', n))
-		return 0;
-	n = strcspn(h, ":/?#");
-	if (*h == '[')
-		return !strncmp(h, "[::1]", 5);
-	return (n == 9 && !strncasecmp(h, "localhost", 9)) ||
-	       (n >= 7 && !strncmp(h, "127.", 4) &&
-		strspn(h, "0123456789.") == n);
-}
-
 /* The relay URL: https://, or http:// to this machine, or http:// with
  * the explicit opt-in (anyone on the path could then read and forge). */
 static int check_relay(struct settings *s)
@@ -135,7 +112,7 @@ static int check_relay(struct settings *s)
 		return 0;
 	if (strncasecmp(u, "http://", 7))
 		return bad(s, SET_RELAY, "write an https:// URL");
-	if (!loopback_url(u) && !s->insecure_relay)
+	if (!url_is_loopback(u) && !s->insecure_relay)
 		return bad(s, SET_RELAY, "plain http to another host lets anyone on"
 			   " the path read review links and forge answers; use"
 			   " https://, or pass --allow-insecure-relay if the network"
@@ -248,7 +225,7 @@ static int check_mail(struct settings *s)
 	if (strncasecmp(s->value[SET_IMAP], "imaps://", 8) && strncasecmp(s->value[SET_IMAP], "imap://", 7))
 		return bad(s, SET_IMAP, "write an imaps:// (or imap:// with STARTTLS) URL");
 	if (!strncasecmp(s->value[SET_IMAP], "imap://", 7) && s->imap_tls_none &&
-	    !loopback_url(s->value[SET_IMAP]))
+	    !url_is_loopback(s->value[SET_IMAP]))
 		return bad(s, SET_IMAP_TLS, "none sends the mailbox password in clear; it is only allowed to this machine");
 	at = strchr(s->value[SET_REPLY_TO], '@');
 	if (!at || strchr(s->value[SET_REPLY_TO], '+') || strpbrk(s->value[SET_REPLY_TO], " <>\"") ||

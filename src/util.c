@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "utf8.h"
@@ -247,4 +248,27 @@ uint64_t mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Whether url's host is this machine: 127.0.0.0/8, localhost or [::1].
+ * An authority with user information ("127.0.0.1:1@host") names another
+ * host (libcurl connects to the part after '@'): never loopback, nor one
+ * with a backslash, which libcurl reads as part of the authority. */
+int url_is_loopback(const char *url)
+{
+	const char *h = strstr(url, "://");
+	size_t n;
+
+	if (!h)
+		return 0;
+	h += 3;
+	n = strcspn(h, "/?#");
+	if (memchr(h, '@', n) || memchr(h, '\\', n))
+		return 0;
+	n = strcspn(h, ":/?#");
+	if (*h == '[')
+		return !strncmp(h, "[::1]", 5);
+	return (n == 9 && !strncasecmp(h, "localhost", 9)) ||
+	       (n >= 7 && !strncmp(h, "127.", 4) &&
+		strspn(h, "0123456789.") == n);
 }

@@ -66,4 +66,10 @@ void format_rfc3339(time_t t, char *out, size_t n);
  * "15m", "2h", "7d").  Returns 0 and seconds in *out, or -1. */
 int parse_duration(const char *s, uint64_t *out);
 
+/* Whether url's host is this machine: 127.0.0.0/8, localhost or [::1],
+ * for the rules that allow plain http only there (relay, mailbox, chat
+ * webhooks).  An authority with user information ("127.0.0.1:1@host")
+ * names another host, and so does one with a backslash: never loopback. */
+int url_is_loopback(const char *url);
+
 #endif
