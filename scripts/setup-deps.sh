@@ -26,7 +26,7 @@ set -eu
 DEMO_PKGS="
 build-essential cmake pkg-config git ca-certificates
 libcjson-dev libgit2-dev libcurl4-openssl-dev libesmtp-dev libmicrohttpd-dev
-libsqlite3-dev libssl-dev libcmocka-dev
+libsqlite3-dev libpq-dev libssl-dev libcmocka-dev
 python3 python3-aiosmtpd openssl curl
 "
 PKGS="$DEMO_PKGS
@@ -34,7 +34,7 @@ clang-14 libclang-rt-14-dev
 jq time python3 python3-aiosmtpd openssl curl
 chromium
 python3-yaml python3-jsonschema rsync groovy openjdk-17-jre-headless
-wrk sqlite3
+wrk sqlite3 postgresql
 groff-base mandoc systemd
 "
 
