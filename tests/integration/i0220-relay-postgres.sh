@@ -5,9 +5,11 @@
 # review pages, decisions and long-polls; a gate long-polling relay A is
 # answered when a reviewer decides on relay B (latency printed); both
 # relays deciding one request (quorum 2) at once count exactly two
-# approvals, many times over; baselines, metrics and retention work; the
-# password in the URL is never printed; reads answer 503 + Retry-After
-# while the database is down and the relay recovers when it is back.
+# approvals, many times over; one registration sent to both at once makes
+# one request; baselines and the counts /metrics shows are shared; the
+# password in the URL is never printed; reads and writes answer 503 +
+# Retry-After while the database is down, and both relays serve and wake
+# each other again once it is back.  (Retention on PostgreSQL: i0221.)
 . "$(dirname "$0")/relay_lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
 pg_start
@@ -106,6 +108,22 @@ for t in th: t.start()
 for t in th: t.join()
 check("one reviewer approving on both relays at once is counted once",
       sql(f"SELECT count(*) FROM decisions WHERE request_id = '{req['id']}'") == "1", res)
+
+# the same registration sent to both relays at once: one request
+bad = []
+for i in range(20):
+    body, _ = ru.request_body()
+    res = {}
+    th = [threading.Thread(target=lambda k=k, p=p: res.__setitem__(k, ru.call(p, "POST", "/v1/requests", body)))
+          for k, p in ((0, a.port), (1, b.port))]
+    for t in th: t.start()
+    for t in th: t.join()
+    codes = sorted(res[k][0] for k in res)
+    ids = {res[k][1].get("id") for k in res}
+    if codes != [200, 201] or len(ids) != 1:
+        bad.append((codes, ids))
+check("20 times one registration sent to both relays at once: one created (201), one found (200), same id",
+      not bad, bad[:3])
 
 # baselines are shared too
 doc = {"version": 1, "gate": "model-release", "commit": "a" * 40,
