@@ -121,21 +121,43 @@ static const char schema_v1[] =
 	" n bigint NOT NULL);"
 	"INSERT INTO request_counts(state, n) VALUES ('pending', 0),"
 	" ('approved', 0), ('rejected', 0), ('expired', 0);"
+	/* Once per statement, from its transition tables: the rows of the
+	 * states that changed are locked in one order (by state) and then
+	 * updated, so writers never wait for each other's counts in a cycle
+	 * (every transaction changes counts in one statement). */
+	"CREATE FUNCTION greenlight_count_apply(d jsonb) RETURNS void"
+	" LANGUAGE sql AS $$"
+	"  SELECT 1 FROM request_counts WHERE d ? state ORDER BY state FOR UPDATE;"
+	"  UPDATE request_counts SET n = n + (d ->> state)::bigint WHERE d ? state;"
+	" $$;"
 	"CREATE FUNCTION greenlight_count() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" DECLARE d jsonb;"
 	" BEGIN"
-	"  IF TG_OP IN ('UPDATE', 'DELETE') THEN"
-	"   UPDATE request_counts SET n = n - 1 WHERE state = OLD.state;"
+	"  IF TG_OP = 'INSERT' THEN"
+	"   SELECT jsonb_object_agg(state, k) INTO d FROM"
+	"    (SELECT state, count(*) AS k FROM new_rows GROUP BY state) x;"
+	"  ELSIF TG_OP = 'DELETE' THEN"
+	"   SELECT jsonb_object_agg(state, k) INTO d FROM"
+	"    (SELECT state, -count(*) AS k FROM old_rows GROUP BY state) x;"
+	"  ELSE"
+	"   SELECT jsonb_object_agg(state, k) INTO d FROM"
+	"    (SELECT state, sum(k) AS k FROM"
+	"     (SELECT state, 1 AS k FROM new_rows"
+	"      UNION ALL SELECT state, -1 FROM old_rows) y"
+	"     GROUP BY state HAVING sum(k) <> 0) x;"
 	"  END IF;"
-	"  IF TG_OP IN ('UPDATE', 'INSERT') THEN"
-	"   UPDATE request_counts SET n = n + 1 WHERE state = NEW.state;"
-	"  END IF;"
+	"  IF d IS NOT NULL THEN PERFORM greenlight_count_apply(d); END IF;"
 	"  RETURN NULL;"
 	" END $$;"
-	"CREATE TRIGGER request_counts_change AFTER INSERT OR DELETE ON requests"
-	" FOR EACH ROW EXECUTE FUNCTION greenlight_count();"
-	"CREATE TRIGGER request_counts_state AFTER UPDATE OF state ON requests"
-	" FOR EACH ROW WHEN (OLD.state <> NEW.state)"
-	" EXECUTE FUNCTION greenlight_count();";
+	"CREATE TRIGGER request_counts_insert AFTER INSERT ON requests"
+	" REFERENCING NEW TABLE AS new_rows"
+	" FOR EACH STATEMENT EXECUTE FUNCTION greenlight_count();"
+	"CREATE TRIGGER request_counts_delete AFTER DELETE ON requests"
+	" REFERENCING OLD TABLE AS old_rows"
+	" FOR EACH STATEMENT EXECUTE FUNCTION greenlight_count();"
+	"CREATE TRIGGER request_counts_update AFTER UPDATE ON requests"
+	" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
+	" FOR EACH STATEMENT EXECUTE FUNCTION greenlight_count();";
 
 /* Distinct approvers of team t. */
 #define APPROVED_SQL \
@@ -942,9 +964,12 @@ static int pg_settle_expired(struct store *b, time_t now, long *settled)
 	if (ready(s))
 		return STORE_ERROR;
 	snprintf(t, sizeof(t), "%lld", (long long)now);
+	/* rows a decision (or another relay) holds are settled by it, or at
+	 * the next sweep: never waited for while holding the counts */
 	rc = pq_run(s, "settle expired requests", "UPDATE requests SET state ="
-		    " 'expired', decided_at = deadline WHERE state = 'pending'"
-		    " AND deadline <= $1", 1, params, &n);
+		    " 'expired', decided_at = deadline WHERE id IN (SELECT id FROM"
+		    " requests WHERE state = 'pending' AND deadline <= $1"
+		    " FOR UPDATE SKIP LOCKED)", 1, params, &n);
 	if (n)
 		store_bump_generation();
 	if (!rc && settled)

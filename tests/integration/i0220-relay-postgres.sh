@@ -125,6 +125,25 @@ for i in range(20):
 check("20 times one registration sent to both relays at once: one created (201), one found (200), same id",
       not bad, bad[:3])
 
+# decisions racing expiry (both relays sweep every second, reads settle):
+# every answer is a decision or "gone", never a server error
+batch = [ru.register(a.port if i % 2 else b.port, deadline_in=3) for i in range(30)]
+noncesd = [(r, t, ru.page_nonce(b.port if i % 2 else a.port, t[0][2])[1])
+           for i, (r, t) in enumerate(batch)]
+while time.time() < min(r["deadline"] for r, _ in batch) - 0.05:
+    time.sleep(0.01)
+res = []
+def racer(i, r, t, n):
+    res.append(ru.decide(b.port if i % 2 else a.port, t[0][2], nonce=n))
+th = [threading.Thread(target=racer, args=(i, r, t, n)) for i, (r, t, n) in enumerate(noncesd)]
+for t in th: t.start()
+for t in th: t.join()
+check("30 decisions racing their deadline on two sweeping relays: no server error",
+      len(res) == 30 and all(s < 500 for s in res), res)
+time.sleep(1.5)
+states = [ru.call(a.port, "GET", f"/v1/requests/{r['id']}")[1]["state"] for r, _ in batch]
+check("... each ends approved or expired", all(s in ("approved", "expired") for s in states), states)
+
 # baselines are shared too
 doc = {"version": 1, "gate": "model-release", "commit": "a" * 40,
        "recorded": "2026-12-07T10:00:00Z", "outcome": "pass", "run_url": None,
