@@ -104,6 +104,14 @@ int relay_metrics(struct relay_api *a, struct MHD_Connection *c,
 	metric(&b, "greenlight_relay_retention_seconds", "gauge",
 	       "How long settled requests are kept (0: for ever).",
 	       (unsigned long)a->retention_s);
+	metric(&b, "greenlight_relay_decision_hints_total", "counter",
+	       "Decisions heard from a shared (PostgreSQL) database, made by"
+	       " this relay or another; each answers the long-polls held for"
+	       " that request.", m->hints);
+	buf_addf(&b, "# HELP greenlight_relay_store The database in use.\n"
+		 "# TYPE greenlight_relay_store gauge\n"
+		 "greenlight_relay_store{backend=\"%s\"} 1\n",
+		 store_backend(a->slots[0].s));
 	metric_states(a, &b);
 	metric_codes(a, &b);
 	if (!b.data)

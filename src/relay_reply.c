@@ -109,6 +109,11 @@ int relay_fail(struct relay_api *a, struct MHD_Connection *c,
 
 int relay_internal(struct relay_api *a, struct MHD_Connection *c)
 {
+	if (store_unavailable())
+		return relay_fail_h(a, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				    "the relay cannot reach its database; nothing"
+				    " was changed: retry later",
+				    MHD_HTTP_HEADER_RETRY_AFTER, "1");
 	return relay_fail(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "the relay's database failed; nothing was changed");
 }
@@ -459,7 +464,11 @@ int relay_reply_status(struct relay_api *a, struct MHD_Connection *c,
 
 	pthread_mutex_lock(&sl->lock);
 	gen = store_generation();	/* before the read: see store.h */
-	text = cache_get(sl, id, tenant, gen, now, &len, &foreign);
+	/* another relay may write a shared database: nothing is kept */
+	text = a->shared ? NULL : cache_get(sl, id, tenant, gen, now, &len,
+					    &foreign);
+	if (a->shared)
+		foreign = 0;
 	if (text || foreign) {
 		pthread_mutex_unlock(&sl->lock);
 		if (foreign)
@@ -468,7 +477,7 @@ int relay_reply_status(struct relay_api *a, struct MHD_Connection *c,
 				   NULL);
 	}
 	rc = store_request_status(sl->s, id, now, &r);
-	if (rc == STORE_OK && relay_request_text(&r, &b) == 0)
+	if (rc == STORE_OK && relay_request_text(&r, &b) == 0 && !a->shared)
 		cache_put(sl, &r, gen, b.data, b.len);
 	pthread_mutex_unlock(&sl->lock);
 	if (rc == STORE_OK && tenant && strcmp(r.tenant, tenant)) {
