@@ -96,6 +96,8 @@ struct counters {
 	atomic_ulong baselines_recorded, baseline_lookups;
 	atomic_ulong pruned, pages_reclaimed;
 	atomic_ulong hints;		/* decisions heard from the database */
+	atomic_ulong watch_lost;	/* hint connection lost or re-made */
+	atomic_ulong unavailable;	/* 503: the database was unreachable */
 	atomic_ulong codes[NCODES];
 };
 

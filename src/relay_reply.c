@@ -109,11 +109,13 @@ int relay_fail(struct relay_api *a, struct MHD_Connection *c,
 
 int relay_internal(struct relay_api *a, struct MHD_Connection *c)
 {
-	if (store_unavailable())
+	if (store_unavailable()) {
+		atomic_fetch_add(&a->m.unavailable, 1);
 		return relay_fail_h(a, c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				    "the relay cannot reach its database; nothing"
 				    " was changed: retry later",
 				    MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	}
 	return relay_fail(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "the relay's database failed; nothing was changed");
 }

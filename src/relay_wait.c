@@ -149,11 +149,13 @@ void relay_api_hint(void *ud, const char *request_id)
 {
 	struct relay_api *a = ud;
 
-	atomic_fetch_add(&a->m.hints, 1);
-	if (request_id)
+	if (request_id) {
+		atomic_fetch_add(&a->m.hints, 1);
 		wake_id(a, request_id);
-	else
+	} else {
+		atomic_fetch_add(&a->m.watch_lost, 1);
 		wake_due(a, 1);
+	}
 }
 
 /* Wake every waiter whose time has come (all of them when `all`). */

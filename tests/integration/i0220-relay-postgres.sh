@@ -214,6 +214,10 @@ r = out.get("r")
 check("after the database came back a decision on B still wakes a long-poll on A at once",
       r is not None and r[1]["state"] == "approved" and out["t"] - t0 < 2.0,
       (r, out.get("t", 0) - t0))
+m = ru.metrics(a.port)
+check("/metrics counts the 503s and the interrupted hint connection",
+      m.get("greenlight_relay_store_unavailable_total", 0) >= 1 and
+      m.get("greenlight_relay_store_watch_interruptions_total", 0) >= 1, m)
 
 check("relay A stops with 0", a.stop() == 0)
 check("relay B stops with 0", b.stop() == 0)
