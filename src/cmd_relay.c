@@ -423,6 +423,7 @@ static struct web *start_web(struct relay *r)
 	wc.on_response = relay_api_responded;
 	wc.api = relay_api_handle;
 	wc.api_done = relay_api_done;
+	wc.healthy = relay_api_healthy;
 	wc.ud = r->api;
 	wc.max_connections = r->max_connections;
 	wc.per_ip_connections = r->per_ip;

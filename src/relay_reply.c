@@ -26,6 +26,23 @@ struct slot *relay_slot(struct relay_api *a)
 	return &a->slots[mine % a->nslots];
 }
 
+int relay_api_healthy(void *ud)
+{
+	struct relay_api *a = ud;
+	struct slot *sl = relay_slot(a);
+	long n[4];
+	int rc;
+
+	pthread_mutex_lock(&sl->lock);
+	rc = store_state_counts(sl->s, n);
+	pthread_mutex_unlock(&sl->lock);
+	if (rc == STORE_OK)
+		return 0;
+	if (store_unavailable())
+		atomic_fetch_add(&a->m.unavailable, 1);
+	return -1;
+}
+
 /* Whether tenant may see r (NULL: anyone); if not, r is released. */
 static int owned(const char *tenant, struct store_request *r)
 {

@@ -175,6 +175,9 @@ subprocess.run(pgrun + [os.environ["PGBIN"] + "/pg_ctl", "-D", os.environ["PGDIR
                         "-m", "fast", "-w", "stop"], capture_output=True)
 st, body, h = ru.call(a.port, "GET", f"/v1/requests/{req['id']}")
 check("with the database down a status read answers 503", st == 503, (st, body))
+hz = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                     f"http://127.0.0.1:{a.port}/healthz"], capture_output=True, text=True).stdout
+check("... and /healthz answers 503 (a load balancer stops sending calls)", hz == "503", hz)
 check("... with Retry-After", h.getheader("Retry-After") == "1", h.getheaders())
 st, body, h = ru.call(b.port, "POST", "/v1/requests", ru.request_body()[0])
 check("... and so does a registration: 503 + Retry-After, nothing recorded",
@@ -191,6 +194,9 @@ for _ in range(50):
         break
     time.sleep(0.1)
 check("once the database is back the relay answers again", ok, (st, body))
+hz = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                     f"http://127.0.0.1:{b.port}/healthz"], capture_output=True, text=True).stdout
+check("... and /healthz answers 200 again", hz == "200", hz)
 # every connection of both relays finds out its server went away: each
 # call is tried once more on a new connection, none fails
 sts = [ru.call(p, "GET", f"/v1/requests/{req['id']}")[0] for p in (a.port, b.port) for _ in range(8)]
