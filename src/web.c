@@ -193,9 +193,13 @@ static enum MHD_Result not_found(struct web *w, struct MHD_Connection *c)
 			    "This link is not valid.", NULL);
 }
 
+/* A store failure: 503 when the database could not be reached (a shared
+ * database failing over), else 500. */
 static enum MHD_Result internal_error(struct web *w, struct MHD_Connection *c)
 {
-	return send_message(w, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+	return send_message(w, c, store_unavailable() ?
+			    MHD_HTTP_SERVICE_UNAVAILABLE :
+			    MHD_HTTP_INTERNAL_SERVER_ERROR,
 			    "Something went wrong",
 			    "Nothing was recorded. Please try again in a moment.",
 			    NULL);

@@ -182,6 +182,10 @@ check("... with Retry-After", h.getheader("Retry-After") == "1", h.getheaders())
 st, body, h = ru.call(b.port, "POST", "/v1/requests", ru.request_body()[0])
 check("... and so does a registration: 503 + Retry-After, nothing recorded",
       st == 503 and h.getheader("Retry-After") == "1", (st, body))
+st, page, _ = ru.call(b.port, "POST", f"/r/{toks[0][2]}", "decision=approve&nonce=x&reason=",
+                      token=None, headers={"Content-Type": "application/x-www-form-urlencoded"})
+check("... and a reviewer's decision: 503, the page says nothing was recorded",
+      st == 503 and "Nothing was recorded" in page, (st, page[-300:]))
 subprocess.run(pgrun + [os.environ["PGBIN"] + "/pg_ctl", "-D", os.environ["PGDIR"] + "/data",
                         "-l", os.environ["PGDIR"] + "/server.log", "-w", "-o",
                         f"-p {os.environ['PGPORT']} -k {os.environ['PGDIR']} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
