@@ -184,7 +184,7 @@ int pg_error(struct pg_store *s, const char *what, const PGresult *res)
  * wanted (PGRES_TUPLES_OK or PGRES_COMMAND_OK), else NULL after
  * reporting (s->sqlstate says why). */
 PGresult *pg_query(struct pg_store *s, const char *what, const char *sql,
-		    int n, const char *const *params)
+		   int n, const char *const *params)
 {
 	PGresult *res = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -208,7 +208,7 @@ PGresult *pg_query(struct pg_store *s, const char *what, const char *sql,
 
 /* Run sql; STORE_OK or STORE_ERROR.  *changed (may be NULL): rows changed. */
 int pg_run(struct pg_store *s, const char *what, const char *sql,
-		  int n, const char *const *params, long *changed)
+	   int n, const char *const *params, long *changed)
 {
 	PGresult *res = pg_query(s, what, sql, n, params);
 

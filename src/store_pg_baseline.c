@@ -10,9 +10,9 @@
 
 
 int pg_baseline_put(struct store *b, const char *tenant,
-			   const char *repository, const char *gate,
-			   const char *commit, const char *doc_json,
-			   time_t recorded)
+		    const char *repository, const char *gate,
+		    const char *commit, const char *doc_json,
+		    time_t recorded)
 {
 	struct pg_store *s = PG(b);
 	char t[24];
@@ -35,9 +35,9 @@ int pg_baseline_put(struct store *b, const char *tenant,
 }
 
 int pg_baseline_lookup(struct store *b, const char *tenant,
-			      const char *repository, const char *gate,
-			      const char *const *commits, size_t n,
-			      store_baseline_fn fn, void *ud)
+		       const char *repository, const char *gate,
+		       const char *const *commits, size_t n,
+		       store_baseline_fn fn, void *ud)
 {
 	struct pg_store *s = PG(b);
 	int rc = STORE_OK;

@@ -11,7 +11,7 @@
 /* ---- reading -------------------------------------------------------------- */
 
 int pg_read_policy(struct pg_store *s, const char *id, struct policy *p,
-		       int lock)
+		   int lock)
 {
 	const char *params[1] = { id };
 	PGresult *res = pg_query(s, "read request", lock ?
@@ -150,7 +150,7 @@ static int read_asked(struct pg_store *s, struct store_request *r)
 }
 
 int pg_read_request(struct pg_store *s, const char *id,
-		     struct store_request *r, int full)
+		    struct store_request *r, int full)
 {
 	int rc = read_row(s, id, r, full);
 
@@ -213,20 +213,20 @@ static int get_request(struct pg_store *s, const char *id, time_t now,
 }
 
 int pg_request_get(struct store *b, const char *id, time_t now,
-			  struct store_request *out)
+		   struct store_request *out)
 {
 	return get_request(PG(b), id, now, out, 1);
 }
 
 int pg_request_status(struct store *b, const char *id, time_t now,
-			     struct store_request *out)
+		      struct store_request *out)
 {
 	return get_request(PG(b), id, now, out, 0);
 }
 
 int pg_request_previous(struct store *b, const char *tenant,
-			       const char *subject, const char *id,
-			       struct store_request *out)
+			const char *subject, const char *id,
+			struct store_request *out)
 {
 	struct pg_store *s = PG(b);
 	const char *params[3] = { tenant ? tenant : "", subject, id ? id : "" };
@@ -256,7 +256,7 @@ int pg_request_previous(struct store *b, const char *tenant,
 /* ---- writing requests ------------------------------------------------------- */
 
 int pg_insert_recipient(struct pg_store *s, const char *id,
-			    const struct store_recipient *r)
+			const struct store_recipient *r)
 {
 	const char *params[4] = { id, r->email, r->team, r->token_hash };
 
@@ -336,7 +336,7 @@ static int find_key(struct pg_store *s, const char *key, char id[33])
 }
 
 int pg_request_put(struct store *b, const struct store_new_request *nr,
-			  struct store_request *out, int *created)
+		   struct store_request *out, int *created)
 {
 	struct pg_store *s = PG(b);
 	char id[33] = "";
@@ -388,7 +388,7 @@ static int rekey_txn(struct pg_store *s, const char *id,
 }
 
 int pg_request_rekey(struct store *b, const char *id,
-			    const struct store_recipient *r, size_t n)
+		     const struct store_recipient *r, size_t n)
 {
 	struct pg_store *s = PG(b);
 
@@ -400,7 +400,7 @@ int pg_request_rekey(struct store *b, const char *id,
 }
 
 int pg_request_set_notified(struct store *b, const char *id,
-				   int notified)
+			    int notified)
 {
 	struct pg_store *s = PG(b);
 	const char *params[2] = { id, notified ? "1" : "0" };
@@ -432,7 +432,7 @@ static int reopen_txn(struct pg_store *s, const char *id, time_t deadline,
 }
 
 int pg_request_reopen(struct store *b, const char *id, time_t deadline,
-			     const struct store_recipient *r, size_t n)
+		      const struct store_recipient *r, size_t n)
 {
 	struct pg_store *s = PG(b);
 

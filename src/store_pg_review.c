@@ -53,7 +53,7 @@ static int my_decision(struct pg_store *s, const struct who *w, int *prev)
 }
 
 int pg_review_get(struct store *b, const char *token, time_t now,
-			 struct store_review *out)
+		  struct store_review *out)
 {
 	struct pg_store *s = PG(b);
 	char hash[TOKEN_HEX_SIZE];
@@ -106,7 +106,7 @@ struct vote {
 };
 
 int pg_set_state(struct pg_store *s, const char *id, enum req_state to,
-		     time_t at)
+		 time_t at)
 {
 	char t[24];
 	const char *params[3] = { id, req_state_name(to), t };
@@ -210,8 +210,8 @@ static int decide_txn(struct pg_store *s, const struct vote *v, time_t now,
 }
 
 int pg_decide_ex(struct store *b, const char *token, const char *nonce,
-			int approve, const char *reason, const char *remote_addr,
-			const char *user_agent, time_t now, int *recorded)
+		 int approve, const char *reason, const char *remote_addr,
+		 const char *user_agent, time_t now, int *recorded)
 {
 	struct pg_store *s = PG(b);
 	struct vote v;
