@@ -125,6 +125,25 @@ int store_make_nonce(const char *secret, const char *hash,
 int store_is_self(const char *author_email, int keep_tags, const char *email);
 /* Cleaned, capped copy of a reviewer's text (reason, address, agent). */
 void store_clean_into(char *dst, size_t size, const char *src);
+/* A reviewer's decision as both backends record it. */
+struct vote {
+	char hash[TOKEN_HEX_SIZE];
+	const char *token;		/* as presented (syntax checked) */
+	const char *nonce;
+	int approve;
+	char reason[STORE_REASON_MAX + 1];
+	char remote_addr[STORE_ADDR_MAX + 1];
+	char user_agent[STORE_UA_MAX + 1];
+};
+/* Fill v from what the review form posted: the token hashed (STORE_NOT_FOUND
+ * when malformed), the texts cleaned and capped.  STORE_OK otherwise. */
+int store_vote_init(struct vote *v, const char *token, const char *nonce,
+		    int approve, const char *reason, const char *remote_addr,
+		    const char *user_agent);
+struct policy;
+/* Whether the vote's form nonce is the one the request's secret gives its
+ * token (constant time). */
+int store_vote_nonce_ok(const struct policy *p, const struct vote *v);
 /* The key of a baseline document is well formed (store_baseline.c). */
 int store_baseline_key_ok(const char *tenant, const char *repository,
 			  const char *gate, const char *commit);

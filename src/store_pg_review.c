@@ -96,15 +96,6 @@ int pg_review_get(struct store *b, const char *token, time_t now,
 	return out->req.state == REQ_PENDING ? STORE_OK : STORE_GONE;
 }
 
-struct vote {
-	char hash[TOKEN_HEX_SIZE];
-	const char *token, *nonce;
-	int approve;
-	char reason[STORE_REASON_MAX + 1];
-	char remote_addr[STORE_ADDR_MAX + 1];
-	char user_agent[STORE_UA_MAX + 1];
-};
-
 int pg_set_state(struct pg_store *s, const char *id, enum req_state to,
 		 time_t at)
 {
@@ -154,17 +145,6 @@ static int insert_decision(struct pg_store *s, const struct who *w,
 		      " $8, $9)", 9, params, NULL);
 }
 
-static int nonce_ok(const struct policy *p, const struct vote *v)
-{
-	char want[TOKEN_HEX_SIZE];
-
-	if (!v->nonce || strnlen(v->nonce, TOKEN_HEX_SIZE) != TOKEN_HEX_SIZE - 1)
-		return 0;
-	if (store_make_nonce(p->secret, v->hash, want))
-		return 0;
-	return token_hex_equal(want, v->nonce);
-}
-
 static int decide_txn(struct pg_store *s, const struct vote *v, time_t now,
 		      int *recorded)
 {
@@ -182,7 +162,7 @@ static int decide_txn(struct pg_store *s, const struct vote *v, time_t now,
 		return rc;
 	if (strcmp(again.request_id, w.request_id))
 		return STORE_NOT_FOUND;
-	if (!nonce_ok(&p, v))
+	if (!store_vote_nonce_ok(&p, v))
 		return STORE_FORBIDDEN;
 	if (p.state == REQ_PENDING && now >= p.deadline) {
 		if (pg_set_state(s, w.request_id, REQ_EXPIRED, p.deadline))
@@ -219,15 +199,10 @@ int pg_decide_ex(struct store *b, const char *token, const char *nonce,
 
 	if (recorded)
 		*recorded = 0;
-	rc = store_hash_token(token, v.hash);
+	rc = store_vote_init(&v, token, nonce, approve, reason, remote_addr,
+			     user_agent);
 	if (rc)
 		return rc;
-	v.token = token;
-	v.nonce = nonce;
-	v.approve = !!approve;
-	store_clean_into(v.reason, sizeof(v.reason), reason);
-	store_clean_into(v.remote_addr, sizeof(v.remote_addr), remote_addr);
-	store_clean_into(v.user_agent, sizeof(v.user_agent), user_agent);
 	if (pg_begin(s, 1))
 		return STORE_ERROR;
 	rc = pg_finish(s, decide_txn(s, &v, now, &added), 1);

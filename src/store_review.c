@@ -23,16 +23,23 @@ struct who {
 	char team[72];
 };
 
-/* A reviewer's decision as presented, cleaned and capped. */
-struct vote {
-	char hash[TOKEN_HEX_SIZE];
-	const char *token;		/* as presented (syntax checked) */
-	const char *nonce;
-	int approve;
-	char reason[STORE_REASON_MAX + 1];
-	char remote_addr[STORE_ADDR_MAX + 1];
-	char user_agent[STORE_UA_MAX + 1];
-};
+int store_vote_init(struct vote *v, const char *token, const char *nonce,
+		    int approve, const char *reason, const char *remote_addr,
+		    const char *user_agent)
+{
+	int rc = store_hash_token(token, v->hash);
+
+	if (rc)
+		return rc;
+	v->token = token;
+	v->nonce = nonce;
+	v->approve = !!approve;
+	store_clean_into(v->reason, sizeof(v->reason), reason);
+	store_clean_into(v->remote_addr, sizeof(v->remote_addr), remote_addr);
+	store_clean_into(v->user_agent, sizeof(v->user_agent), user_agent);
+	return STORE_OK;
+}
+
 /* ---- reviewers -------------------------------------------------------------- */
 
 /* Hash a presented token and find its recipient: STORE_NOT_FOUND for a
@@ -181,7 +188,7 @@ void store_clean_into(char *dst, size_t size, const char *src)
 	buf_release(&b);
 }
 
-static int nonce_ok(const struct policy *p, const struct vote *v)
+int store_vote_nonce_ok(const struct policy *p, const struct vote *v)
 {
 	char want[TOKEN_HEX_SIZE];
 
@@ -246,7 +253,7 @@ static int decide_txn(struct sq_store *s, const struct vote *v, time_t now,
 		rc = store_read_policy(s, w.request_id, &p);
 	if (rc)
 		return rc;
-	if (!nonce_ok(&p, v))
+	if (!store_vote_nonce_ok(&p, v))
 		return STORE_FORBIDDEN;
 	if (p.state == REQ_PENDING && now >= p.deadline) {
 		if (store_set_state(s, w.request_id, REQ_EXPIRED, p.deadline))
@@ -277,15 +284,10 @@ int sq_decide_ex(struct store *base, const char *token, const char *nonce,
 
 	if (recorded)
 		*recorded = 0;
-	rc = store_hash_token(token, v.hash);
+	rc = store_vote_init(&v, token, nonce, approve, reason, remote_addr,
+			     user_agent);
 	if (rc)
 		return rc;
-	v.token = token;
-	v.nonce = nonce;
-	v.approve = !!approve;
-	store_clean_into(v.reason, sizeof(v.reason), reason);
-	store_clean_into(v.remote_addr, sizeof(v.remote_addr), remote_addr);
-	store_clean_into(v.user_agent, sizeof(v.user_agent), user_agent);
 	if (sq_begin(s, 1))
 		return STORE_ERROR;
 	rc = sq_finish(s, decide_txn(s, &v, now, &added));
