@@ -178,9 +178,10 @@ int store_shared(const struct store *s);
  * relay answers 503 with Retry-After then, never a wrong answer. */
 int store_unavailable(void);
 
-/* Decisions recorded by any process on a shared database: calls fn(ud, id)
- * for each request decided (a hint to re-read it), and fn(ud, NULL) after
- * the connection was lost and came back (re-read everything held).  It
+/* Changes made by any process on a shared database: calls fn(ud, id) for
+ * each request changed (decided, re-keyed, reopened, marked notified: a
+ * hint to re-read it), and fn(ud, NULL) when the connection was lost, when
+ * it came back, and after pruning (re-read everything held).  It
  * runs its own thread and connection, reconnecting with backoff.  NULL for
  * a SQLite path (nothing to watch: one process writes it), or after an
  * error (reported). */
@@ -188,6 +189,9 @@ typedef void (*store_watch_fn)(void *ud, const char *request_id);
 struct store_watch;
 struct store_watch *store_watch_start(const char *db, store_watch_fn fn,
 				      void *ud);
+/* Whether w hears every change now (its connection is up): only then may
+ * answers read from a shared database be cached.  0 for NULL. */
+int store_watch_live(struct store_watch *w);
 void store_watch_stop(struct store_watch *w);
 
 /* Create a request, or find the existing one with the same key.

@@ -265,6 +265,14 @@ int pg_finish(struct pg_store *s, int rc, int write)
 	return rc;
 }
 
+int pg_hint(struct pg_store *s, const char *id)
+{
+	const char *params[1] = { id ? id : "" };
+
+	return pg_run(s, "notify", "SELECT pg_notify('" PG_CHANNEL "', $1)", 1,
+		      params, NULL);
+}
+
 long long pg_num(const PGresult *res, int row, int col)
 {
 	return strtoll(PQgetvalue(res, row, col), NULL, 10);

@@ -11,7 +11,7 @@
 #include <libpq-fe.h>
 #include "store_int.h"
 
-#define PG_CHANNEL "greenlight_decided"	/* NOTIFY channel: decisions */
+#define PG_CHANNEL "greenlight_decided"	/* NOTIFY channel: a request changed */
 #define URL_SHOWN 512
 
 struct pg_store {
@@ -50,6 +50,10 @@ int pg_ready(struct pg_store *s);
 int pg_begin(struct pg_store *s, int write);
 /* End a transaction: roll back after STORE_ERROR, else commit. */
 int pg_finish(struct pg_store *s, int rc, int write);
+/* Tell every relay listening that request id changed (NULL: possibly
+ * any): NOTIFY on PG_CHANNEL, delivered when the transaction commits (at
+ * once outside one).  Relays re-read what they hold or cached for it. */
+int pg_hint(struct pg_store *s, const char *id);
 long long pg_num(const PGresult *res, int row, int col);
 void pg_text(const PGresult *res, int row, int col, char *dst, size_t n);
 

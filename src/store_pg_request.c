@@ -384,6 +384,8 @@ static int rekey_txn(struct pg_store *s, const char *id,
 	if (!rc)
 		rc = pg_run(s, "mark not notified", "UPDATE requests SET"
 			    " notified = 0 WHERE id = $1", 1, params, NULL);
+	if (!rc)	/* delivered to listeners on commit */
+		rc = pg_hint(s, id);
 	return rc;
 }
 
@@ -410,6 +412,8 @@ int pg_request_set_notified(struct store *b, const char *id,
 		return STORE_ERROR;
 	rc = pg_run(s, "mark notified", "UPDATE requests SET notified = $2"
 		    " WHERE id = $1", 2, params, NULL);
+	if (!rc)
+		rc = pg_hint(s, id);
 	store_bump_generation();
 	return rc;
 }
@@ -513,8 +517,11 @@ int pg_prune(struct store *b, time_t before, long max, long *pruned)
 		    " (SELECT id FROM requests WHERE state <> 'pending' AND"
 		    " decided_at <= $1 ORDER BY decided_at, id LIMIT $2"
 		    " FOR UPDATE SKIP LOCKED)", 2, params, &n);
-	if (n)
+	if (n) {
+		if (!rc)
+			rc = pg_hint(s, NULL);
 		store_bump_generation();
+	}
 	if (!rc && pruned)
 		*pruned = n;
 	return rc;

@@ -148,7 +148,6 @@ static int insert_decision(struct pg_store *s, const struct who *w,
 static int decide_txn(struct pg_store *s, const struct vote *v, time_t now,
 		      int *recorded)
 {
-	const char *params[1];
 	struct policy p;
 	struct who w, again;
 	int prev, rc = find_token(s, v->hash, &w);
@@ -182,10 +181,8 @@ static int decide_txn(struct pg_store *s, const struct vote *v, time_t now,
 		return STORE_ERROR;
 	*recorded = 1;
 	rc = settle_quorum(s, w.request_id, v->approve, now);
-	params[0] = w.request_id;
 	if (!rc)	/* delivered to listeners on commit */
-		rc = pg_run(s, "notify", "SELECT pg_notify('" PG_CHANNEL "', $1)",
-			    1, params, NULL);
+		rc = pg_hint(s, w.request_id);
 	return rc;
 }
 

@@ -1,5 +1,12 @@
-/* store_pg_watch.c - PostgreSQL: LISTEN for the decisions other relays
- * record (NOTIFY greenlight_decided) and wake the long-polls held here. */
+/* store_pg_watch.c - PostgreSQL: LISTEN for the requests other relays
+ * change (NOTIFY greenlight_decided: decisions, re-keys, reopenings, the
+ * notified mark, pruning) and wake the long-polls held here.
+ *
+ * Every notification heard, and every loss or return of the listening
+ * connection, ends a write generation of this process before the callback
+ * runs (store_bump_generation), so answers cached from the database are
+ * read again; while the connection is down store_watch_live() is 0 and no
+ * cache may be used at all. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -25,6 +32,7 @@ struct store_watch {
 	char shown[URL_SHOWN];
 	store_watch_fn fn;
 	void *ud;
+	atomic_int live;		/* LISTENing now */
 };
 
 static PGconn *listen_conn(struct store_watch *w)
@@ -61,6 +69,7 @@ static int drain(struct store_watch *w, PGconn *c)
 	if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
 		return -1;
 	while ((n = PQnotifies(c))) {
+		store_bump_generation();
 		if (n->extra && *n->extra)
 			w->fn(w->ud, n->extra);
 		else
@@ -76,6 +85,8 @@ static void *watch_main(void *arg)
 	PGconn *c = listen_conn(w);
 	long backoff = BACKOFF_MIN_MS;
 	int lost = !c;
+
+	atomic_store(&w->live, c != NULL);
 
 	while (!atomic_load(&w->stop)) {
 		struct pollfd pfd;
@@ -95,6 +106,8 @@ static void *watch_main(void *arg)
 				fprintf(stderr, "greenlight relay: listening for"
 					" decisions on %s again\n", w->shown);
 			lost = 0;
+			store_bump_generation();
+			atomic_store(&w->live, 1);
 			w->fn(w->ud, NULL);	/* anything may have changed */
 		}
 		pfd.fd = PQsocket(c);
@@ -105,6 +118,8 @@ static void *watch_main(void *arg)
 		if (pfd.revents && drain(w, c) < 0) {
 			warning("lost the connection that hears decisions (%s);"
 				" reconnecting", w->shown);
+			atomic_store(&w->live, 0);
+			store_bump_generation();
 			PQfinish(c);
 			c = NULL;
 			lost = 1;
@@ -134,6 +149,11 @@ struct store_watch *store_watch_start(const char *db, store_watch_fn fn,
 		return NULL;
 	}
 	return w;
+}
+
+int store_watch_live(struct store_watch *w)
+{
+	return w && atomic_load(&w->live);
 }
 
 void store_watch_stop(struct store_watch *w)

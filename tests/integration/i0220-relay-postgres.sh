@@ -157,6 +157,31 @@ st2, found, _ = ru.call(b.port, "POST", "/v1/baselines/lookup",
 check("a baseline recorded on A is found on B", st == 204 and st2 == 200
       and [r["commit"] for r in found["records"]] == ["a" * 40], (st, st2, found))
 
+# status answers cached by relay A are never served once relay B changed
+# the request: each change is heard (NOTIFY) and ends A's cache generation
+stale = []
+for i in range(20):
+    req, toks = ru.register(a.port)
+    for _ in range(3):
+        ru.call(a.port, "GET", f"/v1/requests/{req['id']}")	# warm A's cache
+    ru.decide(b.port, toks[0][2])
+    t0 = time.monotonic()
+    while ru.call(a.port, "GET", f"/v1/requests/{req['id']}")[1]["state"] != "approved":
+        if time.monotonic() - t0 > 2:
+            break
+    stale.append(time.monotonic() - t0)
+check("a decision on B is seen by status reads on A within 250 ms (cached answers dropped)",
+      max(stale) < 0.25, sorted(stale)[-3:])
+req, toks = ru.register(a.port)
+ru.call(a.port, "GET", f"/v1/requests/{req['id']}")
+ru.call(b.port, "POST", f"/v1/requests/{req['id']}/notified")
+t0 = time.monotonic()
+while not ru.call(a.port, "GET", f"/v1/requests/{req['id']}")[1]["notified"]:
+    if time.monotonic() - t0 > 2:
+        break
+check("... and so is the notified mark set on B", time.monotonic() - t0 < 0.25,
+      time.monotonic() - t0)
+
 # O(1) counts kept in the same transactions
 m = ru.metrics(a.port)
 counts = {s: int(sql(f"SELECT count(*) FROM requests WHERE state = '{s}'")) for s in
