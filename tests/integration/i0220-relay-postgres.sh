@@ -182,6 +182,20 @@ while not ru.call(a.port, "GET", f"/v1/requests/{req['id']}")[1]["notified"]:
 check("... and so is the notified mark set on B", time.monotonic() - t0 < 0.25,
       time.monotonic() - t0)
 
+# any database user may NOTIFY the channel: a forged notification only
+# makes relays re-read, never gives an answer the database does not hold
+req, toks = ru.register(a.port)
+out = {}
+def poll3():
+    out["r"] = ru.call(a.port, "GET", f"/v1/requests/{req['id']}?wait=20")
+t = threading.Thread(target=poll3); t.start()
+time.sleep(0.3)
+sql(f"NOTIFY greenlight_decided, '{req['id']}'")
+t.join(25)
+r = out.get("r")
+check("a forged NOTIFY wakes the long-poll with what the database holds: pending",
+      r is not None and r[1]["state"] == "pending" and not r[1]["decisions"], r)
+
 # O(1) counts kept in the same transactions
 m = ru.metrics(a.port)
 counts = {s: int(sql(f"SELECT count(*) FROM requests WHERE state = '{s}'")) for s in
