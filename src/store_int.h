@@ -1,13 +1,15 @@
 /* store_int.h - what the store's files share (not for other modules).
  *
  * store.c picks a backend (an ops-struct, struct store_ops) from what
- * store_open() is given and dispatches store.h's calls to it: SQLite for a
- * file path, PostgreSQL (store_pg.c) for a postgres:// or postgresql://
- * URL.  The SQLite backend is four files, one job each: store_db.c (the
- * SQLite connection, schema and transactions), store_request.c (creating,
- * reading and changing requests), store_review.c (what a reviewer's
- * token resolves to, and recording decisions with quorum) and
- * store_baseline.c (baseline documents a relay keeps).
+ * store_open() is given (store_url.c tells a URL from a path) and
+ * dispatches store.h's calls to it: SQLite for a file path, PostgreSQL
+ * (store_pg*.c, store_pg_int.h) for a postgres:// or postgresql:// URL.
+ * The SQLite backend is five files, one job each: store_db.c (the SQLite
+ * connection, schema and transactions), store_request.c (creating,
+ * reading and changing requests), store_review.c (what a reviewer's token
+ * resolves to, and recording decisions with quorum), store_baseline.c
+ * (baseline documents a relay keeps) and store_notify.c (notifications
+ * claimed, recipients added by escalation).
  */
 #ifndef GREENLIGHT_STORE_INT_H
 #define GREENLIGHT_STORE_INT_H
