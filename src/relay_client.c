@@ -112,6 +112,7 @@ int relay_urls_parse(struct relay_urls *u, const char *list, int insecure,
 		char *e;
 
 		if (u->n == RELAY_MAX_URLS) {
+			*bad = -1;
 			snprintf(why, whylen, "more than %d relay URLs", RELAY_MAX_URLS);
 			goto fail;
 		}
