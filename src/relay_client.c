@@ -364,7 +364,7 @@ static int parse_reply(const struct reply *r, const char *what, cJSON **out)
 static int split_database(const struct relay_client *c, size_t other)
 {
 	return error("relay %s does not know request %s that relay %s registered:"
-		     " the relays in decision.relay must share one database"
+		     " the relays listed for a gate must share one database"
 		     " (relays on different databases hold different requests)",
 		     c->urls.url[other], c->confirmed, c->urls.url[c->confirmed_by]);
 }
@@ -414,8 +414,8 @@ static long fail_over(struct relay_client *c, const struct reply *r,
 	if (time(NULL) + delay / 1000 >= give_up) {
 		if (c->urls.n == 1)
 			return error("relay: %s: %s; giving up", what, why);
-		return error("relay: %s: no relay in decision.relay answered (last: %s: %s); giving up",
-			     what, c->urls.url[was], why);
+		return error("relay: %s: none of the %zu relays answered (last: %s: %s); giving up",
+			     what, c->urls.n, c->urls.url[was], why);
 	}
 	if (c->fo.cur == was)
 		warning("relay: %s: %s; retrying in %.1f s", what, why, delay / 1000.0);
