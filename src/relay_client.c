@@ -97,6 +97,9 @@ static const char *url_problem(const char *u, int insecure)
 		return "plain http to another host lets anyone on the path read"
 		       " review links and forge answers; use https://, or pass"
 		       " --allow-insecure-relay if the network is trusted";
+	if (memchr(host, '@', strcspn(host, "/?#")))
+		return "user information in a relay URL (it would be printed in"
+		       " messages); the bearer token authenticates the gate";
 	return NULL;
 }
 

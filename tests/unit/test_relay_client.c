@@ -66,7 +66,10 @@ static void test_lists(void **state)
 		 "https://a.example.com", "http://b.example.com");
 	parse_bad("https://a.example.com,http://b.example.com", 0, 1,
 		  "plain http to another host");
-	parse_bad("http://127.0.0.1@b.example.com", 0, 0, "plain http to another host");
+	parse_bad("https://user:pw@b.example.com", 0, 0, "user information");
+	parse_bad("https://a.example.com,https://b.example.com@c", 0, 1, "user information");
+	parse_ok("https://a.example.com/x?y=@", 0, 1, "https://a.example.com/x?y=@",
+		 "https://a.example.com/x?y=@");
 	/* the entry at fault is named */
 	parse_bad("ftp://a.example.com", 0, 0, "write an https:// URL");
 	parse_bad("https://a.example.com,relay.example.com", 0, 1, "write an https:// URL");
