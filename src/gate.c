@@ -552,8 +552,10 @@ static int load_relay_list(struct gate *g, const cJSON *d)
 		return gate_error(g, v, 0, "decision.relay has %d URLs; list 1 to %d relays of one database",
 				  cJSON_GetArraySize(v), GATE_RELAY_MAX);
 	for (e = cJSON_IsArray(v) ? v->child : NULL; e; e = e->next) {
-		if (!cJSON_IsString(e) || !*e->valuestring || strchr(e->valuestring, ','))
+		if (!cJSON_IsString(e) || !*e->valuestring || strchr(e->valuestring, ',')) {
+			buf_release(&list);
 			return gate_error(g, e, 0, "decision.relay[%d] must be one relay URL (a non-empty string without commas)", i);
+		}
 		if (buf_addf(&list, "%s%s", i++ ? "," : "", e->valuestring)) {
 			buf_release(&list);
 			return gate_error(g, e, 0, "decision.relay[%d] is too long", i - 1);
