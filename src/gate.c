@@ -530,15 +530,37 @@ static int load_notify(struct gate *g, const cJSON *n)
 	return 0;
 }
 
-/* decision.relay: one URL, or an array of 1..RELAY_LIST_MAX URLs of
- * relays on one database, kept joined with commas in g->relay_list (the
- * form --relay and GREENLIGHT_RELAY take).  Each URL's scheme and host are
+/* Check v, an array of relay URLs, and join them with commas into *out
+ * (new string).  Returns 0, or -1 after one error at the bad entry. */
+static int join_relays(const struct gate *g, const cJSON *v, char **out)
+{
+	struct buf list = BUF_INIT(GATE_RELAY_MAX * 1100);
+	int i = 0, ret = -1;
+
+	for (const cJSON *e = v->child; e; e = e->next, i++) {
+		if (!cJSON_IsString(e) || !*e->valuestring || strchr(e->valuestring, ',')) {
+			gate_error(g, e, 0, "decision.relay[%d] must be one relay URL (a non-empty string without commas)", i);
+			goto out;
+		}
+		if (buf_addf(&list, "%s%s", i ? "," : "", e->valuestring)) {
+			gate_error(g, e, 0, "decision.relay[%d] is too long", i);
+			goto out;
+		}
+	}
+	*out = xstrdup(list.data);
+	ret = 0;
+out:
+	buf_release(&list);
+	return ret;
+}
+
+/* decision.relay: one URL, or an array of 1..GATE_RELAY_MAX URLs of relays
+ * on one database, kept joined with commas in g->relay_list (the form
+ * --relay and GREENLIGHT_RELAY take).  Each URL's scheme and host are
  * checked by `run` (settings.c), which also knows allow_insecure_relay. */
 static int load_relay_list(struct gate *g, const cJSON *d)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(d, "relay"), *e;
-	struct buf list = BUF_INIT(GATE_RELAY_MAX * 1100);
-	int i = 0;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(d, "relay");
 
 	if (!v)
 		return 0;
@@ -551,19 +573,11 @@ static int load_relay_list(struct gate *g, const cJSON *d)
 	if (cJSON_IsArray(v) && (!v->child || cJSON_GetArraySize(v) > GATE_RELAY_MAX))
 		return gate_error(g, v, 0, "decision.relay has %d URLs; list 1 to %d relays of one database",
 				  cJSON_GetArraySize(v), GATE_RELAY_MAX);
-	for (e = cJSON_IsArray(v) ? v->child : NULL; e; e = e->next) {
-		if (!cJSON_IsString(e) || !*e->valuestring || strchr(e->valuestring, ',')) {
-			buf_release(&list);
-			return gate_error(g, e, 0, "decision.relay[%d] must be one relay URL (a non-empty string without commas)", i);
-		}
-		if (buf_addf(&list, "%s%s", i++ ? "," : "", e->valuestring)) {
-			buf_release(&list);
-			return gate_error(g, e, 0, "decision.relay[%d] is too long", i - 1);
-		}
-	}
 	free(g->relay_list);
-	g->relay_list = xstrdup(cJSON_IsString(v) ? v->valuestring : list.data);
-	buf_release(&list);
+	g->relay_list = NULL;
+	if (cJSON_IsArray(v))
+		return join_relays(g, v, &g->relay_list);
+	g->relay_list = xstrdup(v->valuestring);
 	return 0;
 }
 
