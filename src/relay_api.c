@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "relay_int.h"
+#include "resume.h"
 #include "util.h"
 #include "web.h"
 
@@ -88,6 +89,20 @@ static int scoped_key(const char *tenant, const char *key,
 	       token_sha256_hex(out, both, (size_t)n);
 }
 
+/* Keep where the request's pipeline waits (once: a re-registration that
+ * finds the request adds nothing), so the relay resumes it when the request
+ * is settled (relay_resume.c). */
+static int add_resume(struct store *s, const struct parsed *p, const char *id)
+{
+	char *text = cJSON_PrintUnformatted(p->resume);
+	int rc = text ? store_resume_add(s, id, p->nr.tenant,
+					 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p->resume, "ci")),
+					 text, time(NULL)) : STORE_ERROR;
+
+	free(text);
+	return rc;
+}
+
 static int registered(struct relay_api *a, struct MHD_Connection *c,
 		      struct store *s, struct parsed *p)
 {
@@ -101,6 +116,10 @@ static int registered(struct relay_api *a, struct MHD_Connection *c,
 				  " tokens");
 	if (rc != STORE_OK)
 		return relay_reply_read(a, c, rc, MHD_HTTP_OK, &r);
+	if (p->resume && add_resume(s, p, r.id)) {
+		store_request_release(&r);
+		return relay_internal(a, c);
+	}
 	atomic_fetch_add(created ? &a->m.registered : &a->m.reattached, 1);
 	if (created)
 		prev = previous_json(s, p, r.id);
@@ -131,6 +150,17 @@ static int do_register(struct relay_api *a, struct MHD_Connection *c,
 				 " that repository" : "this token may register"
 				 " only requests that name their repository");
 		goto out;
+	}
+	if (p->resume) {
+		unsigned st = resume_check_target(a->resume, k->in->who.tenant, p->resume,
+						  p->why, sizeof(p->why));
+
+		if (st) {
+			if (st == MHD_HTTP_FORBIDDEN)
+				atomic_fetch_add(&a->m.scope_refused, 1);
+			ret = relay_fail(a, c, st, p->why);
+			goto out;
+		}
 	}
 	if (scoped_key(k->in->who.tenant, p->nr.key, key)) {
 		ret = relay_fail(a, c, MHD_HTTP_BAD_REQUEST, "bad key");
@@ -425,6 +455,7 @@ struct relay_api *relay_api_new(const struct relay_api_config *cfg)
 	a->max_waiters = cfg->max_waiters ? cfg->max_waiters :
 			 RELAY_DEFAULT_WAITERS;
 	a->retention_s = cfg->retention_s;
+	a->resume = cfg->resume;
 	pthread_mutex_init(&a->tlock, NULL);
 	pthread_mutex_init(&a->wlock, NULL);
 	a->slots = xcalloc(a->nslots, sizeof(*a->slots));

@@ -99,6 +99,7 @@ struct counters {
 };
 
 struct relay_token;			/* relay_auth.c */
+struct resume_config;			/* resume.h */
 
 struct relay_api {
 	struct slot *slots;
@@ -111,6 +112,7 @@ struct relay_api {
 	struct call *bucket[NBUCKETS];
 	unsigned nwaiters, max_waiters;
 	uint64_t retention_s;		/* 0: keep for ever */
+	const struct resume_config *resume;	/* tenants' CI credentials, or NULL */
 	atomic_int stopping;
 	atomic_int unanswered;		/* woken, not yet answered */
 	struct counters m;
@@ -125,6 +127,7 @@ struct parsed {
 	struct store_recipient rcpt[STORE_MAX_RECIPIENTS];
 	size_t nrcpt;
 	char *facts;
+	const cJSON *resume;		/* the "resume" member (in doc), or NULL */
 	long long deadline;
 	int has_deadline;
 	char why[300];

@@ -21,7 +21,7 @@
 #include "store_int.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
 #define BUSY_TIMEOUT_MS 5000
 
 static const char schema_v1[] =
@@ -499,6 +499,8 @@ static int migrate(struct store *s, const char *path)
 	if (v < 6 && sq_exec(s, schema_v6))
 		goto out;
 	if (v < 7 && sq_exec(s, schema_v7))
+		goto out;
+	if (v < 8 && sq_exec(s, store_resume_schema))	/* store_resume.c */
 		goto out;
 	ret = 0;
 out:

@@ -88,6 +88,9 @@ int sq_finish(struct store *s, int rc);
 int store_random_hex(char *dst, size_t nbytes);
 enum req_state store_state_from_name(const char *name);
 
+/* ---- resumes (store_resume.c) ---- */
+extern const char store_resume_schema[];	/* the v8 migration */
+
 /* ---- requests (store_request.c) ---- */
 int store_read_policy(struct store *s, const char *id, struct policy *p);
 int store_set_state(struct store *s, const char *id, enum req_state to,

@@ -962,7 +962,7 @@ static void test_baseline_migrates_v4(void **state)
 	assert_int_equal(user_version_of(f->path), 4);
 	f->s = store_open(f->path);
 	assert_non_null(f->s);
-	assert_int_equal(user_version_of(f->path), 7);
+	assert_int_equal(user_version_of(f->path), 8);
 	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_OK);
 	assert_int_equal(created, 0);
 	store_request_release(&r);
@@ -1197,7 +1197,7 @@ static void test_counts_migrate_v5(void **state)
 	sqlite3_close(db);
 	f->s = store_open(f->path);
 	assert_non_null(f->s);
-	assert_int_equal(user_version_of(f->path), 7);
+	assert_int_equal(user_version_of(f->path), 8);
 	counts_match_rows(f, (long[4]){ 1, 1, 0, 1 });
 }
 

@@ -1,0 +1,198 @@
+#!/usr/bin/python3
+"""ci_api_server.py - stand-ins for the CI APIs the relay resumes pipelines with.
+
+This is NOT GitLab or Jenkins: it is a local HTTP server (loopback) that
+implements the few documented endpoints the relay calls, with the
+documented request shapes, authentication headers and answers, and records
+every call so a test can count them:
+
+  GitLab REST API v4, under /gitlab/api/v4
+    GET  /projects/:id/pipelines/:pipeline_id/jobs   "List pipeline jobs"
+         https://docs.gitlab.com/ee/api/jobs.html#list-pipeline-jobs
+    POST /projects/:id/jobs/:job_id/play              "Run a job"
+         https://docs.gitlab.com/ee/api/jobs.html#run-a-job
+    :id is the numeric id or the URL-encoded path ("group%2Fproject");
+    authentication: the PRIVATE-TOKEN header (a project access token),
+         https://docs.gitlab.com/ee/api/rest/authentication.html
+    401 {"message": "401 Unauthorized"} for a missing or wrong token, 404
+    for an unknown project, pipeline or job.
+  Jenkins, under /jenkins
+    GET  /crumbIssuer/api/json  {"_class", "crumb", "crumbRequestField"}
+         https://www.jenkins.io/doc/book/security/csrf-protection/
+    POST /job/A/job/B/<build>/input/<Id>/proceedEmpty | /abort
+         (Pipeline Input Step plugin, InputStepExecution.doProceedEmpty /
+         doAbort; https://plugins.jenkins.io/pipeline-input-step/)
+    authentication: HTTP Basic user:API-token
+         https://www.jenkins.io/doc/book/using/remote-access-api/
+    A POST without the crumb header is 403 "No valid crumb was included in
+    the request", as Jenkins answers when CSRF protection is on.
+
+Configuration (constructor or command line): the tokens it accepts, the
+jobs of each pipeline, and `fail`: how many of the first resume calls
+(play, proceedEmpty, abort) answer 503 (a flaky CI).  Calls are appended
+to `calls` (and to --log as JSON lines): {"ci", "method", "path", "status",
+"auth_ok", "at"}.  Standard library only.
+"""
+import argparse
+import base64
+import json
+import re
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+CRUMB = "c0ffee-crumb-4242"
+
+
+class CiApi:
+    def __init__(self, gitlab_token="glpat-test-0123456789abcdef", jenkins_user="relay",
+                 jenkins_token="11aa22bb33cc44dd55ee66ff77889900", project="42",
+                 pipeline="1001", jobs=None, fail=0, log=None):
+        self.gitlab_token, self.project, self.pipeline = gitlab_token, project, pipeline
+        self.basic = "Basic " + base64.b64encode(f"{jenkins_user}:{jenkins_token}".encode()).decode()
+        self.jobs = jobs or [{"id": 7001, "name": "gate", "status": "success"},
+                             {"id": 7002, "name": "greenlight-collect", "status": "manual"}]
+        self.fail, self.log, self.calls = fail, log, []
+        self.lock = threading.Lock()
+        api = self
+
+        class H(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                api.handle(self, "GET")
+
+            def do_POST(self):
+                api.handle(self, "POST")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, path=""):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self):
+        self.httpd.shutdown()
+
+    def resumes(self):
+        """The resume calls answered 2xx (play, proceedEmpty, abort)."""
+        with self.lock:
+            return [c for c in self.calls if c["method"] == "POST" and 200 <= c["status"] < 300]
+
+    def record(self, h, ci, method, status, auth_ok):
+        c = {"ci": ci, "method": method, "path": h.path, "status": status,
+             "auth_ok": auth_ok, "at": time.time()}
+        with self.lock:
+            self.calls.append(c)
+        if self.log:
+            with open(self.log, "a") as f:
+                f.write(json.dumps(c) + "\n")
+
+    def answer(self, h, status, body):
+        data = json.dumps(body).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+
+    def flaky(self):
+        with self.lock:
+            if self.fail > 0:
+                self.fail -= 1
+                return True
+        return False
+
+    def handle(self, h, method):
+        n = int(h.headers.get("Content-Length") or 0)
+        if n:
+            h.rfile.read(min(n, 1 << 20))
+        path = urllib.parse.urlsplit(h.path).path
+        if path.startswith("/gitlab/api/v4/"):
+            return self.gitlab(h, method, path[len("/gitlab/api/v4"):])
+        if path.startswith("/jenkins/"):
+            return self.jenkins(h, method, path[len("/jenkins"):])
+        self.record(h, "?", method, 404, False)
+        self.answer(h, 404, {"message": "404 Not Found"})
+
+    def gitlab(self, h, method, path):
+        ok = h.headers.get("PRIVATE-TOKEN") == self.gitlab_token
+        if not ok:
+            self.record(h, "gitlab", method, 401, False)
+            return self.answer(h, 401, {"message": "401 Unauthorized"})
+        m = re.fullmatch(r"/projects/([^/]+)/pipelines/(\d+)/jobs", path)
+        if method == "GET" and m:
+            if urllib.parse.unquote(m.group(1)) != self.project or (
+                    self.pipeline is not None and m.group(2) != self.pipeline):
+                self.record(h, "gitlab", method, 404, True)
+                return self.answer(h, 404, {"message": "404 Not found"})
+            self.record(h, "gitlab", method, 200, True)
+            self.pipelines_listed = getattr(self, "pipelines_listed", []) + [m.group(2)]
+            return self.answer(h, 200, [dict(j, pipeline={"id": int(m.group(2))}) for j in self.jobs])
+        m = re.fullmatch(r"/projects/([^/]+)/jobs/(\d+)/play", path)
+        if method == "POST" and m:
+            job = [j for j in self.jobs if str(j["id"]) == m.group(2)]
+            if urllib.parse.unquote(m.group(1)) != self.project or not job:
+                self.record(h, "gitlab", method, 404, True)
+                return self.answer(h, 404, {"message": "404 Job Not Found"})
+            if self.flaky():
+                self.record(h, "gitlab", method, 503, True)
+                return self.answer(h, 503, {"message": "503 Service Unavailable"})
+            if job[0]["status"] != "manual":
+                self.record(h, "gitlab", method, 400, True)
+                return self.answer(h, 400, {"message": "400 Unplayable Job"})
+            job[0]["status"] = "pending"
+            self.record(h, "gitlab", method, 200, True)
+            return self.answer(h, 200, dict(job[0]))
+        self.record(h, "gitlab", method, 404, True)
+        return self.answer(h, 404, {"error": "404 Not Found"})
+
+    def jenkins(self, h, method, path):
+        ok = h.headers.get("Authorization") == self.basic
+        if not ok:
+            self.record(h, "jenkins", method, 401, False)
+            return self.answer(h, 401, {"message": "Unauthorized"})
+        if method == "GET" and path == "/crumbIssuer/api/json":
+            self.record(h, "jenkins", method, 200, True)
+            return self.answer(h, 200, {"_class": "hudson.security.csrf.DefaultCrumbIssuer",
+                                        "crumb": CRUMB, "crumbRequestField": "Jenkins-Crumb"})
+        m = re.fullmatch(r"((?:/job/[^/]+)+)/(\d+)/input/([^/]+)/(proceedEmpty|abort)", path)
+        if method == "POST" and m:
+            if h.headers.get("Jenkins-Crumb") != CRUMB:
+                self.record(h, "jenkins", method, 403, True)
+                return self.answer(h, 403, {"message": "No valid crumb was included in the request"})
+            if self.flaky():
+                self.record(h, "jenkins", method, 503, True)
+                return self.answer(h, 503, {"message": "Service Unavailable"})
+            self.record(h, "jenkins", method, 200, True)
+            return self.answer(h, 200, {})
+        self.record(h, "jenkins", method, 404, True)
+        return self.answer(h, 404, {"message": "Not Found"})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--fail", type=int, default=0)
+    ap.add_argument("--project", default="42")
+    ap.add_argument("--pipeline", default=None, help="the only pipeline id known (default: any)")
+    a = ap.parse_args()
+    api = CiApi(fail=a.fail, log=a.log, project=a.project, pipeline=a.pipeline)
+    with open(a.port_file + ".tmp", "w") as f:
+        f.write(str(api.port))
+    import os
+    os.rename(a.port_file + ".tmp", a.port_file)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
