@@ -739,6 +739,9 @@ static int review(struct run *r)
 		if (!strcmp(r->set.value[SET_VIA], "mail"))
 			fprintf(stderr, "greenlight: request %s is pending; replies go to %s; run again (without --detach, with the same state file %s) to collect the decision\n",
 				r->req.id, r->set.value[SET_IMAP], r->set.value[SET_STATE]);
+		else if (r->resume_json)
+			fprintf(stderr, "greenlight: request %s is pending at %s; the relay resumes this pipeline (%s) when it is decided or expires\n",
+				r->req.id, r->public_url, r->resume);
 		else
 			fprintf(stderr, "greenlight: request %s is pending at %s; run again (without --detach) to collect the decision\n",
 				r->req.id, r->public_url);

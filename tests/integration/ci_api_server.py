@@ -52,8 +52,11 @@ class CiApi:
                  pipeline="1001", jobs=None, fail=0, log=None):
         self.gitlab_token, self.project, self.pipeline = gitlab_token, project, pipeline
         self.basic = "Basic " + base64.b64encode(f"{jenkins_user}:{jenkins_token}".encode()).decode()
-        self.jobs = jobs or [{"id": 7001, "name": "gate", "status": "success"},
-                             {"id": 7002, "name": "greenlight-collect", "status": "manual"}]
+        # each pipeline P has these jobs, with ids P*100+1, P*100+2, ...
+        # (job ids are unique across pipelines, as in GitLab)
+        self.jobs = jobs or [{"name": "gate", "status": "success"},
+                             {"name": "greenlight-collect", "status": "manual"}]
+        self.played = set()
         self.fail, self.log, self.calls = fail, log, []
         self.lock = threading.Lock()
         api = self
@@ -112,12 +115,29 @@ class CiApi:
         if n:
             h.rfile.read(min(n, 1 << 20))
         path = urllib.parse.urlsplit(h.path).path
+        if path == "/_test/new-pipelines" and method == "POST":
+            # test control, not an API: forget which jobs were played (the
+            # test's next pipeline reuses the ids gitlab-ci-local gives)
+            with self.lock:
+                self.played.clear()
+            return self.answer(h, 200, {})
         if path.startswith("/gitlab/api/v4/"):
             return self.gitlab(h, method, path[len("/gitlab/api/v4"):])
         if path.startswith("/jenkins/"):
             return self.jenkins(h, method, path[len("/jenkins"):])
         self.record(h, "?", method, 404, False)
         self.answer(h, 404, {"message": "404 Not Found"})
+
+    def pipeline_jobs(self, pipeline):
+        """The jobs of a pipeline as "List pipeline jobs" returns them."""
+        jobs = []
+        for i, j in enumerate(self.jobs):
+            jid = pipeline * 100 + i + 1
+            status = "pending" if jid in self.played else j["status"]
+            jobs.append({"id": jid, "name": j["name"], "status": status, "stage": "test",
+                         "pipeline": {"id": pipeline, "project_id": int(self.project)
+                                      if self.project.isdigit() else 0}})
+        return jobs
 
     def gitlab(self, h, method, path):
         ok = h.headers.get("PRIVATE-TOKEN") == self.gitlab_token
@@ -131,11 +151,10 @@ class CiApi:
                 self.record(h, "gitlab", method, 404, True)
                 return self.answer(h, 404, {"message": "404 Not found"})
             self.record(h, "gitlab", method, 200, True)
-            self.pipelines_listed = getattr(self, "pipelines_listed", []) + [m.group(2)]
-            return self.answer(h, 200, [dict(j, pipeline={"id": int(m.group(2))}) for j in self.jobs])
+            return self.answer(h, 200, self.pipeline_jobs(int(m.group(2))))
         m = re.fullmatch(r"/projects/([^/]+)/jobs/(\d+)/play", path)
         if method == "POST" and m:
-            job = [j for j in self.jobs if str(j["id"]) == m.group(2)]
+            job = [j for j in self.pipeline_jobs(int(m.group(2)) // 100) if str(j["id"]) == m.group(2)]
             if urllib.parse.unquote(m.group(1)) != self.project or not job:
                 self.record(h, "gitlab", method, 404, True)
                 return self.answer(h, 404, {"message": "404 Job Not Found"})
@@ -145,6 +164,7 @@ class CiApi:
             if job[0]["status"] != "manual":
                 self.record(h, "gitlab", method, 400, True)
                 return self.answer(h, 400, {"message": "400 Unplayable Job"})
+            self.played.add(job[0]["id"])
             job[0]["status"] = "pending"
             self.record(h, "gitlab", method, 200, True)
             return self.answer(h, 200, dict(job[0]))
@@ -179,13 +199,16 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--fail", type=int, default=0)
+    ap.add_argument("--gitlab-token-env", default="CI_API_GITLAB_TOKEN",
+                    help="the variable holding the project access token accepted")
     ap.add_argument("--project", default="42")
     ap.add_argument("--pipeline", default=None, help="the only pipeline id known (default: any)")
     a = ap.parse_args()
-    api = CiApi(fail=a.fail, log=a.log, project=a.project, pipeline=a.pipeline)
+    import os
+    api = CiApi(fail=a.fail, log=a.log, project=a.project, pipeline=a.pipeline,
+                gitlab_token=os.environ.get(a.gitlab_token_env, "glpat-test-0123456789abcdef"))
     with open(a.port_file + ".tmp", "w") as f:
         f.write(str(api.port))
-    import os
     os.rename(a.port_file + ".tmp", a.port_file)
     try:
         while True:

@@ -76,14 +76,13 @@ check("the collect job is played", wait_for(lambda: len(api.resumes()) == 1), ap
 time.sleep(2.5)
 plays = api.resumes()
 check("exactly one play call", len(plays) == 1, api.calls)
-check("it plays job 7002 of project 42", plays and plays[0]["path"] == "/gitlab/api/v4/projects/42/jobs/7002/play", plays)
+check("it plays the collect job (100102) of project 42", plays and plays[0]["path"] == "/gitlab/api/v4/projects/42/jobs/100102/play", plays)
 check("every call carried the right PRIVATE-TOKEN", all(c["auth_ok"] for c in api.calls), api.calls)
 check("the relay logs the resume", f"resumed request {req['id']} (gitlab, approved)" in open(log).read())
 
 # 3. the CI answers 503 twice: retried with growing delays, then one success
 api.calls.clear()
 api.fail = 2
-api.jobs[1]["status"] = "manual"
 st, req, toks = reg(dict(GLT, pipeline="1002"))
 check("reject (200)", ru.decide(relay.port, toks[0][2], "reject", "no") == 200)
 check("played after two 503s", wait_for(lambda: len(api.resumes()) == 1, 30), api.calls)
@@ -128,7 +127,6 @@ with open(f"{T}/ci", "w") as f:
 env["GL_ACME_TOKEN"] = "glpat-wrong-token-000000"
 relay = ru.Relay(GL, db, log, args, env=env, tokens=None).start()
 api.calls.clear()
-api.jobs[1]["status"] = "manual"
 st, req, toks = reg(GLT)
 check("approve (200)", ru.decide(relay.port, toks[0][2], "approve") == 200)
 check("the relay gives up on a 401", wait_for(lambda: "resume the pipeline by hand" in open(log).read()), api.calls)
