@@ -952,7 +952,7 @@ static void test_baseline_migrates_v4(void **state)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE baselines;"
 				      "DROP TABLE notifications;"
-				      "DROP TABLE resumes;"
+				      "DROP TABLE resumes; DROP TRIGGER resumes_prune;"
 				      "DROP TRIGGER request_counts_insert;"
 				      "DROP TRIGGER request_counts_update;"
 				      "DROP TRIGGER request_counts_delete;"
@@ -1189,7 +1189,7 @@ static void test_counts_migrate_v5(void **state)
 	store_close(f->s);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE notifications;"
-				      "DROP TABLE resumes;"
+				      "DROP TABLE resumes; DROP TRIGGER resumes_prune;"
 				      "DROP TRIGGER request_counts_insert;"
 				      "DROP TRIGGER request_counts_update;"
 				      "DROP TRIGGER request_counts_delete;"
