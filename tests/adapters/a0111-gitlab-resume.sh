@@ -1,36 +1,42 @@
-#!/bin/bash
-# i0241-gitlab-resume.sh - GitLab without holding a runner, end to end:
-# gitlab-ci-local (shell mode) runs the template's two jobs
-# (adapters/gitlab/greenlight.gitlab-ci.yml: .greenlight-detach and
-# .greenlight-collect) against a real relay, SMTP rig and a GitLab API
-# stand-in (ci_api_server.py, which cites the GitLab API docs it follows).
-# gitlab-ci-local cannot receive API calls, so the stand-in records the
-# relay's "play" call (checking PRIVATE-TOKEN, project and job id) and the
-# test then plays the manual job in gitlab-ci-local.  The detach job ends
-# WARN (exit 5 allowed), nothing waits but the relay, the relay plays the
-# collect job exactly once per decision, and the collect job's status
-# follows the decision: approved PASS (and the deploy job after it runs),
-# rejected FAIL.
+# a0111-gitlab-resume.sh - GitLab without holding a runner, end to end, as
+# docs/ci/gitlab.md shows it: gitlab-ci-local (shell mode) runs the
+# pipeline of snippet gitlab-resume (the template's .greenlight-detach and
+# .greenlight-collect jobs, its include rewritten to this repository's
+# template) against a real relay configured by snippet gitlab-resume-relay,
+# the SMTP rig and a GitLab API stand-in (tests/integration/ci_api_server.py,
+# which cites the GitLab API docs it follows).  gitlab-ci-local cannot
+# receive API calls, so the stand-in records the relay's "play" call
+# (checking PRIVATE-TOKEN, project and job id) and the test then plays the
+# manual job in gitlab-ci-local.  The detach job ends WARN (exit 5
+# allowed), nothing waits but the relay, the relay plays the collect job
+# exactly once per decision, and the collect job's status follows the
+# decision: approved PASS (and the deploy job after it runs), rejected FAIL.
 . "$(dirname "$0")/lib.sh"
-NODE_BIN=$SRCDIR/node_modules/.bin
-[ -x "$NODE_BIN/gitlab-ci-local" ] || { echo "FAIL: npm gitlab-ci-local is missing; run scripts/setup-deps.sh"; exit 1; }
+. "$SRCDIR/tests/integration/lib.sh"
+need "$NODE_BIN/gitlab-ci-local" "npm gitlab-ci-local"
 command -v rsync >/dev/null || { echo "FAIL: rsync is missing; run scripts/setup-deps.sh"; exit 1; }
 start_smtp
+snippet() { $PY "$SRCDIR/tests/adapters/snippet.py" "$SRCDIR/docs/ci/gitlab.md" "$1"; }
 
-GL_TOKEN=glpat-i0241-0123456789abcdef
-RTOKEN=i0241-relay-token-0123456789
+GL_TOKEN=glpat-a0111-0123456789abcdef
+RTOKEN=a0111-relay-token-0123456789
 CI_API_GITLAB_TOKEN=$GL_TOKEN $PY "$SRCDIR/tests/integration/ci_api_server.py" --log "$TMP/api.jsonl" \
 	--port-file "$TMP/api.port" --project 1217 >"$TMP/api.log" 2>&1 &
 PIDS="$PIDS $!"
 for _ in $(seq 100); do [ -s "$TMP/api.port" ] && break; sleep 0.1; done
 APORT=$(cat "$TMP/api.port")
 umask 077
-echo "tenant acme $RTOKEN https://gitlab.example.com/acme/*" >"$TMP/tokens"
-echo "ci acme gitlab http://127.0.0.1:$APORT/gitlab/api/v4 GL_ACME_TOKEN 1217" >"$TMP/ci"
+echo "tenant payments $RTOKEN https://gitlab.example.com/acme/*" >"$TMP/tokens"
+# the relay's CI file as the docs make it (gitlab-ci-local's project id is 1217)
+snippet gitlab-resume-relay | sed -e "s#/etc/greenlight/relay-ci#$TMP/relay-ci#g" \
+	-e "s#https://gitlab.example.com/api/v4#http://127.0.0.1:$APORT/gitlab/api/v4#" \
+	-e "s# 4217'# 1217'#" >"$TMP/relay-ci.sh"
+sh "$TMP/relay-ci.sh"
+has "the CI file names the token's variable, not the token" "$TMP/relay-ci" "GL_PAYMENTS_TOKEN 1217"
 umask 022
 RPORT=$(free_port)
-GL_ACME_TOKEN=$GL_TOKEN "$GREENLIGHT" relay --listen 127.0.0.1:$RPORT --db "$TMP/relay.db" \
-	--tokens-file "$TMP/tokens" --ci-file "$TMP/ci" >"$TMP/relay.log" 2>&1 &
+GL_PAYMENTS_TOKEN=$GL_TOKEN "$GREENLIGHT" relay --listen 127.0.0.1:$RPORT --db "$TMP/relay.db" \
+	--tokens-file "$TMP/tokens" --ci-file "$TMP/relay-ci" >"$TMP/relay.log" 2>&1 &
 RELAY_PID=$!
 PIDS="$PIDS $RELAY_PID"
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$RPORT/healthz" && break; sleep 0.05; done
@@ -38,27 +44,20 @@ for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$RPORT/healthz" &
 REPO=$TMP/repo
 make_repo "$REPO"
 git -C "$REPO" remote add origin https://gitlab.example.com/acme/model.git
-cp "$SRCDIR/adapters/gitlab/greenlight.gitlab-ci.yml" "$REPO/"
-cat >"$REPO/.gitlab-ci.yml" <<'YAML'
-include:
-  - local: greenlight.gitlab-ci.yml
-
-stages: [gate, collect, deploy]
-
-greenlight-gate:
-  extends: .greenlight-detach
-  stage: gate
-
-greenlight-collect:
-  extends: .greenlight-collect
-  stage: collect
-
-deploy:
-  stage: deploy
-  needs: [greenlight-collect]
-  script:
-    - echo "deploying after outcome=$GREENLIGHT_OUTCOME"
-YAML
+mkdir -p "$REPO/adapters/gitlab"
+cp "$SRCDIR/adapters/gitlab/greenlight.gitlab-ci.yml" "$REPO/adapters/gitlab/"
+printf '#!/bin/sh\necho "deploying after outcome=$GREENLIGHT_OUTCOME"\n' >"$REPO/deploy"
+chmod +x "$REPO/deploy"
+# the docs' pipeline: the include points at this repository's template,
+# the relay and the SMTP server are the local ones
+snippet gitlab-resume | $PY -c '
+import sys, re
+t = sys.stdin.read()
+t = re.sub(r"include:\n  - project: [^\n]*\n    ref: [^\n]*\n    file: ([^\n]*)\n",
+           r"include:\n  - local: \1\n", t)
+sys.stdout.write(t)' | sed -e "s#https://relay.example.com#http://127.0.0.1:$RPORT#g" \
+	-e "s#smtp://mail.example.com:587#$GREENLIGHT_SMTP#g" >"$REPO/.gitlab-ci.yml"
+has "the include was rewritten" "$REPO/.gitlab-ci.yml" "local: adapters/gitlab/greenlight.gitlab-ci.yml"
 git -C "$REPO" add -A
 git -C "$REPO" commit -q -m pipeline
 mkdir -p "$TMP/home"
@@ -70,11 +69,10 @@ gcl() {
 	shift
 	(cd "$REPO" && HOME=$TMP/home "$NODE_BIN/gitlab-ci-local" --shell-isolation \
 		--no-artifacts-to-source --no-color \
-		--variable "GREENLIGHT_BIN=$GREENLIGHT" --variable GREENLIGHT_VIA=relay \
-		--variable "GREENLIGHT_RELAY=http://127.0.0.1:$RPORT" \
+		--variable "GREENLIGHT_BIN=$GREENLIGHT" \
 		--variable "GREENLIGHT_RELAY_TOKEN=$RTOKEN" \
-		--variable "GREENLIGHT_GATE_SECRET=i0241-gate-secret-0123456789abcdef0123456789" \
-		--variable "GREENLIGHT_SMTP=$GREENLIGHT_SMTP" --variable "GREENLIGHT_SMTP_CA_FILE=$GREENLIGHT_SMTP_CA_FILE" \
+		--variable "GREENLIGHT_GATE_SECRET=a0111-gate-secret-0123456789abcdef0123456789" \
+		--variable "GREENLIGHT_SMTP_CA_FILE=$GREENLIGHT_SMTP_CA_FILE" \
 		--variable GREENLIGHT_SMTP_USER=greenlight --variable GREENLIGHT_SMTP_PASSWORD=secret \
 		"$@" >"$log" 2>&1)
 }
