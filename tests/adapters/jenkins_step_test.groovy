@@ -363,5 +363,25 @@ want.each { int code, List w ->
     }
 }
 
+// ---- without holding an executor: resumeInput, waitForDecision, collect ------
+
+String fake = new File(fixtures, 'fake-greenlight').path
+r = runStep('resume-wait', [bin: fake, resumeInput: 'greenlight'], { Fake f -> f.baseEnv.FAKE_CODE = '5' })
+check('resumeInput, exit 5: WAITING, never unstable or failed') { r.err == null && r.out.result == 'WAITING' &&
+      r.out.waiting == true && r.out.inputId == 'greenlight' && r.fake.build.result == 'SUCCESS' &&
+      r.fake.named('unstable').isEmpty() && r.fake.named('echo')[0][1].contains('registered') }
+check('resumeInput: run --detach --resume ID') { r.fake.named('sh')[0][2].GREENLIGHT_DETACH == '1' &&
+      r.fake.named('sh')[0][2].GREENLIGHT_RESUME == 'greenlight' }
+r = runStep('resume-pass', [bin: fake, resumeInput: 'greenlight'], { Fake f -> f.baseEnv.FAKE_CODE = '0' })
+check('resumeInput, exit 0: SUCCESS, not waiting') { r.err == null && r.out.result == 'SUCCESS' && !r.out.waiting }
+r = runStep('collect-pending', [bin: fake, collect: true], { Fake f -> f.baseEnv.FAKE_CODE = '5' })
+check('collect, exit 5: FAILURE (not decided)') { r.err?.contains('not decided yet') && r.fake.build.result == 'FAILURE' &&
+      r.fake.named('sh')[0][2].GREENLIGHT_RESUME == '' }
+r = runStep('resume-bad', [bin: fake, resumeInput: 'a b; rm'])
+check('resumeInput: an id, or an error before anything runs') { r.err?.contains('resumeInput must be an input id') &&
+      r.fake.named('sh').isEmpty() }
+r = runStep('resume-both', [bin: fake, resumeInput: 'g', collect: true])
+check('resumeInput and collect: one per call') { r.err?.contains('one per call') }
+
 println "${passed} passed, ${failed} failed"
 System.exit(failed ? 1 : 0)
