@@ -159,7 +159,9 @@ void usage_relay(FILE *out)
 	      "Resuming pipelines that wait without a runner (docs/relay.md)\n"
 	      "      --ci-file FILE           \"ci TENANT KIND API-URL SECRET-VARIABLE\n"
 	      "                               PATTERN...\" lines; secrets come from\n"
-	      "                               the variables they name\n"
+	      "                               the variables they name; GitHub's App\n"
+	      "                               webhook secret comes from\n"
+	      "                               GREENLIGHT_RELAY_GITHUB_WEBHOOK_SECRET\n"
 	      "  -h, --help                   show this help\n"
 	      "Each option also reads GREENLIGHT_RELAY_<OPTION> (e.g.\n"
 	      "GREENLIGHT_RELAY_DB); a flag wins over the variable.\n"
@@ -522,6 +524,7 @@ static int start(struct relay *r)
 	ac.max_waiters = r->max_waiters;
 	ac.retention_s = r->retention;
 	ac.resume = &r->ci;
+	ac.github_secret = getenv("GREENLIGHT_RELAY_GITHUB_WEBHOOK_SECRET");
 	if (load_ci(r))
 		return GL_EXIT_USAGE;
 	r->api = relay_api_new(&ac);

@@ -634,6 +634,29 @@ static void open_reminders(struct run *r, int mail)
 	r->remind = remind_open(&c);
 }
 
+/* GitHub: NAME is the environment the deploy job waits for, protected by
+ * the relay's App; the run and commit find the webhook's event. */
+static int github_target(struct run *r)
+{
+	const char *repo = getenv("GITHUB_REPOSITORY"), *run = getenv("GITHUB_RUN_ID");
+	const char *sha = getenv("GITHUB_SHA");
+	cJSON *o;
+
+	if (!repo || !*repo || !run || !*run || !sha || !*sha)
+		return error("--resume: GITHUB_REPOSITORY, GITHUB_RUN_ID and GITHUB_SHA are not set; run this in a GitHub Actions job");
+	if (strlen(r->resume) > 255 || strlen(repo) > 200 || strlen(run) > 20 || strlen(sha) > 64)
+		return error("--resume: the environment name is at most 255 bytes");
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "ci", "github");
+	cJSON_AddStringToObject(o, "repository", repo);
+	cJSON_AddStringToObject(o, "run", run);
+	cJSON_AddStringToObject(o, "sha", sha);
+	cJSON_AddStringToObject(o, "environment", r->resume);
+	r->resume_json = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return 0;
+}
+
 /* --resume NAME: where this pipeline waits, from the CI's variables, as
  * the relay's "resume" target (docs/relay-protocol.md). */
 static int resume_target(struct run *r)
@@ -651,8 +674,10 @@ static int resume_target(struct run *r)
 		a = getenv("JOB_NAME");
 		b = getenv("BUILD_NUMBER");
 		why = "JOB_NAME and BUILD_NUMBER";
+	} else if (!strcmp(ci, "github")) {
+		return github_target(r);
 	} else {
-		return error("--resume works on GitLab and Jenkins (this CI is %s); on GitHub the relay answers the deployment protection rule instead", ci);
+		return error("--resume works on GitHub, GitLab and Jenkins (this CI is %s)", ci);
 	}
 	if (!a || !*a || !b || !*b)
 		return error("--resume: %s are not set; run this in a %s job", why, ci);

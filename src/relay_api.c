@@ -17,10 +17,10 @@
 
 #define MAX_DISCARD (1024 * 1024)	/* body read past the cap, then close */
 
-static const char *const route_method[] = {
+static const char *const route_method[R_GITHUB_HOOK + 1] = {
 	[R_NONE] = "", [R_REQUESTS] = "POST", [R_REQUEST] = "GET",
 	[R_REKEY] = "POST", [R_NOTIFIED] = "POST",
-	[R_BASELINES] = "PUT", [R_BASELINE_LOOKUP] = "POST",
+	[R_BASELINES] = "PUT", [R_BASELINE_LOOKUP] = "POST", [R_GITHUB_HOOK] = "POST",
 };
 
 static const char *header(struct MHD_Connection *c, const char *name)
@@ -94,11 +94,16 @@ static int scoped_key(const char *tenant, const char *key,
  * is settled (relay_resume.c). */
 static int add_resume(struct store *s, const struct parsed *p, const char *id)
 {
+	const char *ci = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p->resume, "ci"));
+	const struct resume_ops *ops = resume_ops_find(ci);
 	char *text = cJSON_PrintUnformatted(p->resume);
-	int rc = text ? store_resume_add(s, id, p->nr.tenant,
-					 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p->resume, "ci")),
-					 text, time(NULL)) : STORE_ERROR;
+	struct buf match = BUF_INIT(4096);
+	int rc = STORE_ERROR;
 
+	if (text && ops && (!ops->match || !ops->match(p->resume, &match)))
+		rc = store_resume_add(s, id, p->nr.tenant, ci, text,
+				      ops->match ? match.data : NULL, time(NULL));
+	buf_release(&match);
 	free(text);
 	return rc;
 }
@@ -341,6 +346,8 @@ static int more_body(struct relay_api *a, struct MHD_Connection *c,
 		return relay_baseline_put(a, c, k);
 	if (k->route == R_BASELINE_LOOKUP)
 		return relay_baseline_lookup(a, c, k);
+	if (k->route == R_GITHUB_HOOK)
+		return relay_github_hook(a, c, k);
 	return do_notified(a, c, k);
 }
 /* ---- routing ------------------------------------------------------------------- */
@@ -386,6 +393,15 @@ static int first_call(struct relay_api *a, struct MHD_Connection *c,
 		return relay_fail_h(a, c, MHD_HTTP_SERVICE_UNAVAILABLE,
 			      "the relay is shutting down",
 			      MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	if (!strcmp(url, RELAY_GITHUB_HOOK_PATH)) {	/* signed, not a bearer token */
+		memset(&who, 0, sizeof(who));
+		if (!a->github_secret)
+			return relay_fail(a, c, MHD_HTTP_NOT_FOUND, "not found");
+		if (strcmp(method, "POST"))
+			return relay_fail_h(a, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
+					    MHD_HTTP_HEADER_ALLOW, "POST");
+		return start_body(a, c, R_GITHUB_HOOK, id, &who, cls);
+	}
 	if (!relay_auth(a, c, &who)) {
 		atomic_fetch_add(&a->m.auth_failures, 1);
 		return relay_fail_h(a, c, MHD_HTTP_UNAUTHORIZED, "a valid bearer"
@@ -456,6 +472,7 @@ struct relay_api *relay_api_new(const struct relay_api_config *cfg)
 			 RELAY_DEFAULT_WAITERS;
 	a->retention_s = cfg->retention_s;
 	a->resume = cfg->resume;
+	a->github_secret = cfg->github_secret && *cfg->github_secret ? cfg->github_secret : NULL;
 	pthread_mutex_init(&a->tlock, NULL);
 	pthread_mutex_init(&a->wlock, NULL);
 	a->slots = xcalloc(a->nslots, sizeof(*a->slots));

@@ -40,6 +40,9 @@ struct relay_api_config {
 	const struct resume_config *resume;	/* tenants' CI credentials (resume.h),
 						 * or NULL: "resume" is refused (403);
 						 * must outlive the API */
+	const char *github_secret;	/* the GitHub App's webhook secret, or NULL:
+					 * POST /v1/github/webhook is 404; must
+					 * outlive the API, never printed */
 };
 
 /* Open the API's store connections.  NULL after reporting an error. */

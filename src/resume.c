@@ -15,7 +15,7 @@
 #include "resume.h"
 #include "util.h"
 
-static const struct resume_ops *const providers[] = { &resume_gitlab, &resume_jenkins };
+static const struct resume_ops *const providers[] = { &resume_gitlab, &resume_jenkins, &resume_github };
 
 const struct resume_ops *resume_ops_find(const char *ci)
 {
@@ -60,7 +60,7 @@ static int parse_line(struct resume_cred *cr, char **w, size_t nw, const char *f
 	if (!name_ok(w[0], "._-", STORE_MAX_TENANT))
 		return error("%s:%d: tenant \"%.64s\": 1-64 letters, digits, '.', '_', '-'", from, line, w[0]);
 	if (!resume_ops_find(w[1]))
-		return error("%s:%d: CI \"%.32s\": write gitlab or jenkins", from, line, w[1]);
+		return error("%s:%d: CI \"%.32s\": write gitlab, jenkins or github", from, line, w[1]);
 	if (!api_ok(w[2]))
 		return error("%s:%d: API URL \"%.100s\": write an https:// URL without credentials, query or fragment (http:// only on loopback)",
 			     from, line, w[2]);
@@ -200,7 +200,7 @@ const struct resume_ops *resume_target_valid(const cJSON *target, char *why, siz
 		return NULL;
 	ops = resume_ops_find(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(target, "ci")));
 	if (!ops) {
-		fail_into(why, n, "resume.ci: write gitlab or jenkins");
+		fail_into(why, n, "resume.ci: write gitlab, jenkins or github");
 		return NULL;
 	}
 	return ops->check(target, why, n) ? NULL : ops;

@@ -36,7 +36,7 @@
 /* One "ci TENANT KIND API-URL SECRET-ENV PATTERN..." line. */
 struct resume_cred {
 	char tenant[STORE_MAX_TENANT + 1];
-	char ci[16];			/* "gitlab", "jenkins" */
+	char ci[16];			/* "gitlab", "jenkins", "github" */
 	char *api;			/* base URL, no trailing slash */
 	char *secret;			/* from the environment: never printed */
 	char scopes[RESUME_SCOPE_MAX];	/* patterns, each NUL-terminated, then "" */
@@ -102,10 +102,13 @@ struct resume_ops {
 	int (*check)(const cJSON *target, char *why, size_t n);
 	/* The member matched against the credential's patterns. */
 	const char *scope_member;
+	/* NULL, or: the key the CI's own event finds this target by (the
+	 * resume is not due before that event): 0 or -1. */
+	int (*match)(const cJSON *target, struct buf *out);
 	enum resume_result (*resume)(struct resume_call *c);
 };
 
-extern const struct resume_ops resume_gitlab, resume_jenkins;
+extern const struct resume_ops resume_gitlab, resume_jenkins, resume_github;
 const struct resume_ops *resume_ops_find(const char *ci);
 
 /* Whether target is a resume target some provider understands (pure): its

@@ -330,14 +330,23 @@ struct store_resume {
 
 enum resume_end { RESUME_END_DONE, RESUME_END_FAILED, RESUME_END_RETRY };
 
-/* Add the resume of request id; adding it again while it waits replaces
+/* Add the resume of request id (match: NULL, or the key a later
+ * store_resume_attach() finds it by); adding it again while it waits replaces
  * its target (the newest pipeline that waits for the request is resumed),
  * after it was claimed changes nothing.  STORE_OK, or STORE_ERROR (reported; also for a target over
  * STORE_MAX_RESUME bytes). */
 int store_resume_add(struct store *s, const char *id, const char *tenant,
-		     const char *ci, const char *target, time_t now);
+		     const char *ci, const char *target, const char *match, time_t now);
 
-/* At most max waiting resumes whose request is settled and whose next_at
+/* A resume added with a match key (not NULL) is not due until the CI tells
+ * where to answer (GitHub: the deployment_protection_rule webhook):
+ * attach gives the newest waiting resume of ci with that key its full
+ * target and makes it due.  1 when one was found, 0 when none,
+ * STORE_ERROR. */
+int store_resume_attach(struct store *s, const char *ci, const char *match,
+			const char *target, time_t now);
+
+/* At most max waiting, attached resumes whose request is settled and whose next_at
  * is at or before now, oldest first; each outcome is its request's
  * state.  *out is malloc'd: free with store_resume_free().  STORE_OK or
  * STORE_ERROR (*out NULL, *n 0). */

@@ -27,8 +27,11 @@ const char store_resume_schema[] =
 	" outcome TEXT,"
 	" attempts INTEGER NOT NULL DEFAULT 0,"
 	" next_at INTEGER NOT NULL DEFAULT 0,"
+	" match TEXT,"
+	" ready INTEGER NOT NULL DEFAULT 1,"
 	" updated INTEGER NOT NULL) STRICT;"
 	"CREATE INDEX resumes_waiting ON resumes(state, next_at);"
+	"CREATE INDEX resumes_match ON resumes(ci, match);"
 	"CREATE TRIGGER resumes_prune AFTER DELETE ON requests BEGIN"
 	" DELETE FROM resumes WHERE request_id = old.id; END;"
 	"PRAGMA user_version = 8;";
@@ -58,7 +61,7 @@ static int write1(struct store *s, sqlite3_stmt *st, int bound, const char *what
 }
 
 int store_resume_add(struct store *s, const char *id, const char *tenant,
-		     const char *ci, const char *target, time_t now)
+		     const char *ci, const char *target, const char *match, time_t now)
 {
 	sqlite3_stmt *st = NULL;
 
@@ -67,14 +70,17 @@ int store_resume_add(struct store *s, const char *id, const char *tenant,
 			     STORE_MAX_RESUME);
 	if (sq_begin(s, 1))
 		return STORE_ERROR;
-	if (prepare(s, "INSERT INTO resumes(request_id, tenant, ci, target, updated)"
-		    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (request_id) DO UPDATE SET"
-		    " ci = excluded.ci, target = excluded.target, updated = excluded.updated"
+	if (prepare(s, "INSERT INTO resumes(request_id, tenant, ci, target, match, ready,"
+		    " updated) VALUES (?1, ?2, ?3, ?4, ?6, ?6 IS NULL, ?5) ON CONFLICT"
+		    " (request_id) DO UPDATE SET ci = excluded.ci, target = excluded.target,"
+		    " match = excluded.match, ready = excluded.ready, updated = excluded.updated"
 		    " WHERE state = 'waiting'", &st))
 		return sq_finish(s, STORE_ERROR);
 	return write1(s, st, sq_bind_text(st, 1, id) || sq_bind_text(st, 2, tenant ? tenant : "") ||
 		      sq_bind_text(st, 3, ci) || sq_bind_text(st, 4, target) ||
-		      sqlite3_bind_int64(st, 5, (sqlite3_int64)now), "add resume", NULL);
+		      sqlite3_bind_int64(st, 5, (sqlite3_int64)now) ||
+		      (match ? sq_bind_text(st, 6, match) : sqlite3_bind_null(st, 6)),
+		      "add resume", NULL);
 }
 
 static void row(sqlite3_stmt *st, struct store_resume *r)
@@ -96,7 +102,7 @@ int store_resume_due(struct store *s, time_t now, size_t max,
 	sqlite3_stmt *st = NULL;
 	int rc = prepare(s, "SELECT r.request_id, r.tenant, r.ci, r.target, r.attempts,"
 			 " q.state FROM resumes r JOIN requests q ON q.id = r.request_id"
-			 " WHERE r.state = 'waiting' AND r.next_at <= ?1 AND q.state <>"
+			 " WHERE r.state = 'waiting' AND r.ready = 1 AND r.next_at <= ?1 AND q.state <>"
 			 " 'pending' ORDER BY r.next_at LIMIT ?2", &st);
 
 	*out = NULL;
@@ -124,6 +130,26 @@ int store_resume_due(struct store *s, time_t now, size_t max,
 		return STORE_ERROR;
 	}
 	return STORE_OK;
+}
+
+int store_resume_attach(struct store *s, const char *ci, const char *match,
+			const char *target, time_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int changes = 0, rc;
+
+	if (!target || strlen(target) > STORE_MAX_RESUME)
+		return error("store: a resume target is at most %d bytes", STORE_MAX_RESUME);
+	if (sq_begin(s, 1))
+		return STORE_ERROR;
+	if (prepare(s, "UPDATE resumes SET target = ?3, ready = 1, updated = ?4 WHERE rowid ="
+		    " (SELECT max(rowid) FROM resumes WHERE ci = ?1 AND match = ?2 AND"
+		    " state = 'waiting')", &st))
+		return sq_finish(s, STORE_ERROR);
+	rc = write1(s, st, sq_bind_text(st, 1, ci) || sq_bind_text(st, 2, match) ||
+		    sq_bind_text(st, 3, target) || sqlite3_bind_int64(st, 4, (sqlite3_int64)now),
+		    "attach resume", &changes);
+	return rc ? rc : changes == 1;
 }
 
 int store_resume_claim(struct store *s, const char *id, enum req_state outcome,

@@ -16,6 +16,21 @@ every call so a test can count them:
          https://docs.gitlab.com/ee/api/rest/authentication.html
     401 {"message": "401 Unauthorized"} for a missing or wrong token, 404
     for an unknown project, pipeline or job.
+  GitHub REST API, under /github (a GitHub App)
+    POST /app/installations/{installation_id}/access_tokens
+         "Create an installation access token for an app"
+         https://docs.github.com/en/rest/apps/apps#create-an-installation-access-token-for-an-app
+         authentication: the App's JWT (Authorization: Bearer), RS256, checked
+         with the App's public key: iss = the App id, iat in the past, exp in
+         the future and at most 10 minutes after iat
+         https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-json-web-token-jwt-for-a-github-app
+         answers 201 {"token", "expires_at"}
+    POST /repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule
+         "Review custom deployment protection rules for a workflow run"
+         https://docs.github.com/en/rest/actions/workflow-runs#review-custom-deployment-protection-rules-for-a-workflow-run
+         authentication: an installation token this stand-in issued; body
+         {"environment_name", "state": "approved" | "rejected", "comment"};
+         answers 204
   Jenkins, under /jenkins
     GET  /crumbIssuer/api/json  {"_class", "crumb", "crumbRequestField"}
          https://www.jenkins.io/doc/book/security/csrf-protection/
@@ -36,6 +51,7 @@ to `calls` (and to --log as JSON lines): {"ci", "method", "path", "status",
 import argparse
 import base64
 import json
+import os
 import re
 import sys
 import threading
@@ -49,7 +65,7 @@ CRUMB = "c0ffee-crumb-4242"
 class CiApi:
     def __init__(self, gitlab_token="glpat-test-0123456789abcdef", jenkins_user="relay",
                  jenkins_token="11aa22bb33cc44dd55ee66ff77889900", project="42",
-                 pipeline="1001", jobs=None, fail=0, log=None):
+                 pipeline="1001", jobs=None, fail=0, log=None, github_app=None):
         self.gitlab_token, self.project, self.pipeline = gitlab_token, project, pipeline
         self.basic = "Basic " + base64.b64encode(f"{jenkins_user}:{jenkins_token}".encode()).decode()
         # each pipeline P has these jobs, with ids P*100+1, P*100+2, ...
@@ -57,6 +73,8 @@ class CiApi:
         self.jobs = jobs or [{"name": "gate", "status": "success"},
                              {"name": "greenlight-collect", "status": "manual"}]
         self.played = set()
+        # github_app: (app id, public key PEM bytes) of the App whose JWTs count
+        self.github_app, self.gh_tokens, self.reviews = github_app, set(), []
         self.fail, self.log, self.calls = fail, log, []
         self.lock = threading.Lock()
         api = self
@@ -112,8 +130,7 @@ class CiApi:
 
     def handle(self, h, method):
         n = int(h.headers.get("Content-Length") or 0)
-        if n:
-            h.rfile.read(min(n, 1 << 20))
+        body = h.rfile.read(min(n, 1 << 20)) if n else b""
         path = urllib.parse.urlsplit(h.path).path
         if path == "/_test/new-pipelines" and method == "POST":
             # test control, not an API: forget which jobs were played (the
@@ -125,6 +142,8 @@ class CiApi:
             return self.gitlab(h, method, path[len("/gitlab/api/v4"):])
         if path.startswith("/jenkins/"):
             return self.jenkins(h, method, path[len("/jenkins"):])
+        if path.startswith("/github/"):
+            return self.github(h, method, path[len("/github"):], body)
         self.record(h, "?", method, 404, False)
         self.answer(h, 404, {"message": "404 Not Found"})
 
@@ -171,6 +190,67 @@ class CiApi:
         self.record(h, "gitlab", method, 404, True)
         return self.answer(h, 404, {"error": "404 Not Found"})
 
+    def jwt_ok(self, auth):
+        """An RS256 JWT of the App, signed with its key, valid now."""
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding
+        if not self.github_app or not auth or not auth.startswith("Bearer "):
+            return False
+        parts = auth[7:].split(".")
+        if len(parts) != 3:
+            return False
+        dec = lambda s: base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+        try:
+            head, claims = json.loads(dec(parts[0])), json.loads(dec(parts[1]))
+            key = serialization.load_pem_public_key(self.github_app[1])
+            key.verify(dec(parts[2]), (parts[0] + "." + parts[1]).encode(),
+                       padding.PKCS1v15(), hashes.SHA256())
+        except Exception:
+            return False
+        now = time.time()
+        return (head.get("alg") == "RS256" and str(claims.get("iss")) == str(self.github_app[0])
+                and claims["iat"] <= now and claims["exp"] > now
+                and claims["exp"] - claims["iat"] <= 600)
+
+    def github(self, h, method, path, body):
+        auth = h.headers.get("Authorization")
+        m = re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
+        if method == "POST" and m:
+            if not self.jwt_ok(auth) or h.headers.get("Accept") != "application/vnd.github+json":
+                self.record(h, "github", method, 401, False)
+                return self.answer(h, 401, {"message": "A JSON web token could not be decoded"})
+            tok = "ghs_" + base64.b32encode(os.urandom(20)).decode().lower()
+            with self.lock:
+                self.gh_tokens.add(tok)
+            self.record(h, "github", method, 201, True)
+            return self.answer(h, 201, {"token": tok, "expires_at": "2099-01-01T00:00:00Z"})
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/actions/runs/(\d+)/deployment_protection_rule", path)
+        if method == "POST" and m:
+            tok = auth[7:] if auth and auth.startswith("Bearer ") else ""
+            if tok not in self.gh_tokens:
+                self.record(h, "github", method, 401, False)
+                return self.answer(h, 401, {"message": "Bad credentials"})
+            try:
+                b = json.loads(body)
+                ok = (isinstance(b.get("environment_name"), str) and b.get("state") in ("approved", "rejected")
+                      and isinstance(b.get("comment", ""), str))
+            except ValueError:
+                ok = False
+            if not ok:
+                self.record(h, "github", method, 422, True)
+                return self.answer(h, 422, {"message": "Validation Failed"})
+            if self.flaky():
+                self.record(h, "github", method, 503, True)
+                return self.answer(h, 503, {"message": "Service Unavailable"})
+            with self.lock:
+                self.reviews.append({"repo": m.group(1), "run": m.group(2), **b})
+            self.record(h, "github", method, 204, True)
+            h.send_response(204)
+            h.end_headers()
+            return None
+        self.record(h, "github", method, 404, True)
+        return self.answer(h, 404, {"message": "Not Found"})
+
     def jenkins(self, h, method, path):
         ok = h.headers.get("Authorization") == self.basic
         if not ok:
@@ -204,7 +284,6 @@ def main():
     ap.add_argument("--project", default="42")
     ap.add_argument("--pipeline", default=None, help="the only pipeline id known (default: any)")
     a = ap.parse_args()
-    import os
     api = CiApi(fail=a.fail, log=a.log, project=a.project, pipeline=a.pipeline,
                 gitlab_token=os.environ.get(a.gitlab_token_env, "glpat-test-0123456789abcdef"))
     with open(a.port_file + ".tmp", "w") as f:

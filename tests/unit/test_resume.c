@@ -285,8 +285,8 @@ static void test_outbox(void **state)
 	assert_non_null(d.s);
 	s2 = store_open(d.path);
 	new_request(&d, "k1", T0 + 3600);
-	assert_int_equal(store_resume_add(d.s, d.id, "acme", "gitlab", GL_TARGET, T0), STORE_OK);
-	assert_int_equal(store_resume_add(d.s, d.id, "acme", "gitlab", GL_TARGET, T0), STORE_OK);
+	assert_int_equal(store_resume_add(d.s, d.id, "acme", "gitlab", GL_TARGET, NULL, T0), STORE_OK);
+	assert_int_equal(store_resume_add(d.s, d.id, "acme", "gitlab", GL_TARGET, NULL, T0), STORE_OK);
 	/* pending: nothing due */
 	assert_int_equal(relay_resume_sweep(d.s, &cfg, fake_http, &f, T0 + 1), 0);
 	assert_int_equal(f.n, 0);
@@ -312,12 +312,12 @@ static void test_outbox(void **state)
 	assert_int_equal(store_resume_state(d.s, d.id, st, &attempts), STORE_OK);
 	assert_string_equal(st, "done");
 	assert_int_equal(relay_resume_sweep(d.s, &cfg, fake_http, &f, T0 + 100), 0);	/* once */
-	assert_int_equal(store_resume_add(d.s, d.id, "acme", "gitlab", GL_TARGET, T0), STORE_OK);
+	assert_int_equal(store_resume_add(d.s, d.id, "acme", "gitlab", GL_TARGET, NULL, T0), STORE_OK);
 	assert_int_equal(relay_resume_sweep(d.s, &cfg, fake_http, &f, T0 + 100), 0);	/* still once */
 
 	/* a claim is taken once: the second connection finds it gone */
 	new_request(&d, "k2", T0 + 10);
-	assert_int_equal(store_resume_add(d.s, d.id, "acme", "jenkins", JK_TARGET(), T0), STORE_OK);
+	assert_int_equal(store_resume_add(d.s, d.id, "acme", "jenkins", JK_TARGET(), NULL, T0), STORE_OK);
 	assert_int_equal(store_settle_expired(d.s, T0 + 10, NULL), STORE_OK);
 	assert_int_equal(store_resume_claim(d.s, d.id, REQ_EXPIRED, T0 + 11), 1);
 	assert_int_equal(store_resume_claim(s2, d.id, REQ_EXPIRED, T0 + 11), 0);
