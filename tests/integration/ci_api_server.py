@@ -244,6 +244,9 @@ class CiApi:
                 return self.answer(h, 503, {"message": "Service Unavailable"})
             with self.lock:
                 self.reviews.append({"repo": m.group(1), "run": m.group(2), **b})
+            if self.log:
+                with open(self.log, "a") as f:
+                    f.write(json.dumps({"review": self.reviews[-1]}) + "\n")
             self.record(h, "github", method, 204, True)
             h.send_response(204)
             h.end_headers()
@@ -282,10 +285,14 @@ def main():
     ap.add_argument("--gitlab-token-env", default="CI_API_GITLAB_TOKEN",
                     help="the variable holding the project access token accepted")
     ap.add_argument("--project", default="42")
+    ap.add_argument("--github-app-id", default=None)
+    ap.add_argument("--github-app-public-key", default=None, help="PEM file")
     ap.add_argument("--pipeline", default=None, help="the only pipeline id known (default: any)")
     a = ap.parse_args()
     api = CiApi(fail=a.fail, log=a.log, project=a.project, pipeline=a.pipeline,
-                gitlab_token=os.environ.get(a.gitlab_token_env, "glpat-test-0123456789abcdef"))
+                gitlab_token=os.environ.get(a.gitlab_token_env, "glpat-test-0123456789abcdef"),
+                github_app=(a.github_app_id, open(a.github_app_public_key, "rb").read())
+                if a.github_app_public_key else None)
     with open(a.port_file + ".tmp", "w") as f:
         f.write(str(api.port))
     os.rename(a.port_file + ".tmp", a.port_file)
