@@ -132,6 +132,12 @@ static cJSON *register_json(const struct store_new_request *nr)
 		cJSON_AddItemToArray(teams, t);
 	}
 	cJSON_AddItemToObject(o, "recipients", recipients_json(nr->recipients, nr->nrecipients));
+	if (nr->resume_json) {
+		cJSON *resume = cJSON_Parse(nr->resume_json);
+
+		if (resume)
+			cJSON_AddItemToObject(o, "resume", resume);
+	}
 	return o;
 }
 

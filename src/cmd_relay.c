@@ -37,6 +37,7 @@
 #include "store.h"
 #include "relay_api.h"
 #include "relay_notify.h"
+#include "relay_resume.h"
 #include "util.h"
 #include "web.h"
 
@@ -56,7 +57,9 @@ enum opt {
 	O_DEADLINE, O_HEADER_BUFFER, O_RETENTION,
 	/* mail for detached requests (relay_notify.h) */
 	O_SMTP, O_SMTP_TLS, O_FROM, O_SMTP_USER_ENV, O_SMTP_PASSWORD_ENV,
-	O_SMTP_CA_FILE, O_SEND_TIMEOUT, O_COUNT
+	O_SMTP_CA_FILE, O_SEND_TIMEOUT,
+	O_CI_FILE,	/* CI credentials for resuming pipelines (relay_resume.h) */
+	O_COUNT
 };
 
 static const struct {
@@ -84,6 +87,7 @@ static const struct {
 	[O_SMTP_USER_ENV] = { "smtp-user-env", "GREENLIGHT_RELAY_SMTP_USER_ENV", "GREENLIGHT_SMTP_USER" },
 	[O_SMTP_PASSWORD_ENV] = { "smtp-password-env", "GREENLIGHT_RELAY_SMTP_PASSWORD_ENV", "GREENLIGHT_SMTP_PASSWORD" },
 	[O_SMTP_CA_FILE] = { "smtp-ca-file", "GREENLIGHT_RELAY_SMTP_CA_FILE", NULL },
+	[O_CI_FILE] = { "ci-file", "GREENLIGHT_RELAY_CI_FILE", NULL },
 	[O_SEND_TIMEOUT] = { "send-timeout", "GREENLIGHT_RELAY_SEND_TIMEOUT", "2m" },
 };
 
@@ -100,6 +104,8 @@ struct relay {
 	int lock_fd;			/* holds the database's lock, or -1 */
 	struct relay_mail mail;		/* --smtp ...: mail for detached requests */
 	struct relay_notify *notify;
+	struct resume_config ci;	/* --ci-file: tenants' CI credentials */
+	struct relay_resume *resume;
 };
 
 static volatile sig_atomic_t stop_signal, reload_signal;
@@ -157,6 +163,12 @@ void usage_relay(FILE *out)
 	      "                               (GREENLIGHT_SMTP_PASSWORD)\n"
 	      "      --smtp-ca-file FILE      CAs for the server (system store)\n"
 	      "      --send-timeout DUR       per batch of messages (2m)\n"
+	      "Resuming pipelines that wait without a runner (docs/relay.md)\n"
+	      "      --ci-file FILE           \"ci TENANT KIND API-URL SECRET-VARIABLE\n"
+	      "                               PATTERN...\" lines; secrets come from\n"
+	      "                               the variables they name; GitHub's App\n"
+	      "                               webhook secret comes from\n"
+	      "                               GREENLIGHT_RELAY_GITHUB_WEBHOOK_SECRET\n"
 	      "  -h, --help                   show this help\n"
 	      "Each option also reads GREENLIGHT_RELAY_<OPTION> (e.g.\n"
 	      "GREENLIGHT_RELAY_DB); a flag wins over the variable.\n"
@@ -501,6 +513,24 @@ static void serve(struct relay *r)
 	}
 }
 
+/* --ci-file: the tenants' CI credentials, read once at start. */
+static int load_ci(struct relay *r)
+{
+	const char *path = r->val[O_CI_FILE];
+	char *text = NULL;
+	int rc;
+
+	if (!path)
+		return 0;
+	if (read_text(path, TOKENS_FILE_MAX, &text))
+		return -1;
+	rc = resume_config_parse(&r->ci, text, path);
+	free(text);
+	if (!rc && !r->ci.n)
+		rc = error("relay: --ci-file '%s' has no ci line", path);
+	return rc;
+}
+
 static int start(struct relay *r)
 {
 	struct relay_api_config ac = { 0 };
@@ -510,6 +540,10 @@ static int start(struct relay *r)
 	ac.stores = r->threads;		/* one per worker; the sweep shares one */
 	ac.max_waiters = r->max_waiters;
 	ac.retention_s = r->retention;
+	ac.resume = &r->ci;
+	ac.github_secret = getenv("GREENLIGHT_RELAY_GITHUB_WEBHOOK_SECRET");
+	if (load_ci(r))
+		return GL_EXIT_USAGE;
 	r->api = relay_api_new(&ac);
 	if (!r->api)
 		return GL_EXIT_INFRA;
@@ -522,6 +556,11 @@ static int start(struct relay *r)
 	if (r->mail.smtp) {	/* forks its mail helper: before any thread */
 		r->notify = relay_notify_start(r->val[O_DB], &r->mail);
 		if (!r->notify)
+			return GL_EXIT_INFRA;
+	}
+	if (r->ci.n) {	/* initialises libcurl: before any thread */
+		r->resume = relay_resume_start(r->val[O_DB], &r->ci);
+		if (!r->resume)
 			return GL_EXIT_INFRA;
 	}
 	settled = relay_api_sweep(r->api, 1);
@@ -566,7 +605,9 @@ int cmd_relay(int argc, char **argv)
 	}
 	web_stop(r.web);
 	relay_notify_stop(r.notify);
+	relay_resume_stop(r.resume);
 	relay_api_free(r.api);
+	resume_config_release(&r.ci);
 	release(&r);
 	if (r.lock_fd >= 0)
 		close(r.lock_fd);	/* the next relay may start now */

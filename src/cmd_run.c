@@ -43,6 +43,8 @@ struct run {
 	const char *junit;
 	int resend;
 	int detach;		/* register and mail, then exit 5 */
+	const char *resume;	/* --resume: the collect job / input step the
+				 * relay resumes when the request is settled */
 	struct evaluation e;
 	struct gitinfo git;
 	struct backend be;
@@ -58,6 +60,7 @@ struct run {
 	struct chat *chat;		/* chat webhooks being posted to */
 	struct remind *remind;		/* reminders, escalation, follow-ups */
 	int created;			/* this run created the request */
+	char *resume_json;		/* the registration's "resume" target */
 };
 
 static int wake_fd[2] = { -1, -1 };
@@ -94,6 +97,11 @@ void usage_run(FILE *out)
 	      "      --resend                mail new links even if the request exists\n"
 	      "      --detach                relay or mail mode: register and mail, then exit 5;\n"
 	      "                              a later run collects the decision\n"
+	      "      --resume NAME           relay mode with --detach: the relay resumes this\n"
+	      "                              pipeline when the request is settled: GitLab\n"
+	      "                              plays the manual job NAME, Jenkins submits or\n"
+	      "                              aborts the input step with id NAME, GitHub\n"
+	      "                              reviews environment NAME's protection rule\n"
 	      "  -h, --help                  show this help\n"
 	      "Settings (flag > GREENLIGHT_* variable > gate file > default):\n"
 	      "      --smtp URL              notify.smtp       smtp://localhost:587\n"
@@ -141,8 +149,8 @@ void usage_run(FILE *out)
 
 static int parse_args(struct run *r, int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_MAX, OPT_RESEND, OPT_DETACH, OPT_JUNIT, OPT_SETTING };
-	struct option longopts[10 + SET_COUNT + 1];
+	enum { OPT_JSON = 256, OPT_MAX, OPT_RESEND, OPT_DETACH, OPT_RESUME, OPT_JUNIT, OPT_SETTING };
+	struct option longopts[11 + SET_COUNT + 1];
 	int n = 0, c, idx;
 
 	longopts[n++] = (struct option){ "gate", required_argument, NULL, 'g' };
@@ -151,6 +159,7 @@ static int parse_args(struct run *r, int argc, char **argv)
 	longopts[n++] = (struct option){ "max-results-bytes", required_argument, NULL, OPT_MAX };
 	longopts[n++] = (struct option){ "resend", no_argument, NULL, OPT_RESEND };
 	longopts[n++] = (struct option){ "detach", no_argument, NULL, OPT_DETACH };
+	longopts[n++] = (struct option){ "resume", required_argument, NULL, OPT_RESUME };
 	longopts[n++] = (struct option){ "junit", required_argument, NULL, OPT_JUNIT };
 	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	for (int i = 0; i < SET_COUNT; i++)
@@ -158,6 +167,8 @@ static int parse_args(struct run *r, int argc, char **argv)
 	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
 	r->output = getenv("GREENLIGHT_OUTPUT");
 	r->detach = getenv("GREENLIGHT_DETACH") && !strcmp(getenv("GREENLIGHT_DETACH"), "1");
+	r->resume = getenv("GREENLIGHT_RESUME") && *getenv("GREENLIGHT_RESUME") ?
+		    getenv("GREENLIGHT_RESUME") : NULL;
 	while ((c = getopt_long(argc, argv, "g:r:o:h", longopts, &idx)) != -1) {
 		if (c >= OPT_SETTING && c < OPT_SETTING + SET_COUNT) {
 			settings_set_flag(&r->set, (enum setting_id)(c - OPT_SETTING), optarg);
@@ -169,6 +180,7 @@ static int parse_args(struct run *r, int argc, char **argv)
 		case 'o': r->output = optarg; break;
 		case OPT_RESEND: r->resend = 1; break;
 		case OPT_DETACH: r->detach = 1; break;
+		case OPT_RESUME: r->resume = optarg; break;
 		case OPT_JUNIT: r->junit = optarg; break;
 		case OPT_MAX:
 			if (eval_opts_max_results(&r->eo, optarg))
@@ -384,6 +396,7 @@ static int open_request(struct run *r, int *mail)
 	nr.nteams = v->nteams;
 	nr.recipients = sr;
 	nr.nrecipients = r->nrcpt;
+	nr.resume_json = r->resume_json;
 	if (r->be.ops->put(&r->be, &nr, &r->req, &r->created, &prev))
 		goto out;
 	if (r->created && *prev.id)
@@ -623,6 +636,65 @@ static void open_reminders(struct run *r, int mail)
 	r->remind = remind_open(&c);
 }
 
+/* GitHub: NAME is the environment the deploy job waits for, protected by
+ * the relay's App; the run and commit find the webhook's event. */
+static int github_target(struct run *r)
+{
+	const char *repo = getenv("GITHUB_REPOSITORY"), *run = getenv("GITHUB_RUN_ID");
+	const char *sha = getenv("GITHUB_SHA");
+	cJSON *o;
+
+	if (!repo || !*repo || !run || !*run || !sha || !*sha)
+		return error("--resume: GITHUB_REPOSITORY, GITHUB_RUN_ID and GITHUB_SHA are not set; run this in a GitHub Actions job");
+	if (strlen(r->resume) > 255 || strlen(repo) > 200 || strlen(run) > 20 || strlen(sha) > 64)
+		return error("--resume: the environment name is at most 255 bytes");
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "ci", "github");
+	cJSON_AddStringToObject(o, "repository", repo);
+	cJSON_AddStringToObject(o, "run", run);
+	cJSON_AddStringToObject(o, "sha", sha);
+	cJSON_AddStringToObject(o, "environment", r->resume);
+	r->resume_json = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return 0;
+}
+
+/* --resume NAME: where this pipeline waits, from the CI's variables, as
+ * the relay's "resume" target (docs/relay-protocol.md). */
+static int resume_target(struct run *r)
+{
+	const char *ci = r->ci.provider, *a, *b, *why;
+	cJSON *o;
+
+	if (!r->detach || strcmp(r->set.value[SET_VIA], "relay"))
+		return error("--resume needs --detach in relay mode (--via relay): the relay resumes the pipeline");
+	if (!strcmp(ci, "gitlab")) {
+		a = getenv("CI_PROJECT_ID");
+		b = getenv("CI_PIPELINE_ID");
+		why = "CI_PROJECT_ID and CI_PIPELINE_ID";
+	} else if (!strcmp(ci, "jenkins")) {
+		a = getenv("JOB_NAME");
+		b = getenv("BUILD_NUMBER");
+		why = "JOB_NAME and BUILD_NUMBER";
+	} else if (!strcmp(ci, "github")) {
+		return github_target(r);
+	} else {
+		return error("--resume works on GitHub, GitLab and Jenkins (this CI is %s)", ci);
+	}
+	if (!a || !*a || !b || !*b)
+		return error("--resume: %s are not set; run this in a %s job", why, ci);
+	if (strlen(r->resume) > 255 || strlen(a) > 255 || strlen(b) > 255)
+		return error("--resume: the job name and the CI's ids are at most 255 bytes each");
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "ci", ci);
+	cJSON_AddStringToObject(o, !strcmp(ci, "gitlab") ? "project" : "job", a);
+	cJSON_AddStringToObject(o, !strcmp(ci, "gitlab") ? "pipeline" : "build", b);
+	cJSON_AddStringToObject(o, !strcmp(ci, "gitlab") ? "job" : "input", r->resume);
+	r->resume_json = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return 0;
+}
+
 /* The review half: request, server, mail, wait. */
 static int review(struct run *r)
 {
@@ -642,6 +714,8 @@ static int review(struct run *r)
 	}
 	gitinfo_discover(&r->git, ".");
 	ci_info_detect(&r->ci);		/* the CI knows the run and the branch */
+	if (r->resume && resume_target(r))
+		return GL_EXIT_USAGE;
 	if (!*r->set.value[SET_RUN_URL] && r->ci.run_url) {
 		r->set.value[SET_RUN_URL] = r->ci.run_url;
 		r->set.origin[SET_RUN_URL] = r->ci.provider;
@@ -692,6 +766,9 @@ static int review(struct run *r)
 		if (!strcmp(r->set.value[SET_VIA], "mail"))
 			fprintf(stderr, "greenlight: request %s is pending; replies go to %s; run again (without --detach, with the same state file %s) to collect the decision\n",
 				r->req.id, r->set.value[SET_IMAP], r->set.value[SET_STATE]);
+		else if (r->resume_json)
+			fprintf(stderr, "greenlight: request %s is pending at %s; the relay resumes this pipeline (%s) when it is decided or expires\n",
+				r->req.id, r->public_url, r->resume);
 		else
 			fprintf(stderr, "greenlight: request %s is pending at %s; run again (without --detach) to collect the decision\n",
 				r->req.id, r->public_url);
@@ -727,6 +804,7 @@ static void run_release(struct run *r)
 		OPENSSL_cleanse(r->rcpt[i].token, sizeof(r->rcpt[i].token));
 	free(r->rcpt);
 	free(r->public_url);
+	free(r->resume_json);
 	free(r->qteams);
 	gitinfo_release(&r->git);
 	ci_info_release(&r->ci);

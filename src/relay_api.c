@@ -11,15 +11,16 @@
 #include <string.h>
 
 #include "relay_int.h"
+#include "resume.h"
 #include "util.h"
 #include "web.h"
 
 #define MAX_DISCARD (1024 * 1024)	/* body read past the cap, then close */
 
-static const char *const route_method[] = {
+static const char *const route_method[R_GITHUB_HOOK + 1] = {
 	[R_NONE] = "", [R_REQUESTS] = "POST", [R_REQUEST] = "GET",
 	[R_REKEY] = "POST", [R_NOTIFIED] = "POST",
-	[R_BASELINES] = "PUT", [R_BASELINE_LOOKUP] = "POST",
+	[R_BASELINES] = "PUT", [R_BASELINE_LOOKUP] = "POST", [R_GITHUB_HOOK] = "POST",
 };
 
 static const char *header(struct MHD_Connection *c, const char *name)
@@ -88,6 +89,25 @@ static int scoped_key(const char *tenant, const char *key,
 	       token_sha256_hex(out, both, (size_t)n);
 }
 
+/* Keep where the request's pipeline waits (once: a re-registration that
+ * finds the request adds nothing), so the relay resumes it when the request
+ * is settled (relay_resume.c). */
+static int add_resume(struct store *s, const struct parsed *p, const char *id)
+{
+	const char *ci = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p->resume, "ci"));
+	const struct resume_ops *ops = resume_ops_find(ci);
+	char *text = cJSON_PrintUnformatted(p->resume);
+	struct buf match = BUF_INIT(4096);
+	int rc = STORE_ERROR;
+
+	if (text && ops && (!ops->match || !ops->match(p->resume, &match)))
+		rc = store_resume_add(s, id, p->nr.tenant, ci, text,
+				      ops->match ? match.data : NULL, time(NULL));
+	buf_release(&match);
+	free(text);
+	return rc;
+}
+
 static int registered(struct relay_api *a, struct MHD_Connection *c,
 		      struct store *s, struct parsed *p)
 {
@@ -101,6 +121,10 @@ static int registered(struct relay_api *a, struct MHD_Connection *c,
 				  " tokens");
 	if (rc != STORE_OK)
 		return relay_reply_read(a, c, rc, MHD_HTTP_OK, &r);
+	if (p->resume && add_resume(s, p, r.id)) {
+		store_request_release(&r);
+		return relay_internal(a, c);
+	}
 	atomic_fetch_add(created ? &a->m.registered : &a->m.reattached, 1);
 	if (created)
 		prev = previous_json(s, p, r.id);
@@ -131,6 +155,17 @@ static int do_register(struct relay_api *a, struct MHD_Connection *c,
 				 " that repository" : "this token may register"
 				 " only requests that name their repository");
 		goto out;
+	}
+	if (p->resume) {
+		unsigned st = resume_check_target(a->resume, k->in->who.tenant, p->resume,
+						  p->why, sizeof(p->why));
+
+		if (st) {
+			if (st == MHD_HTTP_FORBIDDEN)
+				atomic_fetch_add(&a->m.scope_refused, 1);
+			ret = relay_fail(a, c, st, p->why);
+			goto out;
+		}
 	}
 	if (scoped_key(k->in->who.tenant, p->nr.key, key)) {
 		ret = relay_fail(a, c, MHD_HTTP_BAD_REQUEST, "bad key");
@@ -311,6 +346,8 @@ static int more_body(struct relay_api *a, struct MHD_Connection *c,
 		return relay_baseline_put(a, c, k);
 	if (k->route == R_BASELINE_LOOKUP)
 		return relay_baseline_lookup(a, c, k);
+	if (k->route == R_GITHUB_HOOK)
+		return relay_github_hook(a, c, k);
 	return do_notified(a, c, k);
 }
 /* ---- routing ------------------------------------------------------------------- */
@@ -356,6 +393,15 @@ static int first_call(struct relay_api *a, struct MHD_Connection *c,
 		return relay_fail_h(a, c, MHD_HTTP_SERVICE_UNAVAILABLE,
 			      "the relay is shutting down",
 			      MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	if (!strcmp(url, RELAY_GITHUB_HOOK_PATH)) {	/* signed, not a bearer token */
+		memset(&who, 0, sizeof(who));
+		if (!a->github_secret)
+			return relay_fail(a, c, MHD_HTTP_NOT_FOUND, "not found");
+		if (strcmp(method, "POST"))
+			return relay_fail_h(a, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
+					    MHD_HTTP_HEADER_ALLOW, "POST");
+		return start_body(a, c, R_GITHUB_HOOK, id, &who, cls);
+	}
 	if (!relay_auth(a, c, &who)) {
 		atomic_fetch_add(&a->m.auth_failures, 1);
 		return relay_fail_h(a, c, MHD_HTTP_UNAUTHORIZED, "a valid bearer"
@@ -425,6 +471,8 @@ struct relay_api *relay_api_new(const struct relay_api_config *cfg)
 	a->max_waiters = cfg->max_waiters ? cfg->max_waiters :
 			 RELAY_DEFAULT_WAITERS;
 	a->retention_s = cfg->retention_s;
+	a->resume = cfg->resume;
+	a->github_secret = cfg->github_secret && *cfg->github_secret ? cfg->github_secret : NULL;
 	pthread_mutex_init(&a->tlock, NULL);
 	pthread_mutex_init(&a->wlock, NULL);
 	a->slots = xcalloc(a->nslots, sizeof(*a->slots));

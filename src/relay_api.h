@@ -37,6 +37,12 @@ struct relay_api_config {
 	unsigned stores;		/* store connections (worker threads); 0: 1 */
 	unsigned max_waiters;		/* 0: RELAY_DEFAULT_WAITERS */
 	uint64_t retention_s;		/* settled requests kept this long; 0: for ever */
+	const struct resume_config *resume;	/* tenants' CI credentials (resume.h),
+						 * or NULL: "resume" is refused (403);
+						 * must outlive the API */
+	const char *github_secret;	/* the GitHub App's webhook secret, or NULL:
+					 * POST /v1/github/webhook is 404; must
+					 * outlive the API, never printed */
 };
 
 /* Open the API's store connections.  NULL after reporting an error. */

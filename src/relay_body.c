@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "relay_int.h"
+#include "resume.h"
 #include "util.h"
 
 static int bad(struct parsed *p, const char *fmt, ...)
@@ -265,6 +266,21 @@ static int parse_origin(struct parsed *p, const cJSON *root)
 	return get_hex64(p, root, "subject", "", &p->nr.subject);
 }
 
+/* Optional: where the pipeline waits, for the relay to resume it
+ * (resume.h); checked against the tenant's CI credentials by the caller. */
+static int parse_resume(struct parsed *p, const cJSON *root)
+{
+	const cJSON *r = member(root, "resume");
+	char why[200];
+
+	if (!r || cJSON_IsNull(r))
+		return 0;
+	if (!resume_target_valid(r, why, sizeof(why)))
+		return bad(p, "%s", why);
+	p->resume = r;
+	return 0;
+}
+
 /* The body as a JSON object (p->doc owns it), or NULL with p->why. */
 const cJSON *relay_parse_body(struct parsed *p, const struct buf *body)
 {
@@ -307,7 +323,8 @@ int relay_parse_register(struct parsed *p, const cJSON *root, time_t now)
 		return bad(p, "deadline must be a Unix time in the future, at"
 			   " most %ld days ahead (now is %lld)",
 			   RELAY_MAX_DEADLINE / 86400, (long long)now);
-	if (parse_teams(p, root) || parse_recipients(p, root))
+	if (parse_teams(p, root) || parse_recipients(p, root) ||
+	    parse_resume(p, root))
 		return -1;
 	nr->facts_json = p->facts;
 	nr->created = now;

@@ -7,6 +7,7 @@
  *   relay_metrics.c  counters and GET /metrics
  *   relay_reply.c    answers: request objects, errors, store reads
  *   relay_baseline.c baselines kept per tenant (/v1/baselines)
+ *   relay_github.c   the GitHub App's webhook (deployment protection rules)
  *   relay_api.c      routing and the /v1/requests endpoints
  *
  * Ownership: a struct call is the per-request state of a POST (its body and
@@ -40,7 +41,8 @@
 #define RELAY_SCOPE_MAX 2048		/* bytes of a token's repository patterns */
 
 enum route { R_NONE, R_REQUESTS, R_REQUEST, R_REKEY, R_NOTIFIED,
-	     R_BASELINES, R_BASELINE_LOOKUP };
+	     R_BASELINES, R_BASELINE_LOOKUP, R_GITHUB_HOOK };
+#define RELAY_GITHUB_HOOK_PATH "/v1/github/webhook"
 enum call_state { CALL_BODY, CALL_WAITING, CALL_WOKEN, CALL_ANSWERED };
 
 /* Who is calling: the tenant of the bearer token presented, and the
@@ -102,6 +104,7 @@ struct counters {
 };
 
 struct relay_token;			/* relay_auth.c */
+struct resume_config;			/* resume.h */
 
 struct relay_api {
 	struct slot *slots;
@@ -116,6 +119,8 @@ struct relay_api {
 	struct call *bucket[NBUCKETS];
 	unsigned nwaiters, max_waiters;
 	uint64_t retention_s;		/* 0: keep for ever */
+	const struct resume_config *resume;	/* tenants' CI credentials, or NULL */
+	const char *github_secret;	/* the GitHub App's webhook secret, or NULL */
 	atomic_int stopping;
 	atomic_int unanswered;		/* woken, not yet answered */
 	struct counters m;
@@ -130,6 +135,7 @@ struct parsed {
 	struct store_recipient rcpt[STORE_MAX_RECIPIENTS];
 	size_t nrcpt;
 	char *facts;
+	const cJSON *resume;		/* the "resume" member (in doc), or NULL */
 	long long deadline;
 	int has_deadline;
 	char why[300];
@@ -210,6 +216,11 @@ int relay_baseline_put(struct relay_api *a, struct MHD_Connection *c,
 		       const struct call *k);
 int relay_baseline_lookup(struct relay_api *a, struct MHD_Connection *c,
 			  const struct call *k);
+
+/* ---- relay_github.c ---- */
+/* POST /v1/github/webhook with the body in k: a signed GitHub App event. */
+int relay_github_hook(struct relay_api *a, struct MHD_Connection *c,
+		      const struct call *k);
 
 /* ---- relay_metrics.c ---- */
 int relay_metrics(struct relay_api *a, struct MHD_Connection *c,

@@ -164,3 +164,46 @@ int store_recipients_add(struct store *s, const char *id,
 {
 	return s->ops->recipients_add(s, id, recipients, n);
 }
+
+int store_resume_add(struct store *s, const char *id, const char *tenant,
+		     const char *ci, const char *target, const char *match,
+		     time_t now)
+{
+	if (!store_text_ok(ci, 15) || !target || strlen(target) > STORE_MAX_RESUME)
+		return error("store: a resume needs a CI name and a target of at"
+			     " most %d bytes", STORE_MAX_RESUME);
+	return s->ops->resume_add(s, id, tenant, ci, target, match, now);
+}
+
+int store_resume_attach(struct store *s, const char *ci, const char *match,
+			const char *target, time_t now)
+{
+	if (!target || strlen(target) > STORE_MAX_RESUME)
+		return error("store: a resume target is at most %d bytes",
+			     STORE_MAX_RESUME);
+	return s->ops->resume_attach(s, ci, match, target, now);
+}
+
+int store_resume_due(struct store *s, time_t now, size_t max,
+		     struct store_resume **out, size_t *n)
+{
+	return s->ops->resume_due(s, now, max, out, n);
+}
+
+int store_resume_claim(struct store *s, const char *id, enum req_state outcome,
+		       time_t now)
+{
+	return s->ops->resume_claim(s, id, outcome, now);
+}
+
+int store_resume_finish(struct store *s, const char *id, enum resume_end end,
+			time_t next_at, time_t now)
+{
+	return s->ops->resume_finish(s, id, end, next_at, now);
+}
+
+int store_resume_state(struct store *s, const char *id, char state[16],
+		       int *attempts)
+{
+	return s->ops->resume_state(s, id, state, attempts);
+}

@@ -78,6 +78,9 @@ struct store_new_request {
 	const char *repository;		/* what the request was registered for, or NULL */
 	const char *subject;		/* hex SHA-256 of repository, commit and
 					 * gate name, or NULL */
+	const char *resume_json;	/* where the pipeline waits (resume.h),
+					 * sent to a relay; or NULL.  Not kept
+					 * by store_request_put() */
 	time_t created, deadline;
 	const struct store_team *teams;
 	size_t nteams;
@@ -349,6 +352,66 @@ int store_notify_unclaim(struct store *s, const char *id, const char *kind,
  * (nothing added). */
 int store_recipients_add(struct store *s, const char *id,
 			 const struct store_recipient *recipients, size_t n);
+
+/* ---- resumes (store_resume.c) ----
+ * The outbox of pipelines the relay resumes through their CI's API when
+ * their request is settled (docs/relay.md, "Resuming pipelines"): one row
+ * per request, so one outcome per request.  A row is claimed in a write
+ * transaction before the CI is called (at most once: a relay killed during
+ * the call does not call again), then finished as done, failed, or waiting
+ * again with a later next_at (a retry). */
+#define STORE_MAX_RESUME 2048		/* bytes of a resume target (JSON) */
+
+struct store_resume {
+	char request_id[33];
+	char tenant[STORE_MAX_TENANT + 1];
+	char ci[16];			/* "gitlab", "jenkins" */
+	char *target;			/* owned: the target JSON as registered */
+	int attempts;			/* calls made before this one */
+	enum req_state outcome;		/* the request's state: not pending */
+};
+
+enum resume_end { RESUME_END_DONE, RESUME_END_FAILED, RESUME_END_RETRY };
+
+/* Add the resume of request id (match: NULL, or the key a later
+ * store_resume_attach() finds it by); adding it again while it waits replaces
+ * its target (the newest pipeline that waits for the request is resumed),
+ * after it was claimed changes nothing.  STORE_OK, or STORE_ERROR (reported; also for a target over
+ * STORE_MAX_RESUME bytes). */
+int store_resume_add(struct store *s, const char *id, const char *tenant,
+		     const char *ci, const char *target, const char *match, time_t now);
+
+/* A resume added with a match key (not NULL) is not due until the CI tells
+ * where to answer (GitHub: the deployment_protection_rule webhook):
+ * attach gives the newest waiting resume of ci with that key its full
+ * target and makes it due.  1 when one was found, 0 when none,
+ * STORE_ERROR. */
+int store_resume_attach(struct store *s, const char *ci, const char *match,
+			const char *target, time_t now);
+
+/* At most max waiting, attached resumes whose request is settled and whose next_at
+ * is at or before now, oldest first; each outcome is its request's
+ * state.  *out is malloc'd: free with store_resume_free().  STORE_OK or
+ * STORE_ERROR (*out NULL, *n 0). */
+int store_resume_due(struct store *s, time_t now, size_t max,
+		     struct store_resume **out, size_t *n);
+
+/* Claim a waiting resume with its outcome before calling the CI.  1 when
+ * this call claimed it (call now), 0 when it was not waiting (claimed
+ * elsewhere, or finished), STORE_ERROR. */
+int store_resume_claim(struct store *s, const char *id, enum req_state outcome,
+		       time_t now);
+
+/* End a claimed call: done, failed for good, or waiting again until
+ * next_at.  STORE_OK or STORE_ERROR. */
+int store_resume_finish(struct store *s, const char *id, enum resume_end end,
+			time_t next_at, time_t now);
+
+/* The state of request id's resume ("waiting", "calling", "done",
+ * "failed") and the calls made.  STORE_OK, STORE_NOT_FOUND or STORE_ERROR. */
+int store_resume_state(struct store *s, const char *id, char state[16], int *attempts);
+
+void store_resume_free(struct store_resume *r, size_t n);
 
 /* Whether s is 1..max bytes without control characters: the rule every
  * text the store keeps follows (callers validating input use it too). */

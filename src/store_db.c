@@ -21,7 +21,7 @@
 #include "store_int.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
 #define BUSY_TIMEOUT_MS 5000
 
 static const char schema_v1[] =
@@ -505,6 +505,8 @@ static int migrate(struct sq_store *s, const char *path)
 		goto out;
 	if (v < 7 && sq_exec(s, schema_v7))
 		goto out;
+	if (v < 8 && sq_exec(s, store_resume_schema))	/* store_resume.c */
+		goto out;
 	ret = 0;
 out:
 	return sq_finish(s, ret ? STORE_ERROR : STORE_OK) ? -1 : 0;
@@ -575,6 +577,12 @@ static const struct store_ops sq_ops = {
 	.notify_candidates = sq_notify_candidates,
 	.notify_unclaim = sq_notify_unclaim,
 	.recipients_add = sq_recipients_add,
+	.resume_add = sq_resume_add,
+	.resume_attach = sq_resume_attach,
+	.resume_due = sq_resume_due,
+	.resume_claim = sq_resume_claim,
+	.resume_finish = sq_resume_finish,
+	.resume_state = sq_resume_state,
 };
 
 struct store *sq_open(const char *path)

@@ -109,6 +109,19 @@ struct store_ops {
 			      const char *recipient, long seq);
 	int (*recipients_add)(struct store *s, const char *id,
 			      const struct store_recipient *r, size_t n);
+	int (*resume_add)(struct store *s, const char *id, const char *tenant,
+			  const char *ci, const char *target, const char *match,
+			  time_t now);
+	int (*resume_attach)(struct store *s, const char *ci, const char *match,
+			     const char *target, time_t now);
+	int (*resume_due)(struct store *s, time_t now, size_t max,
+			  struct store_resume **out, size_t *n);
+	int (*resume_claim)(struct store *s, const char *id,
+			    enum req_state outcome, time_t now);
+	int (*resume_finish)(struct store *s, const char *id,
+			     enum resume_end end, time_t next_at, time_t now);
+	int (*resume_state)(struct store *s, const char *id, char state[16],
+			    int *attempts);
 };
 
 /* The backends (store_db.c: SQLite; store_pg.c: PostgreSQL). */
@@ -214,6 +227,20 @@ int sq_notify_unclaim(struct store *base, const char *id, const char *kind,
 int sq_recipients_add(struct store *base, const char *id,
 		      const struct store_recipient *recipients, size_t n);
 
+int sq_resume_add(struct store *base, const char *id, const char *tenant,
+		  const char *ci, const char *target, const char *match,
+		  time_t now);
+int sq_resume_attach(struct store *base, const char *ci, const char *match,
+		     const char *target, time_t now);
+int sq_resume_due(struct store *base, time_t now, size_t max,
+		  struct store_resume **out, size_t *n);
+int sq_resume_claim(struct store *base, const char *id,
+		    enum req_state outcome, time_t now);
+int sq_resume_finish(struct store *base, const char *id, enum resume_end end,
+		     time_t next_at, time_t now);
+int sq_resume_state(struct store *base, const char *id, char state[16],
+		    int *attempts);
+
 /* ---- SQLite plumbing (store_db.c) ---- */
 int sq_error(struct sq_store *s, const char *what);
 int sq_exec(struct sq_store *s, const char *sql);
@@ -233,6 +260,9 @@ void sq_rollback(struct sq_store *s);
 int sq_finish(struct sq_store *s, int rc);
 int store_random_hex(char *dst, size_t nbytes);
 enum req_state store_state_from_name(const char *name);
+
+/* ---- resumes (store_resume.c) ---- */
+extern const char store_resume_schema[];	/* the v8 migration */
 
 /* ---- requests (store_request.c) ---- */
 int store_read_policy(struct sq_store *s, const char *id, struct policy *p);

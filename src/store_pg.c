@@ -30,7 +30,7 @@
 #include "store_pg_int.h"
 #include "util.h"
 
-#define PG_SCHEMA_VERSION 2
+#define PG_SCHEMA_VERSION 3
 #define PG_LOCK_KEY "7454610425364734042"	/* advisory lock: migrations */
 
 _Thread_local int pg_conn_lost;
@@ -155,6 +155,24 @@ static const char schema_v2[] =
 	" claimed bigint NOT NULL);"
 	"CREATE UNIQUE INDEX notifications_key ON notifications(request_id,"
 	" kind, lower(recipient), seq);";
+
+/* Version 3: the resume outbox (SQLite schema 8, store_resume.c). */
+static const char schema_v3[] =
+	"CREATE TABLE resumes("
+	" seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,"
+	" request_id text PRIMARY KEY REFERENCES requests(id) ON DELETE CASCADE,"
+	" tenant text NOT NULL,"
+	" ci text NOT NULL,"
+	" target text NOT NULL,"
+	" state text NOT NULL DEFAULT 'waiting',"
+	" outcome text,"
+	" attempts integer NOT NULL DEFAULT 0,"
+	" next_at bigint NOT NULL DEFAULT 0,"
+	" match text,"
+	" ready integer NOT NULL DEFAULT 1 CHECK (ready IN (0, 1)),"
+	" updated bigint NOT NULL);"
+	"CREATE INDEX resumes_waiting ON resumes(state, next_at);"
+	"CREATE INDEX resumes_match ON resumes(ci, match);";
 
 /* ---- plumbing --------------------------------------------------------------- */
 
@@ -307,7 +325,9 @@ PGconn *pg_connect_url(const char *url)
 
 static int migrate_txn(struct pg_store *s)
 {
-	static const char *const schemas[PG_SCHEMA_VERSION] = { schema_v1, schema_v2 };
+	static const char *const schemas[PG_SCHEMA_VERSION] = {
+		schema_v1, schema_v2, schema_v3
+	};
 	PGresult *res;
 	char version[16];
 	int v = 0;
@@ -394,6 +414,12 @@ static const struct store_ops pg_ops = {
 	.notify_candidates = pg_notify_candidates,
 	.notify_unclaim = pg_notify_unclaim,
 	.recipients_add = pg_recipients_add,
+	.resume_add = pg_resume_add,
+	.resume_attach = pg_resume_attach,
+	.resume_due = pg_resume_due,
+	.resume_claim = pg_resume_claim,
+	.resume_finish = pg_resume_finish,
+	.resume_state = pg_resume_state,
 };
 
 struct store *pg_open(const char *url)

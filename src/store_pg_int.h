@@ -117,4 +117,18 @@ int pg_notify_unclaim(struct store *b, const char *id, const char *kind,
 int pg_recipients_add(struct store *b, const char *id,
 		      const struct store_recipient *r, size_t n);
 
+int pg_resume_add(struct store *b, const char *id, const char *tenant,
+		  const char *ci, const char *target, const char *match,
+		  time_t now);
+int pg_resume_attach(struct store *b, const char *ci, const char *match,
+		     const char *target, time_t now);
+int pg_resume_due(struct store *b, time_t now, size_t max,
+		  struct store_resume **out, size_t *n);
+int pg_resume_claim(struct store *b, const char *id, enum req_state outcome,
+		    time_t now);
+int pg_resume_finish(struct store *b, const char *id, enum resume_end end,
+		     time_t next_at, time_t now);
+int pg_resume_state(struct store *b, const char *id, char state[16],
+		    int *attempts);
+
 #endif

@@ -12,8 +12,12 @@
 # own error message.  With baseline-notes, adapters/notes.sh fetches the
 # notes ref before greenlight (a failure there is exit 2, outcome error,
 # and the gate does not run) and pushes it after a pass or an approval (a
-# failed push is a warning only).  Exits with greenlight's exit code, so
-# the step fails unless the gate passed.
+# failed push is a warning only).  With GL_RESUME_ENVIRONMENT (relay mode,
+# docs/ci/github.md) the run registers and ends (GREENLIGHT_DETACH,
+# GREENLIGHT_RESUME) and a pending review (5) is a success of the step with
+# output waiting=true: the protected environment's job waits for the relay.
+# Otherwise exits with greenlight's exit code, so the step fails unless the
+# gate passed.
 set -uo pipefail
 
 cmd=${GL_COMMAND:-run}
@@ -28,6 +32,9 @@ decision=${GL_DECISION_FILE:-${RUNNER_TEMP:-/tmp}/greenlight/decision.json}
 mkdir -p "$(dirname "$decision")"
 rm -f "$decision"
 
+if [ -n "${GL_RESUME_ENVIRONMENT:-}" ]; then
+	export GREENLIGHT_DETACH=1 GREENLIGHT_RESUME="$GL_RESUME_ENVIRONMENT"
+fi
 argv=("$cmd" -g "${GL_GATE:-greenlight.json}")
 [ -n "${GL_RESULTS:-}" ] && argv+=(-r "$GL_RESULTS")
 argv+=(-o "$decision")
@@ -83,4 +90,10 @@ rm -f "$errlog"
 # the outcome greenlight wrote (outcome<<DELIMITER, the value, DELIMITER)
 outcome=$(sed -n '/^outcome<</{n;p;q}' "$GITHUB_OUTPUT" 2>/dev/null)
 "$notes" push "${GL_BASELINE_NOTES:-}" "${GL_BASELINE_REF:-}" "$outcome" || :
+if [ "$code" -eq 5 ] && [ -n "${GL_RESUME_ENVIRONMENT:-}" ]; then
+	echo "waiting=true" >>"$GITHUB_OUTPUT"
+	echo "::notice title=greenlight::review pending: the job for environment $(esc "$GL_RESUME_ENVIRONMENT") waits without a runner; the relay approves or rejects it when the team decides"
+	exit 0
+fi
+echo "waiting=false" >>"$GITHUB_OUTPUT"
 exit "$code"

@@ -85,13 +85,15 @@ eq "pass: gate output" "$(jqr "$R" .outputs.gate)" model-release
 
 # every key greenlight writes to $GITHUB_OUTPUT is an output of the action:
 # the keys of its source table (src/ci_report.c), the keys this run wrote,
-# action.yml's outputs and the table in docs/ci/README.md are one list
+# action.yml's outputs and the table in docs/ci/README.md are one list,
+# besides `waiting`, which the action's run.sh writes (resume-environment)
 sorted_lines() { tr ' ' '\n' | sed '/^$/d' | LC_ALL=C sort; }
 src_keys=$(sed -n 's/^[[:space:]]*\[CI_[A-Z_]*\] = { "\([a-z-]*\)", "GREENLIGHT_[A-Z_]*" },$/\1/p' \
 	"$SRCDIR/src/ci_report.c" | sorted_lines)
-run_keys=$(jqr "$R" '.steps[-1].outputs | keys[]' | sorted_lines)
+run_keys=$(jqr "$R" '.steps[-1].outputs | keys[]' | grep -vx waiting | sorted_lines)
+eq "outputs: run.sh says it is not waiting" "$(jqr "$R" .outputs.waiting)" false
 action_keys=$($PY -c 'import sys, yaml; print("\n".join(yaml.safe_load(open(sys.argv[1]))["outputs"]))' \
-	"$SRCDIR/action.yml" | sorted_lines)
+	"$SRCDIR/action.yml" | grep -vx waiting | sorted_lines)
 doc_keys=$(sed -n 's/^| `\([a-z-]*\)` | `GREENLIGHT_[A-Z_]*` |.*/\1/p' "$SRCDIR/docs/ci/README.md" | sorted_lines)
 check "outputs: the source names 7 keys" test "$(printf '%s\n' "$src_keys" | wc -l)" -eq 7
 eq "outputs: written by greenlight = its source table" "$run_keys" "$src_keys"

@@ -16,6 +16,11 @@ class StepError extends RuntimeException {
     StepError(String m) { super(m) }
 }
 
+// what Jenkins throws when an input is aborted (FlowInterruptedException)
+class InputAborted extends RuntimeException {
+    InputAborted(String m) { super(m) }
+}
+
 class FakeBuild {
     String result = 'SUCCESS'
     List causes = []
@@ -121,6 +126,51 @@ class Fake {
         build.lower('UNSTABLE')
     }
 
+    void echo(String msg) {
+        calls << ['echo', msg]
+        println('echo: ' + msg)
+    }
+
+    // node { }: runs the body "on an executor" (counted, for input's check)
+    int nodeDepth = 0
+    def node(Closure body) { node('', body) }
+    def node(String label, Closure body) {
+        calls << ['node', label]
+        nodeDepth++
+        try {
+            return body()
+        } finally {
+            nodeDepth--
+        }
+    }
+
+    // input: waits until the CI API stand-in's log (GL_INPUT_LOG, JSON lines
+    // of tests/integration/ci_api_server.py) shows the relay's proceedEmpty
+    // (returns) or abort (throws, as Jenkins does) for this input's id in
+    // build $BUILD_NUMBER
+    def input(Map m) {
+        calls << ['input', m, nodeDepth]
+        println("echo: input ${m.id} outside any node: ${nodeDepth == 0}")
+        String path = System.getenv('GL_INPUT_LOG')
+        String id = System.getenv('BUILD_NUMBER') + '/input/' + m.id.toString().capitalize()
+        long end = System.currentTimeMillis() + 60000
+        while (path && System.currentTimeMillis() < end) {
+            File f = new File(path)
+            List lines = f.exists() ? f.readLines() : []
+            for (String l : lines) {
+                def c = new groovy.json.JsonSlurper().parseText(l)
+                if (c.method == 'POST' && c.status == 200 && c.path.endsWith("/${id}/proceedEmpty")) {
+                    return null
+                }
+                if (c.method == 'POST' && c.status == 200 && c.path.endsWith("/${id}/abort")) {
+                    throw new InputAborted('Aborted by relay')
+                }
+            }
+            Thread.sleep(100)
+        }
+        throw new StepError("input ${id}: nobody answered")
+    }
+
     List named(String step) { calls.findAll { it[0] == step } }
 }
 
@@ -170,7 +220,7 @@ def runStep = { String name, Map stepArgs, Closure setup = null ->
         setup(f)
     }
     Binding b = new Binding()
-    ['sh', 'withEnv', 'junit', 'archiveArtifacts', 'fileExists', 'readFile', 'error', 'unstable', 'libraryResource'].each { String s ->
+    ['sh', 'withEnv', 'junit', 'archiveArtifacts', 'fileExists', 'readFile', 'error', 'unstable', 'libraryResource', 'echo', 'input'].each { String s ->
         b.setVariable(s, f.&"$s")
     }
     b.setVariable('currentBuild', f.build)
@@ -198,13 +248,19 @@ if (args.length == 5) {
     fixtures.eachFile { File f -> new File(ws, f.name).bytes = f.bytes }
     Fake f = new Fake(ws: ws, resources: resources)
     Binding b = new Binding()
-    ['sh', 'withEnv', 'junit', 'archiveArtifacts', 'fileExists', 'readFile', 'error', 'unstable', 'libraryResource'].each { String s ->
+    ['sh', 'withEnv', 'junit', 'archiveArtifacts', 'fileExists', 'readFile', 'error', 'unstable', 'libraryResource', 'echo', 'input'].each { String s ->
         b.setVariable(s, f.&"$s")
     }
     b.setVariable('currentBuild', f.build)
     Script step = new GroovyShell(loader, b, config).parse(new File(stepPath))
     Binding sb = new Binding()
-    sb.setVariable('greenlight', { Map m -> step.call(m) })
+    sb.setVariable('greenlight', step)      // greenlight(...) and greenlight.waitForDecision(...)
+    sb.setVariable('node', { Object... a -> a.length == 1 ? f.node(a[0] as Closure) : f.node(a[0] as String, a[1] as Closure) })
+    // checkout and (un)stash: the workspace is already the checkout
+    sb.setVariable('scm', [type: 'git'])
+    sb.setVariable('checkout', { s -> println('checkout: ' + s) })
+    sb.setVariable('stash', { Map m -> println('stash: ' + m.name) })
+    sb.setVariable('unstash', { String n -> println('unstash: ' + n) })
     sb.setVariable('echo', { s -> println('echo: ' + s) })
     sb.setVariable('currentBuild', f.build)
     // credentials bindings: recorded, the body runs (no secret here)
@@ -306,6 +362,26 @@ want.each { int code, List w ->
         check("exit ${code}: result output") { r.out.result == w[0] && r.out.exitCode == code }
     }
 }
+
+// ---- without holding an executor: resumeInput, waitForDecision, collect ------
+
+String fake = new File(fixtures, 'fake-greenlight').path
+r = runStep('resume-wait', [bin: fake, resumeInput: 'greenlight'], { Fake f -> f.baseEnv.FAKE_CODE = '5' })
+check('resumeInput, exit 5: WAITING, never unstable or failed') { r.err == null && r.out.result == 'WAITING' &&
+      r.out.waiting == true && r.out.inputId == 'greenlight' && r.fake.build.result == 'SUCCESS' &&
+      r.fake.named('unstable').isEmpty() && r.fake.named('echo')[0][1].contains('registered') }
+check('resumeInput: run --detach --resume ID') { r.fake.named('sh')[0][2].GREENLIGHT_DETACH == '1' &&
+      r.fake.named('sh')[0][2].GREENLIGHT_RESUME == 'greenlight' }
+r = runStep('resume-pass', [bin: fake, resumeInput: 'greenlight'], { Fake f -> f.baseEnv.FAKE_CODE = '0' })
+check('resumeInput, exit 0: SUCCESS, not waiting') { r.err == null && r.out.result == 'SUCCESS' && !r.out.waiting }
+r = runStep('collect-pending', [bin: fake, collect: true], { Fake f -> f.baseEnv.FAKE_CODE = '5' })
+check('collect, exit 5: FAILURE (not decided)') { r.err?.contains('not decided yet') && r.fake.build.result == 'FAILURE' &&
+      r.fake.named('sh')[0][2].GREENLIGHT_RESUME == '' }
+r = runStep('resume-bad', [bin: fake, resumeInput: 'a b; rm'])
+check('resumeInput: an id, or an error before anything runs') { r.err?.contains('resumeInput must be an input id') &&
+      r.fake.named('sh').isEmpty() }
+r = runStep('resume-both', [bin: fake, resumeInput: 'g', collect: true])
+check('resumeInput and collect: one per call') { r.err?.contains('one per call') }
 
 println "${passed} passed, ${failed} failed"
 System.exit(failed ? 1 : 0)

@@ -36,8 +36,8 @@ psql = [os.environ["PGBIN"] + "/psql", "-h", "127.0.0.1", "-p", os.environ["PGPO
         "-U", "gl", "-d", "postgres", "-Atc"]
 def sql(q):
     return subprocess.run(psql + [q], capture_output=True, text=True).stdout.strip()
-check("the schema was created once, at version 2",
-      sql("SELECT version FROM greenlight_schema") == "2")
+check("the schema was created once, at version 3",
+      sql("SELECT version FROM greenlight_schema") == "3")
 check("the announcement names the database without its password",
       "postgresql://gl:***@127.0.0.1" in open(loga).read(), open(loga).read())
 
@@ -274,12 +274,13 @@ check("relay B stops with 0", b.stop() == 0)
 # a database a relay of schema version 1 made (no notifications table) is
 # migrated by the next relay to start, keeping its requests
 n_before = sql("SELECT count(*) FROM requests")
-sql("DROP TABLE notifications; UPDATE greenlight_schema SET version = 1")
+sql("DROP TABLE resumes; DROP TABLE notifications; UPDATE greenlight_schema SET version = 1")
 c = ru.Relay(GL, DBURL, loga)
 c.start()
-check("a version 1 database is migrated to version 2 on start",
-      sql("SELECT version FROM greenlight_schema") == "2" and
-      sql("SELECT count(*) FROM notifications") == "0", sql("SELECT version FROM greenlight_schema"))
+check("a version 1 database is migrated to version 3 on start",
+      sql("SELECT version FROM greenlight_schema") == "3" and
+      sql("SELECT count(*) FROM notifications") == "0" and
+      sql("SELECT count(*) FROM resumes") == "0", sql("SELECT version FROM greenlight_schema"))
 check("the migration keeps every request", sql("SELECT count(*) FROM requests") == n_before)
 check("relay C stops with 0", c.stop() == 0)
 sql("UPDATE greenlight_schema SET version = 99")
@@ -288,7 +289,7 @@ st = subprocess.run([GL, "relay", "--listen", "127.0.0.1:0", "--db", DBURL],
 check("a database of a newer schema is refused with one line",
       st.returncode != 0 and "schema version 99" in st.stderr and SECRET not in st.stderr,
       (st.returncode, st.stderr))
-sql("UPDATE greenlight_schema SET version = 2")
+sql("UPDATE greenlight_schema SET version = 3")
 logs = open(loga).read() + open(logb).read()
 check("the password never appears in the relays' output", SECRET not in logs, logs[-1500:])
 check.finish()

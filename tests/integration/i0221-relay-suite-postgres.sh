@@ -13,7 +13,7 @@ n=0
 for t in i0201-relay-auth i0202-relay-longpoll i0204-relay-thousand \
 	i0205-relay-sigterm i0206-relay-tls i0207-relay-limits \
 	i0211-relay-status-cache i0210-run-relay i0302-trust-tenants \
-	i0305-baseline-relay i0230-relay-reminders; do
+	i0305-baseline-relay i0230-relay-reminders i0240-relay-resume; do
 	n=$((n + 1))
 	"$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U gl -d postgres -qc \
 		"CREATE DATABASE suite$n" >/dev/null

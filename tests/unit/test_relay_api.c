@@ -72,7 +72,7 @@ static void *sweep_loop(void *ud)
 
 static int start(struct fixture *f, unsigned max_waiters)
 {
-	struct relay_api_config ac = { f->path, 2, max_waiters, 0 };
+	struct relay_api_config ac = { f->path, 2, max_waiters, 0, NULL, NULL };
 	struct web_config wc;
 
 	f->a = relay_api_new(&ac);

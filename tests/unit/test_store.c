@@ -952,6 +952,7 @@ static void test_baseline_migrates_v4(void **state)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE baselines;"
 				      "DROP TABLE notifications;"
+				      "DROP TABLE resumes; DROP TRIGGER resumes_prune;"
 				      "DROP TRIGGER request_counts_insert;"
 				      "DROP TRIGGER request_counts_update;"
 				      "DROP TRIGGER request_counts_delete;"
@@ -962,7 +963,7 @@ static void test_baseline_migrates_v4(void **state)
 	assert_int_equal(user_version_of(f->path), 4);
 	f->s = store_open(f->path);
 	assert_non_null(f->s);
-	assert_int_equal(user_version_of(f->path), 7);
+	assert_int_equal(user_version_of(f->path), 8);
 	assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_OK);
 	assert_int_equal(created, 0);
 	store_request_release(&r);
@@ -1188,6 +1189,7 @@ static void test_counts_migrate_v5(void **state)
 	store_close(f->s);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE notifications;"
+				      "DROP TABLE resumes; DROP TRIGGER resumes_prune;"
 				      "DROP TRIGGER request_counts_insert;"
 				      "DROP TRIGGER request_counts_update;"
 				      "DROP TRIGGER request_counts_delete;"
@@ -1197,7 +1199,7 @@ static void test_counts_migrate_v5(void **state)
 	sqlite3_close(db);
 	f->s = store_open(f->path);
 	assert_non_null(f->s);
-	assert_int_equal(user_version_of(f->path), 7);
+	assert_int_equal(user_version_of(f->path), 8);
 	counts_match_rows(f, (long[4]){ 1, 1, 0, 1 });
 }
 

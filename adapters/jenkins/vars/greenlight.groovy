@@ -9,6 +9,16 @@
 // returns the outputs as a map.  Every value reaches the shell only as an
 // environment variable (withEnv), never interpolated into the script.
 //
+// Without holding an executor (docs/ci/jenkins.md): resumeInput: 'ID' runs
+// `greenlight run --detach --resume ID` in relay mode: the request is
+// registered with where the build waits (JOB_NAME, BUILD_NUMBER, the input
+// id) and exit 5 means "waiting" (out.waiting, result WAITING), never
+// unstable or failed.  Then, outside any node, greenlight.waitForDecision(out)
+// waits in an `input` step that the relay submits (approved) or aborts
+// (rejected, expired: the step fails the build); then, in a node again,
+// collect: true reads the decision and verifies it itself (exit 5, not
+// decided yet, is a failure there).
+//
 // baselineNotes: true fetches the baseline notes ref (baselineRef) from
 // origin before greenlight runs (deepening a shallow clone) and pushes it
 // after a pass or an approval, merging notes another build pushed
@@ -41,7 +51,12 @@ import groovy.transform.Field
     propagate: true,           // false: never error()/unstable(), only return
     baselineNotes: false,      // true: fetch the notes ref before, push it after a pass; 'fetch': only fetch
     baselineRef: 'refs/notes/greenlight',  // the gate's baseline "ref"
+    resumeInput: '',           // relay mode: register and end; the relay submits the input with this id
+    collect: false,            // true: read the settled decision (after waitForDecision)
 ]
+
+@Field static final List WAITING = ['WAITING', 'registered: the relay resumes the build when the team decides']
+@Field static final List NOT_DECIDED = ['FAILURE', 'not decided yet: the input was submitted before the relay did']
 
 def call(Map args = [:]) {
     for (String k : args.keySet()) {
@@ -55,6 +70,12 @@ def call(Map args = [:]) {
     }
     if (!(o.baselineNotes in [true, false, 'true', 'false', 'fetch'])) {
         error("greenlight: baselineNotes must be true, false or 'fetch', not '${o.baselineNotes}'")
+    }
+    if (!(o.resumeInput ==~ /[A-Za-z0-9_-]{0,64}/)) {
+        error("greenlight: resumeInput must be an input id (letters, digits, '_', '-'), not '${o.resumeInput}'")
+    }
+    if (o.resumeInput && o.collect) {
+        error('greenlight: resumeInput registers and collect reads the decision: use one per call')
     }
     boolean notes = o.baselineNotes.toString() != 'false'
     boolean push = o.baselineNotes.toString() == 'true'
@@ -80,6 +101,11 @@ set -- fetch true "$GREENLIGHT_BASELINE_REF"
     archiveArtifacts(artifacts: o.decisionFile, allowEmptyArchive: true)
     String dotenv = fileExists(o.dotenvFile) ? readFile(o.dotenvFile) : ''
     Map out = outputs(dotenv, code)
+    if (code == 5 && o.resumeInput) {
+        out += [result: WAITING[0], message: WAITING[1], waiting: true, inputId: o.resumeInput]
+    } else if (code == 5 && o.collect) {
+        out += [result: NOT_DECIDED[0], message: NOT_DECIDED[1]]
+    }
     if (push) {
         // a failed push is one warning line in the log; the result stands
         withEnv(environment(o) + ["GREENLIGHT_NOTES_OUTCOME=${out.outcome}"]) {
@@ -108,6 +134,10 @@ List<String> environment(Map o) {
         "GREENLIGHT_DOTENV=${o.dotenvFile}",
         "GREENLIGHT_BASELINE_REF=${o.baselineRef}",
     ]
+    if (o.resumeInput || o.collect) {
+        env << 'GREENLIGHT_DETACH=1'
+        env << "GREENLIGHT_RESUME=${o.resumeInput}"
+    }
     String who = triggeredBy()
     if (who) {
         env << "GREENLIGHT_TRIGGERED_BY=${who}"
@@ -159,6 +189,21 @@ static List split(String s) {
     return s ? s.tokenize(',') : []
 }
 
+// Wait for the relay outside any node (no executor held): it submits the
+// input when the request is approved and aborts it when it is rejected or
+// expires, which fails the build here.  `out` is what the registering call
+// returned; a call that is not waiting returns at once.
+void waitForDecision(Map out) {
+    if (!out?.waiting) {
+        return
+    }
+    try {
+        input(id: out.inputId, message: "greenlight: waiting for the review of request ${out.requestId}; the relay submits this when the team decides")
+    } catch (Exception e) {
+        error("greenlight: the relay aborted the input: request ${out.requestId} was rejected or expired (${e.getClass().getSimpleName()})")
+    }
+}
+
 // set the build result by the table: error() stops the pipeline
 void propagate(Map out) {
     String msg = "greenlight: ${out.message} (exit ${out.exitCode}" +
@@ -166,6 +211,8 @@ void propagate(Map out) {
         (out.teams ? ", teams ${out.teams.join(',')}" : '') + ')'
     if (out.result == 'UNSTABLE') {
         unstable(msg)
+    } else if (out.result == 'WAITING') {
+        echo(msg)
     } else if (out.result != 'SUCCESS') {
         error(msg)
     }
