@@ -256,9 +256,9 @@ int relay_answer_merge(struct store_request *out, const struct store_decision *e
 	free(out->teams);
 	set_teams(out, teams, t->nteams);
 	if (verified != REQ_PENDING) {
-		out->state = verified;
-		if (!out->decided_at && n)
+		if (out->state != verified && n)	/* the replies decided it */
 			out->decided_at = all[n - 1].at;
+		out->state = verified;
 	}
 	free(votes);
 	free(teams);
