@@ -21,6 +21,7 @@
  * for other requests are never touched.  The reviewer (never an unverified
  * sender) gets a short answer in the same thread.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
@@ -55,6 +56,8 @@ struct mail_state {
 	int scanned;			/* the first poll (processed mail too) is done */
 	char *tmpdir;			/* relay mode: the replies' store lives here */
 	struct imap *imap;
+	struct imap *done;		/* processed: move:FOLDER, that folder (rescan) */
+	int done_scanned, done_warned;
 	struct mailer *mailer;		/* for confirmations, made on first use */
 	int no_mailer;			/* making it failed: do not retry */
 	unsigned failures;		/* failed polls in a row */
@@ -467,15 +470,15 @@ static int mark(struct backend *b, unsigned long uid, char *err, size_t errlen)
 }
 
 /* Fetch, judge and (when new) mark one message.  -1 with err. */
-static int one(struct backend *b, const char *id, unsigned long uid, int old, int *decided,
-	       char *err, size_t errlen)
+static int one(struct backend *b, struct imap *box, const char *id, unsigned long uid, int old,
+	       int *decided, char *err, size_t errlen)
 {
 	struct buf msg = BUF_INIT(REPLY_MAX_INPUT + 1024);
 	struct reply *r = NULL;
 	struct verdict_ctx v = { b, id, NULL, uid, "", "", 0, old };
 	int rc = -1;
 
-	if (imap_fetch(M(b)->imap, uid, REPLY_MAX_INPUT, &msg, err, errlen))
+	if (imap_fetch(box, uid, REPLY_MAX_INPUT, &msg, err, errlen))
 		goto out;
 	r = xmalloc(sizeof(*r));
 	reply_parse(r, msg.data ? msg.data : "", msg.len);
@@ -495,8 +498,8 @@ out:
  * run, maybe on another machine), counted again and quietly: the mailbox
  * is the durable store of replies.  In batches by UID, so a flood of
  * processed mail cannot hide a reply. */
-static int rescan(struct backend *b, const struct store_request *req, int *decided,
-		  char *err, size_t errlen)
+static int rescan(struct backend *b, struct imap *box, const struct store_request *req,
+		  int *decided, char *err, size_t errlen)
 {
 	unsigned long uids[MAIL_MAX_PER_POLL], lo = 1;
 	size_t n = MAIL_MAX_PER_POLL;
@@ -509,7 +512,7 @@ static int rescan(struct backend *b, const struct store_request *req, int *decid
 		if (bad)
 			fail_into(err, errlen, "too many reviewers to search for");
 		else
-			bad = imap_search(M(b)->imap, crit.data, uids, MAIL_MAX_PER_POLL, &n, err, errlen);
+			bad = imap_search(box, crit.data, uids, MAIL_MAX_PER_POLL, &n, err, errlen);
 		buf_release(&crit);
 		if (bad)
 			return -1;
@@ -518,7 +521,7 @@ static int rescan(struct backend *b, const struct store_request *req, int *decid
 				continue;
 			if (uids[i] > top)
 				top = uids[i];
-			if (one(b, req->id, uids[i], 1, decided, err, errlen))
+			if (one(b, box, req->id, uids[i], 1, decided, err, errlen))
 				return -1;
 		}
 		if (!top)
@@ -526,6 +529,25 @@ static int rescan(struct backend *b, const struct store_request *req, int *decid
 		lo = top + 1;
 	}
 	return 0;
+}
+
+/* With processed "move:FOLDER", the replies an earlier run moved are in
+ * FOLDER: read them once too.  The folder may not exist yet (nothing was
+ * moved) or fail to open: said once, tried again at the next poll. */
+static void rescan_done(struct backend *b, const struct store_request *req, int *decided)
+{
+	struct mail_state *m = M(b);
+	char err[512];
+
+	if (!m->done || m->done_scanned)
+		return;
+	if (!rescan(b, m->done, req, decided, err, sizeof(err))) {
+		m->done_scanned = 1;
+		return;
+	}
+	if (!m->done_warned++)
+		notice("folder %s not read (%s): replies an earlier run moved there count once it can be read",
+		       b->set->value[SET_PROCESSED] + 5, err);
 }
 
 /* One poll.  -1 with err for mailbox trouble; *decided when a decision
@@ -555,14 +577,15 @@ static int poll_once(struct backend *b, const char *id, int *decided, char *err,
 	if (imap_command(M(b)->imap, "NOOP", err, errlen))
 		goto out;
 	if (!M(b)->scanned) {
-		if (rescan(b, &req, decided, err, errlen))
+		if (rescan(b, M(b)->imap, &req, decided, err, errlen))
 			goto out;
 		M(b)->scanned = 1;
 	}
+	rescan_done(b, &req, decided);
 	if (imap_search(M(b)->imap, crit.data, uids, MAIL_MAX_PER_POLL, &n, err, errlen))
 		goto out;
 	for (size_t i = 0; i < n && !*b->stop; i++)
-		if (one(b, id, uids[i], 0, decided, err, errlen))
+		if (one(b, M(b)->imap, id, uids[i], 0, decided, err, errlen))
 			goto out;
 	ret = 0;
 out:
@@ -644,6 +667,7 @@ void backend_mail_detach(struct backend *b)
 	if (!m)
 		return;
 	imap_free(m->imap);
+	imap_free(m->done);
 	mailer_free(m->mailer);
 	if (m->own_store && m->store)
 		store_close(m->store);
@@ -670,6 +694,24 @@ static const struct backend_ops mail_ops = {
 	.close = close_mail,
 };
 
+/* The URL of FOLDER on the server of mailbox URL url (its path replaced,
+ * percent-encoded), malloc'd, or NULL. */
+static char *folder_url(const char *url, const char *folder)
+{
+	const char *host = strstr(url, "://"), *path;
+	struct buf u = BUF_INIT(4096);
+
+	if (!host || !(path = strchr(host + 3, '/')))
+		return NULL;
+	if (buf_addf(&u, "%.*s", (int)(path - url + 1), url))
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)folder; *p; p++)
+		if ((isalnum(*p) || strchr("-._~", *p)) ? buf_addf(&u, "%c", *p)
+							 : buf_addf(&u, "%%%02X", *p))
+			return NULL;
+	return u.data;
+}
+
 int backend_mail_attach(struct backend *b, struct store *store)
 {
 	struct mail_state *m = xcalloc(1, sizeof(*m));
@@ -686,11 +728,25 @@ int backend_mail_attach(struct backend *b, struct store *store)
 		free(m);
 		return error("mailbox %s: %s", b->set->value[SET_IMAP], err);
 	}
+	if (!strncmp(b->set->value[SET_PROCESSED], "move:", 5)) {
+		char *url = folder_url(ic.url, b->set->value[SET_PROCESSED] + 5);
+
+		ic.url = url;
+		m->done = url ? imap_new(&ic, err, sizeof(err)) : NULL;
+		free(url);
+		if (!m->done) {
+			imap_free(m->imap);
+			free(m);
+			return error("mailbox %s: the folder %s: %s", b->set->value[SET_IMAP],
+				     b->set->value[SET_PROCESSED] + 5, url ? err : "cannot make its URL");
+		}
+	}
 	m->own_store = !store;
 	m->no_confirm = store != NULL;
 	m->store = store ? store : store_open(b->set->value[SET_STATE]);
 	if (!m->store) {
 		imap_free(m->imap);
+		imap_free(m->done);
 		free(m);
 		return -1;
 	}
