@@ -7,7 +7,8 @@
 # and exits 0 with one confirmation; a second fresh collect finds the
 # reply already marked processed, counts it again (the mailbox is the
 # durable store) and mails nothing; a reject collected fresh is 1;
-# --collect without the secret is one line and exit 2.
+# --collect without the secret is one line and exit 2; with processed
+# "move:Done" a later fresh collect reads the moved reply in Done.
 # Real: aiosmtpd, dovecot (IMAPS), the gate (three processes, three dirs).
 . "$(dirname "$0")/imap_lib.sh"
 start_dovecot || { finish; exit 1; }
@@ -85,4 +86,25 @@ reply "$alice" --from alice@example.com --body "reject: too slow" >/dev/null
 wait "$CPID"
 check "a reject by reply while collecting fresh: exit 1" test $? -eq 1
 check "... with alice's reason" test "$(json_get "$WORK/decision.json" 'd["request"]["decisions"][0]["reason"]')" = "too slow"
+
+# 6. processed "move:Done": a later fresh collect reads the moved reply there
+WORK=$TMP/runner1
+sed -i 's/"poll": "1s",/"poll": "1s", "processed": "move:Done",/' "$WORK/greenlight.json"
+git -C "$WORK" commit -q -am "move processed replies"
+echo '{"accuracypct": 99, "latencyMs": 260}' >"$WORK/results.json"
+n=$(mail_count)
+(cd "$WORK" && HOME=$WORK "$GREENLIGHT" run --detach >"$WORK/gl.out" 2>"$WORK/gl.err")
+check "--detach with move:Done exits 5" test $? -eq 5
+wait_mail $((n + 2)) || { finish; exit 1; }
+reply "$(request_to bob@example.com)" --from bob@example.com --body "approve" >/dev/null
+fresh "$TMP/runner6"
+cp "$TMP/runner1/results.json" "$WORK/"
+collect
+check "the first fresh collect (moves the reply) exits 0" test $? -eq 0
+fresh "$TMP/runner7"
+cp "$TMP/runner1/results.json" "$WORK/"
+c=$(confirm_count)
+collect
+check "a second fresh collect finds it in Done: exit 0" test $? -eq 0
+check "... processed earlier, not confirmed again" test "$(grep -c "processed earlier) counted" "$WORK/gl.err")-$(confirm_count)" = "1-$c"
 finish
