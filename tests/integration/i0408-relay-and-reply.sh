@@ -48,6 +48,15 @@ check "link + reply = quorum 2: exit 0" test "$RC" -eq 0
 check "both recorded, each with its channel" test "$(json_get "$WORK/decision.json" 'sorted((x["email"], x["remote_addr"]) for x in d["request"]["decisions"])')" = "[('alice@example.com', '127.0.0.1'), ('bob@example.com', 'imap')]"
 check "bob's reply was confirmed in its thread" test "$(confirm_count)" -eq $((c + 1))
 check "the reply is flagged" test "$(imap_count KEYWORD '$GreenlightDone')" -eq 1
+# a re-run (another runner: no state) re-attaches and reaches the same
+# answer: the relay has only alice's approval, the mailbox has bob's reply
+c=$(confirm_count); n=$(mail_count)
+rm -rf "$WORK/.greenlight"
+gl_run_bg --timeout 60s
+wait_gl
+check "a re-run reaches the same answer: exit 0" test "$RC" -eq 0
+check "... reading bob's processed reply again" grep -q "processed earlier) counted" "$WORK/gl.err"
+check "... mailing nothing" test "$(mail_count)-$(confirm_count)" = "$n-$c"
 
 # 2. the same reviewer on both channels counts once
 relay_gate "$TMP/two"

@@ -68,6 +68,12 @@ fresh "$TMP/runner4"
 check "--collect without the secret: exit 2" test $? -eq 2
 check "... with one clear line" test "$(wc -l <"$WORK/gl.err")" -eq 1
 check "... naming the variable" grep -q "collect needs the gate secret in GREENLIGHT_GATE_SECRET" "$WORK/gl.err"
+collect --detach
+check "--collect with --detach: exit 2" test $? -eq 2
+check "... with one clear line" test "$(wc -l <"$WORK/gl.err")" -eq 1
+collect --via listen
+check "--collect in listen mode: exit 2" test $? -eq 2
+check "... saying why" grep -q "collect needs relay or mail mode" "$WORK/gl.err"
 
 # 5. other evidence: detach, then a reject by reply collected fresh is 1
 WORK=$TMP/runner1
