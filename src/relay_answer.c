@@ -255,11 +255,18 @@ int relay_answer_merge(struct store_request *out, const struct store_decision *e
 	out->ndecisions = n;
 	free(out->teams);
 	set_teams(out, teams, t->nteams);
-	if (verified != REQ_PENDING) {
-		if (out->state != verified && n)	/* the replies decided it */
-			out->decided_at = all[n - 1].at;
-		out->state = verified;
+	if (verified != REQ_PENDING && out->state != verified) {
+		/* the replies decided it: when the deciding vote came */
+		for (size_t k = 1; k <= n; k++) {
+			memcpy(teams, t->teams, t->nteams * sizeof(*teams));
+			if (quorum_settle(teams, t->nteams, votes, k, &t->policy) != REQ_PENDING) {
+				out->decided_at = all[k - 1].at;
+				break;
+			}
+		}
 	}
+	if (verified != REQ_PENDING)
+		out->state = verified;
 	free(votes);
 	free(teams);
 	return 0;

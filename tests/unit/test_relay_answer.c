@@ -639,6 +639,7 @@ static void test_merge_replies(void **state)
 	assert_int_equal(relay_answer_merge(&out, r, 1, &trust), 0);
 	assert_int_equal(out.state, REQ_REJECTED);
 	assert_int_equal(out.decisions[0].approve, 0);	/* in time order */
+	assert_int_equal(out.decided_at, 1700000050);	/* when the reject came */
 	assert_int_equal(read_one("pending", ENG1, "engineering", "approve", tok[1]), 0);
 	r[0] = reply_decision(ENG1, 0, 1700000300);	/* the same reviewer, the other way */
 	assert_int_equal(relay_answer_merge(&out, r, 1, &trust), 0);
