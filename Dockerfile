@@ -13,7 +13,7 @@ FROM ${BASE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       gcc cmake make pkg-config libc6-dev libcjson-dev libgit2-dev \
-      libcurl4-openssl-dev libesmtp-dev libmicrohttpd-dev libsqlite3-dev \
+      libcurl4-openssl-dev libesmtp-dev libmicrohttpd-dev libsqlite3-dev libpq-dev \
       libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -27,7 +27,7 @@ FROM ${BASE}
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates libcjson1 libgit2-1.5 libcurl4 libesmtp6 \
-      libmicrohttpd12 libsqlite3-0 libssl3 \
+      libmicrohttpd12 libsqlite3-0 libpq5 libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /work --no-create-home greenlight
 COPY --from=build /build/greenlight /usr/bin/greenlight

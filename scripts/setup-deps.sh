@@ -29,7 +29,7 @@ set -eu
 DEMO_PKGS="
 build-essential cmake pkg-config git ca-certificates
 libcjson-dev libgit2-dev libcurl4-openssl-dev libesmtp-dev libmicrohttpd-dev
-libsqlite3-dev libssl-dev libcmocka-dev
+libsqlite3-dev libpq-dev libssl-dev libcmocka-dev
 python3 python3-aiosmtpd openssl curl
 "
 PKGS="$DEMO_PKGS
@@ -37,7 +37,7 @@ clang-14 libclang-rt-14-dev
 jq time python3 python3-aiosmtpd openssl curl
 chromium
 python3-yaml python3-jsonschema rsync groovy openjdk-17-jre-headless
-wrk sqlite3
+wrk sqlite3 postgresql
 dovecot-imapd
 groff-base mandoc systemd
 "

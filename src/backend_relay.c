@@ -26,7 +26,8 @@
 #include "util.h"
 
 #define POLL_MAX_S 30		/* longest single long-poll */
-#define GRACE_S 120		/* keep retrying this long past the deadline */
+#define GRACE_S 120		/* keep retrying this long past the deadline,
+				 * or as long as the timeout when shorter */
 
 struct relay_state {
 	struct relay_client *c;
@@ -38,6 +39,12 @@ struct relay_state {
 static struct relay_state *R(struct backend *b)
 {
 	return b->priv;
+}
+
+static time_t grace(const struct backend *b)
+{
+	return b->set->timeout && b->set->timeout < GRACE_S ?
+	       (time_t)b->set->timeout : GRACE_S;
 }
 
 static void remember(struct backend *b, const struct store_recipient *sr, size_t n)
@@ -157,7 +164,7 @@ static int put(struct backend *b, const struct store_new_request *nr,
 	       struct store_request *prev)
 {
 	cJSON *body = register_json(nr), *j = NULL;
-	int rc = relay_register(R(b)->c, body, nr->deadline + GRACE_S, &j, created);
+	int rc = relay_register(R(b)->c, body, nr->deadline + grace(b), &j, created);
 
 	cJSON_Delete(body);
 	memset(prev, 0, sizeof(*prev));
@@ -185,7 +192,7 @@ static int change(struct backend *b, const char *id, time_t deadline,
 	cJSON_AddItemToObject(body, "recipients", recipients_json(sr, n));
 	if (deadline)
 		cJSON_AddNumberToObject(body, "deadline", (double)deadline);
-	rc = relay_rekey(R(b)->c, id, body, (deadline ? deadline : time(NULL)) + GRACE_S, &j);
+	rc = relay_rekey(R(b)->c, id, body, (deadline ? deadline : time(NULL)) + grace(b), &j);
 	cJSON_Delete(body);
 	if (rc == RELAY_OK)
 		remember(b, sr, n);
@@ -212,19 +219,20 @@ static int reopen(struct backend *b, const char *id, time_t deadline,
 
 static int notified(struct backend *b, const char *id)
 {
-	int rc = relay_notified(R(b)->c, id, time(NULL) + GRACE_S);
+	int rc = relay_notified(R(b)->c, id, time(NULL) + grace(b));
 
 	if (rc == RELAY_NOT_FOUND)
 		return error("relay does not know request %s any more (relay state lost?)", id);
 	return rc == RELAY_OK ? 0 : -1;
 }
 
-/* Reviewers reach the relay: links use public_url, else the relay URL. */
+/* Reviewers reach the relay: links use public_url, else the first relay
+ * URL (failover is for the gate's own connections). */
 static int serve(struct backend *b, char **public_url)
 {
 	const char *u = b->set->value[SET_PUBLIC_URL];
 
-	*public_url = xstrdup(*u ? u : b->set->value[SET_RELAY]);
+	*public_url = xstrdup(*u ? u : relay_client_first_url(R(b)->c));
 	return b->mail ? backend_mail_check(b) : 0;	/* log in before mailing */
 }
 
@@ -255,7 +263,7 @@ static int wait_for(struct backend *b, const char *id, time_t until,
 		else if ((long)(next - now) < wait)
 			wait = (long)(next - now);
 	}
-	rc = relay_get(R(b)->c, id, (int)wait, out->deadline + GRACE_S, &j);
+	rc = relay_get(R(b)->c, id, (int)wait, out->deadline + grace(b), &j);
 	if (rc == RELAY_INTERRUPTED)
 		return -1;
 	if (result(b, rc, j, id, out))

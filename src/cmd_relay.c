@@ -8,10 +8,13 @@
  * SIGTERM/SIGINT answer every held long-poll, then stop; SIGHUP re-reads
  * --tokens-file.  Tokens and Authorization headers are never printed.
  *
- * One relay per database: the relay holds an exclusive flock() on
- * "<database>.lock" for its whole life (the kernel drops it when the
- * process dies, even by SIGKILL), and a second relay on the same database
- * refuses to start.
+ * --db is a SQLite file, or a postgres:// / postgresql:// URL (libpq;
+ * the password only in the URL or PGPASSWORD, and the URL is printed
+ * redacted).  One relay per SQLite database: the relay holds an exclusive
+ * flock() on "<database>.lock" for its whole life (the kernel drops it when
+ * the process dies, even by SIGKILL), and a second relay on the same
+ * database refuses to start.  Several relays may share one PostgreSQL
+ * database: that is what it is for.
  */
 #define _XOPEN_SOURCE 700		/* realpath() */
 #include <errno.h>
@@ -31,6 +34,7 @@
 
 #include "buf.h"
 #include "cmd.h"
+#include "store.h"
 #include "relay_api.h"
 #include "relay_notify.h"
 #include "util.h"
@@ -113,7 +117,7 @@ static void on_hup(int sig)
 
 void usage_relay(FILE *out)
 {
-	fputs("usage: greenlight relay --db PATH [--listen ADDR] [options]\n"
+	fputs("usage: greenlight relay --db PATH|URL [--listen ADDR] [options]\n"
 	      "\n"
 	      "Serve review pages and the relay API (docs/relay-protocol.md) so\n"
 	      "that gates on unreachable CI runners can wait for decisions.\n"
@@ -121,7 +125,10 @@ void usage_relay(FILE *out)
 	      "GREENLIGHT_RELAY_TOKENS (comma or newline separated).\n"
 	      "\n"
 	      "      --listen ADDR            HOST:PORT or [IPv6]:PORT (127.0.0.1:8080)\n"
-	      "      --db PATH                the state database (created if missing)\n"
+	      "      --db PATH|URL            the state database: a SQLite file (created\n"
+	      "                               if missing; one relay per file) or a\n"
+	      "                               postgresql://USER@HOST/DB URL (shared by\n"
+	      "                               several relays)\n"
 	      "      --public-url URL         the origin reviewers use (behind a proxy)\n"
 	      "      --tokens-file FILE       bearer tokens; re-read on SIGHUP\n"
 	      "      --tls-cert FILE          serve HTTPS with this PEM certificate\n"
@@ -206,7 +213,8 @@ static int number(const struct relay *r, enum opt i, unsigned max,
 }
 
 /* Whether a --db value is a URL ("scheme://...", or "postgres:" /
- * "postgresql:" followed by anything): never taken as a file name. */
+ * "postgresql:" followed by anything): never taken as a file name; only
+ * postgres:// and postgresql:// URLs are opened (store_is_url). */
 static int looks_like_url(const char *s)
 {
 	size_t n = 0;
@@ -232,11 +240,15 @@ static int resolve(struct relay *r)
 	if (!r->val[O_DB])
 		return error("relay: name the database with --db PATH (or"
 			     " GREENLIGHT_RELAY_DB)");
-	if (looks_like_url(r->val[O_DB]))
-		return error("relay: --db \"%s\" is a URL; the relay keeps its"
-			     " state in a SQLite file: write --db PATH (e.g."
-			     " /var/lib/greenlight/relay.db); postgres:// and other"
-			     " database URLs are not supported", r->val[O_DB]);
+	if (looks_like_url(r->val[O_DB]) && !store_is_url(r->val[O_DB])) {
+		char shown[512];
+
+		store_redact(r->val[O_DB], shown, sizeof(shown));
+		return error("relay: --db \"%s\" is not a database the relay can"
+			     " use: write --db PATH for a SQLite file (e.g."
+			     " /var/lib/greenlight/relay.db) or a PostgreSQL URL"
+			     " starting postgresql:// or postgres://", shown);
+	}
 	if (!r->val[O_TLS_CERT] != !r->val[O_TLS_KEY])
 		return error("relay: --tls-cert and --tls-key go together");
 	if (parse_duration(r->val[O_IDLE], &r->idle) || r->idle > 3600)
@@ -367,6 +379,8 @@ static int lock_database(struct relay *r)
 	ssize_t n;
 	int fd;
 
+	if (store_is_url(db))
+		return 0;	/* PostgreSQL: several relays share it */
 	if (realpath(db, real))
 		db = real;
 	if ((size_t)snprintf(path, sizeof(path), "%s.lock", db) >= sizeof(path))
@@ -409,6 +423,7 @@ static struct web *start_web(struct relay *r)
 	wc.on_response = relay_api_responded;
 	wc.api = relay_api_handle;
 	wc.api_done = relay_api_done;
+	wc.healthy = relay_api_healthy;
 	wc.ud = r->api;
 	wc.max_connections = r->max_connections;
 	wc.per_ip_connections = r->per_ip;
@@ -441,10 +456,12 @@ static void announce(const struct relay *r)
 	const char *listen = r->val[O_LISTEN];
 	const char *colon = strrchr(listen, ':');
 	int hostlen = (int)(colon ? colon - listen : (long)strlen(listen));
+	char shown[512];
 
+	store_redact(r->val[O_DB], shown, sizeof(shown));
 	fprintf(stderr, "greenlight relay: listening on %s://%.*s:%u"
 		" (database %s)\n", r->tls ? "https" : "http", hostlen,
-		listen, web_port(r->web), r->val[O_DB]);
+		listen, web_port(r->web), shown);
 }
 
 /* Retention: delete what was settled longer ago than --retention. */

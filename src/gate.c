@@ -530,13 +530,64 @@ static int load_notify(struct gate *g, const cJSON *n)
 	return 0;
 }
 
+/* Check v, an array of relay URLs, and join them with commas into *out
+ * (new string).  Returns 0, or -1 after one error at the bad entry. */
+static int join_relays(const struct gate *g, const cJSON *v, char **out)
+{
+	struct buf list = BUF_INIT(GATE_RELAY_MAX * 1100);
+	int i = 0, ret = -1;
+
+	for (const cJSON *e = v->child; e; e = e->next, i++) {
+		if (!cJSON_IsString(e) || !*e->valuestring || strchr(e->valuestring, ',')) {
+			gate_error(g, e, 0, "decision.relay[%d] must be one relay URL (a non-empty string without commas)", i);
+			goto out;
+		}
+		if (buf_addf(&list, "%s%s", i ? "," : "", e->valuestring)) {
+			gate_error(g, e, 0, "decision.relay[%d] is too long", i);
+			goto out;
+		}
+	}
+	*out = xstrdup(list.data);
+	ret = 0;
+out:
+	buf_release(&list);
+	return ret;
+}
+
+/* decision.relay: one URL, or an array of 1..GATE_RELAY_MAX URLs of relays
+ * on one database, kept joined with commas in g->relay_list (the form
+ * --relay and GREENLIGHT_RELAY take).  Each URL's scheme and host are
+ * checked by `run` (settings.c), which also knows allow_insecure_relay. */
+static int load_relay_list(struct gate *g, const cJSON *d)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(d, "relay");
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsString(v) && !cJSON_IsArray(v))
+		return gate_error(g, v, 0, "decision.relay must be a URL or an array of 1 to %d URLs of relays on one database, not %s%s",
+				  GATE_RELAY_MAX, cJSON_IsNull(v) ? "" : cJSON_IsObject(v) ? "an " : "a ",
+				  choice_type_name(v));
+	if (cJSON_IsString(v) && !*v->valuestring)
+		return gate_error(g, v, 0, "decision.relay must not be empty");
+	if (cJSON_IsArray(v) && (!v->child || cJSON_GetArraySize(v) > GATE_RELAY_MAX))
+		return gate_error(g, v, 0, "decision.relay has %d URLs; list 1 to %d relays of one database",
+				  cJSON_GetArraySize(v), GATE_RELAY_MAX);
+	free(g->relay_list);
+	g->relay_list = NULL;
+	if (cJSON_IsArray(v))
+		return join_relays(g, v, &g->relay_list);
+	g->relay_list = xstrdup(v->valuestring);
+	return 0;
+}
+
 static int load_decision(struct gate *g, const cJSON *d)
 {
 	static const char *const via[] = { "listen", "relay", "mail" };
 	static const char *const imap_tls[] = { "starttls", "none" };
 	static const char *const on_timeout[] = { "fail" };
 	static const char *const plus_tags[] = { "ignore", "keep" };
-	static const char *const strings[] = { "listen", "public_url", "state", "relay",
+	static const char *const strings[] = { "listen", "public_url", "state",
 		"imap", "imap_ca_file", "reply_to", "trusted_authserv_id", "processed" };
 	const cJSON *self;
 
@@ -556,7 +607,8 @@ static int load_decision(struct gate *g, const cJSON *d)
 	    check_env_key(g, d, "decision", "relay_token_env") ||
 	    check_env_key(g, d, "decision", "secret_env") ||
 	    check_enum(g, d, "decision", "plus_tags", plus_tags, 2) ||
-	    check_string_keys(g, d, "decision", strings, NKEYS(strings)))
+	    check_string_keys(g, d, "decision", strings, NKEYS(strings)) ||
+	    load_relay_list(g, d))
 		return -1;
 	self = cJSON_GetObjectItemCaseSensitive(d, "allow_self_approval");
 	if (self && !cJSON_IsBool(self))
@@ -779,6 +831,7 @@ int gate_load_text(struct gate *g, const char *name, const char *text, size_t le
 
 void gate_release(struct gate *g)
 {
+	free(g->relay_list);
 	for (size_t t = 0; t < g->nteams; t++) {
 		for (size_t i = 0; i < g->teams[t].nemail; i++)
 			free(g->teams[t].email[i]);

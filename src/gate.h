@@ -19,6 +19,7 @@
 #define GATE_MAX_EMAILS 100		/* addresses per team */
 #define GATE_NAME_MAX 128
 #define GATE_MAX_CHATS 8		/* chat webhooks per team */
+#define GATE_RELAY_MAX 8		/* URLs in decision.relay */
 
 enum gate_match {
 	GATE_MATCH_FIRST,	/* ASL: the first matching rule decides */
@@ -85,6 +86,8 @@ struct gate {
 	size_t nteams;
 	const cJSON *notify;	/* sections for `run`, validated here */
 	const cJSON *decision;
+	char *relay_list;	/* decision.relay, several URLs joined by
+				 * commas, or NULL */
 	struct baseline_cfg baseline;
 };
 

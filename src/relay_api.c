@@ -436,6 +436,14 @@ struct relay_api *relay_api_new(const struct relay_api_config *cfg)
 			return NULL;
 		}
 	}
+	a->shared = store_shared(a->slots[0].s);
+	if (a->shared) {
+		a->watch = store_watch_start(cfg->store_path, relay_api_hint, a);
+		if (!a->watch) {
+			relay_api_free(a);
+			return NULL;
+		}
+	}
 	/* json.c fills its character table on first use; do that here, on
 	 * one thread, before worker threads parse bodies concurrently. */
 	if (!json_doc_parse(&doc, "{}", 2, &err))
@@ -447,6 +455,7 @@ void relay_api_free(struct relay_api *a)
 {
 	if (!a)
 		return;
+	store_watch_stop(a->watch);
 	for (unsigned i = 0; i < a->nslots; i++) {
 		relay_cache_free(&a->slots[i]);
 		store_close(a->slots[i].s);

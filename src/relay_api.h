@@ -68,6 +68,9 @@ int relay_api_handle(void *ud, struct MHD_Connection *c, const char *url,
 		     const char *method, const char *upload_data,
 		     size_t *upload_data_size, void **cls);
 void relay_api_done(void *ud, void *cls);
+/* /healthz: 0 when this thread's database connection answers (an O(1)
+ * read of the request counts), else -1. */
+int relay_api_healthy(void *ud);
 void relay_api_decided(void *ud, const char *request_id);
 void relay_api_responded(void *ud, unsigned status);
 

@@ -95,6 +95,9 @@ struct counters {
 	atomic_ulong errors, auth_failures, waiters_refused, scope_refused;
 	atomic_ulong baselines_recorded, baseline_lookups;
 	atomic_ulong pruned, pages_reclaimed;
+	atomic_ulong hints;		/* decisions heard from the database */
+	atomic_ulong watch_lost;	/* hint connection lost or re-made */
+	atomic_ulong unavailable;	/* 503: the database was unreachable */
 	atomic_ulong codes[NCODES];
 };
 
@@ -103,6 +106,8 @@ struct relay_token;			/* relay_auth.c */
 struct relay_api {
 	struct slot *slots;
 	unsigned nslots;
+	int shared;			/* the database is shared (PostgreSQL) */
+	struct store_watch *watch;	/* hears other relays' decisions */
 	atomic_uint next_slot;
 	pthread_mutex_t tlock;		/* guards tokens */
 	struct relay_token *tokens;
@@ -159,6 +164,8 @@ unsigned relay_refuse(struct parsed *p, unsigned status, const char *fmt, ...)
 int relay_hold(struct relay_api *a, struct MHD_Connection *c, const char *id,
 	       int wait, const struct relay_principal *who, void **cls);
 void relay_unlink_waiter(struct relay_api *a, struct call *k);
+/* store_watch_fn: a decision heard from a shared database (NULL: any). */
+void relay_api_hint(void *ud, const char *request_id);
 
 /* ---- relay_reply.c ---- */
 struct slot *relay_slot(struct relay_api *a);

@@ -104,6 +104,21 @@ int relay_metrics(struct relay_api *a, struct MHD_Connection *c,
 	metric(&b, "greenlight_relay_retention_seconds", "gauge",
 	       "How long settled requests are kept (0: for ever).",
 	       (unsigned long)a->retention_s);
+	metric(&b, "greenlight_relay_decision_hints_total", "counter",
+	       "Decisions heard from a shared (PostgreSQL) database, made by"
+	       " this relay or another; each answers the long-polls held for"
+	       " that request.", m->hints);
+	metric(&b, "greenlight_relay_store_unavailable_total", "counter",
+	       "Calls answered 503 because the database could not be reached.",
+	       m->unavailable);
+	metric(&b, "greenlight_relay_store_watch_interruptions_total", "counter",
+	       "Times the connection that hears other relays' decisions was"
+	       " lost or re-made (every held long-poll was answered).",
+	       m->watch_lost);
+	buf_addf(&b, "# HELP greenlight_relay_store The database in use.\n"
+		 "# TYPE greenlight_relay_store gauge\n"
+		 "greenlight_relay_store{backend=\"%s\"} 1\n",
+		 store_backend(a->slots[0].s));
 	metric_states(a, &b);
 	metric_codes(a, &b);
 	if (!b.data)

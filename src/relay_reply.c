@@ -26,6 +26,23 @@ struct slot *relay_slot(struct relay_api *a)
 	return &a->slots[mine % a->nslots];
 }
 
+int relay_api_healthy(void *ud)
+{
+	struct relay_api *a = ud;
+	struct slot *sl = relay_slot(a);
+	long n[4];
+	int rc;
+
+	pthread_mutex_lock(&sl->lock);
+	rc = store_state_counts(sl->s, n);
+	pthread_mutex_unlock(&sl->lock);
+	if (rc == STORE_OK)
+		return 0;
+	if (store_unavailable())
+		atomic_fetch_add(&a->m.unavailable, 1);
+	return -1;
+}
+
 /* Whether tenant may see r (NULL: anyone); if not, r is released. */
 static int owned(const char *tenant, struct store_request *r)
 {
@@ -109,6 +126,13 @@ int relay_fail(struct relay_api *a, struct MHD_Connection *c,
 
 int relay_internal(struct relay_api *a, struct MHD_Connection *c)
 {
+	if (store_unavailable()) {
+		atomic_fetch_add(&a->m.unavailable, 1);
+		return relay_fail_h(a, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				    "the relay cannot reach its database; nothing"
+				    " was changed: retry later",
+				    MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	}
 	return relay_fail(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "the relay's database failed; nothing was changed");
 }
@@ -366,10 +390,13 @@ int relay_reply_read(struct relay_api *a, struct MHD_Connection *c, int rc,
  * slot (one per worker thread) keeps the last answer per request in a
  * direct-mapped table and serves it again without the database while the
  * store's write generation is the one it was read at (no write transaction
- * of this process has ended since: the relay is the only writer of its
- * database, which its lock ensures) and, for a pending request, before its
- * deadline (a read then settles it).  Any write anywhere empties it in
- * effect; a miss costs what a read cost before. */
+ * of this process has ended since: on SQLite the relay is the only writer
+ * of its database, which its lock ensures; on a shared PostgreSQL database
+ * every change another relay commits is heard as a notification, which
+ * ends a generation too, and nothing is cached while that connection is
+ * down) and, for a pending request, before its deadline (a read then
+ * settles it).  Any write anywhere empties it in effect; a miss costs what
+ * a read cost before. */
 
 #define SLOT_CACHE 1024			/* entries per slot */
 #define CACHE_TEXT_MAX (4 * 1024)	/* larger answers are not kept: at most
@@ -455,11 +482,16 @@ int relay_reply_status(struct relay_api *a, struct MHD_Connection *c,
 	uint64_t gen;
 	size_t len = 0;
 	char *text;
-	int rc, foreign;
+	int rc, foreign, cacheable;
 
 	pthread_mutex_lock(&sl->lock);
 	gen = store_generation();	/* before the read: see store.h */
-	text = cache_get(sl, id, tenant, gen, now, &len, &foreign);
+	/* another relay may write a shared database: its answers are kept
+	 * only while every change is heard (store_watch_live) */
+	cacheable = !a->shared || store_watch_live(a->watch);
+	foreign = 0;
+	text = cacheable ? cache_get(sl, id, tenant, gen, now, &len, &foreign)
+			 : NULL;
 	if (text || foreign) {
 		pthread_mutex_unlock(&sl->lock);
 		if (foreign)
@@ -468,7 +500,7 @@ int relay_reply_status(struct relay_api *a, struct MHD_Connection *c,
 				   NULL);
 	}
 	rc = store_request_status(sl->s, id, now, &r);
-	if (rc == STORE_OK && relay_request_text(&r, &b) == 0)
+	if (rc == STORE_OK && relay_request_text(&r, &b) == 0 && cacheable)
 		cache_put(sl, &r, gen, b.data, b.len);
 	pthread_mutex_unlock(&sl->lock);
 	if (rc == STORE_OK && tenant && strcmp(r.tenant, tenant)) {

@@ -115,12 +115,11 @@ int relay_hold(struct relay_api *a, struct MHD_Connection *c, const char *id,
 	return MHD_YES;
 }
 
-void relay_api_decided(void *ud, const char *request_id)
+/* Answer the long-polls held on request_id: they re-read it. */
+static void wake_id(struct relay_api *a, const char *request_id)
 {
-	struct relay_api *a = ud;
 	struct call *k, *next;
 
-	atomic_fetch_add(&a->m.decisions, 1);
 	if (!token_is_hex(request_id, 32))
 		return;
 	pthread_mutex_lock(&a->wlock);
@@ -130,6 +129,33 @@ void relay_api_decided(void *ud, const char *request_id)
 			wake(a, k);
 	}
 	pthread_mutex_unlock(&a->wlock);
+}
+
+void relay_api_decided(void *ud, const char *request_id)
+{
+	struct relay_api *a = ud;
+
+	atomic_fetch_add(&a->m.decisions, 1);
+	wake_id(a, request_id);
+}
+
+static void wake_due(struct relay_api *a, int all);
+
+/* A shared database told of a decision (possibly by another relay): the
+ * long-polls held on that request re-read it; NULL (the notifications
+ * may have been missed while the connection was down): every held
+ * long-poll re-reads, answering with what the database says now. */
+void relay_api_hint(void *ud, const char *request_id)
+{
+	struct relay_api *a = ud;
+
+	if (request_id) {
+		atomic_fetch_add(&a->m.hints, 1);
+		wake_id(a, request_id);
+	} else {
+		atomic_fetch_add(&a->m.watch_lost, 1);
+		wake_due(a, 1);
+	}
 }
 
 /* Wake every waiter whose time has come (all of them when `all`). */

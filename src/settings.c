@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "mime.h"
+#include "relay_client.h"
 #include "settings.h"
 #include "util.h"
 
@@ -70,6 +71,8 @@ static const char *from_gate(const struct gate *g, const struct setting_def *d)
 		return NULL;
 	sec = !strcmp(d->section, "notify") ? g->notify : g->decision;
 	v = sec ? cJSON_GetObjectItemCaseSensitive(sec, d->key) : NULL;
+	if (cJSON_IsArray(v) && d == &defs[SET_RELAY])
+		return g->relay_list;	/* several relays, joined by commas */
 	if (cJSON_IsString(v))
 		return v->valuestring;
 	if (cJSON_IsBool(v))
@@ -102,22 +105,54 @@ static int parse_bool(const char *v, int *out)
 	return -1;
 }
 
-/* The relay URL: https://, or http:// to this machine, or http:// with
- * the explicit opt-in (anyone on the path could then read and forge). */
-static int check_relay(struct settings *s)
+/* Entry i (0-based) of a comma-separated list, blanks trimmed. */
+static void list_entry(const char *list, int i, char *out, size_t n)
 {
-	const char *u = s->value[SET_RELAY];
+	size_t len, b = 0;
 
-	if (!*u || !strncasecmp(u, "https://", 8))
+	while (i-- > 0 && strchr(list, ','))
+		list = strchr(list, ',') + 1;
+	len = strcspn(list, ",");
+	while (b < len && (list[b] == ' ' || list[b] == '\t'))
+		b++;
+	while (len > b && (list[len - 1] == ' ' || list[len - 1] == '\t'))
+		len--;
+	snprintf(out, n, "%.*s", (int)(len - b), list + b);
+}
+
+/* The relay URLs (one, or a comma-separated list of relays on one
+ * database): each https://, or http:// to this machine, or http:// with
+ * the explicit opt-in (anyone on the path could then read and forge).
+ * A bad entry from the gate file is reported at its position. */
+static int check_relay(struct settings *s, const struct gate *g)
+{
+	const char *list = s->value[SET_RELAY];
+	const cJSON *node = NULL;
+	struct relay_urls u;
+	char why[512], entry[RELAY_URL_MAX + 1], what[2048];
+	int at;
+
+	if (!*list)
 		return 0;
-	if (strncasecmp(u, "http://", 7))
-		return bad(s, SET_RELAY, "write an https:// URL");
-	if (!url_is_loopback(u) && !s->insecure_relay)
-		return bad(s, SET_RELAY, "plain http to another host lets anyone on"
-			   " the path read review links and forge answers; use"
-			   " https://, or pass --allow-insecure-relay if the network"
-			   " is trusted");
-	return 0;
+	if (!relay_urls_parse(&u, list, s->insecure_relay, &at, why, sizeof(why))) {
+		relay_urls_release(&u);
+		return 0;
+	}
+	if (at >= 0)
+		list_entry(list, at, entry, sizeof(entry));
+	if (!strcmp(s->origin[SET_RELAY], "gate") && g && g->decision)
+		node = cJSON_GetObjectItemCaseSensitive(g->decision, "relay");
+	if (node && cJSON_IsArray(node) && at >= 0)
+		return gate_error(g, cJSON_GetArrayItem(node, at), 0,
+				  "decision.relay[%d] \"%s\": %s", at, entry, why);
+	if (node)
+		return gate_error(g, node, 0, "decision.relay%s%s%s: %s",
+				  at >= 0 ? " \"" : "", at >= 0 ? entry : "",
+				  at >= 0 ? "\"" : "", why);
+	if (at < 0 || !strchr(list, ','))
+		return bad(s, SET_RELAY, why);
+	snprintf(what, sizeof(what), "entry %d \"%s\": %s", at + 1, entry, why);
+	return bad(s, SET_RELAY, what);
 }
 
 /* The gate secret, if its variable is set: at least TOKEN_SECRET_MIN
@@ -235,7 +270,7 @@ static int check_mail(struct settings *s)
 	return 0;
 }
 
-static int check(struct settings *s)
+static int check(struct settings *s, const struct gate *g)
 {
 	const char *tls = s->value[SET_TLS];
 	const char *via = s->value[SET_VIA];
@@ -268,7 +303,7 @@ static int check(struct settings *s)
 	s->keep_tags = !strcmp(s->value[SET_PLUS_TAGS], "keep");
 	if (parse_bool(s->value[SET_INSECURE_RELAY], &s->insecure_relay))
 		return bad(s, SET_INSECURE_RELAY, "write true or false");
-	if (!strcmp(via, "relay") && check_relay(s))
+	if (!strcmp(via, "relay") && check_relay(s, g))
 		return -1;
 	if (check_credentials(s) || check_from(s))
 		return -1;
@@ -302,7 +337,7 @@ int settings_resolve(struct settings *s, const struct gate *g)
 {
 	for (int i = 0; i < SET_COUNT; i++)
 		resolve_one(s, g, i);
-	return check(s);
+	return check(s, g);
 }
 
 int settings_relay(struct settings *s, const struct gate *g, const char *what)
@@ -324,5 +359,5 @@ int settings_relay(struct settings *s, const struct gate *g, const char *what)
 			     s->value[SET_RELAY_TOKEN_ENV]);
 	if (parse_bool(s->value[SET_INSECURE_RELAY], &s->insecure_relay))
 		return bad(s, SET_INSECURE_RELAY, "write true or false");
-	return check_relay(s);
+	return check_relay(s, g);
 }

@@ -1,4 +1,10 @@
-/* store.h - durable review requests and decisions (SQLite).
+/* store.h - durable review requests and decisions (SQLite or PostgreSQL).
+ *
+ * store_open() picks the backend: a file path is a SQLite database (the
+ * embedded default, one process writing it); a postgres:// or
+ * postgresql:// URL is a PostgreSQL database that several relays may
+ * share (store_pg.c; docs/store.md).  Both keep the same schema and
+ * behaviour; what follows describes SQLite where they differ.
  *
  * One database file holds every request a gate (listen mode) or a relay has
  * made.  Writes use BEGIN IMMEDIATE in WAL mode with synchronous=FULL, so a
@@ -22,7 +28,7 @@
 #include <stdint.h>
 #include <time.h>
 
-struct store;	/* opaque: one SQLite connection */
+struct store;	/* opaque: one database connection */
 
 /* Limits checked by store_request_put() (over them: STORE_ERROR, nothing
  * written) and caps applied by store_decide() (longer text is cut). */
@@ -153,6 +159,43 @@ enum store_result {
  * (or under the caller's lock).  Returns NULL after reporting an error. */
 struct store *store_open(const char *path);
 void store_close(struct store *s);
+
+/* Whether a database name is a PostgreSQL URL (postgres:// or
+ * postgresql://, lower case as libpq reads them). */
+int store_is_url(const char *db);
+
+/* db as it may be printed: a URL's password (user:PASSWORD@ or
+ * password=...) replaced by "***"; a path unchanged. */
+void store_redact(const char *db, char *out, size_t size);
+
+/* "sqlite" or "postgresql". */
+const char *store_backend(const struct store *s);
+
+/* Whether other processes may write the database too (PostgreSQL): then
+ * store_generation() says nothing about their writes, and nothing read may
+ * be served again from a cache. */
+int store_shared(const struct store *s);
+
+/* Whether the last error of a shared store was a lost or refused database
+ * connection (process-wide, cleared by the next successful call): the
+ * relay answers 503 with Retry-After then, never a wrong answer. */
+int store_unavailable(void);
+
+/* Changes made by any process on a shared database: calls fn(ud, id) for
+ * each request changed (decided, re-keyed, reopened, marked notified: a
+ * hint to re-read it), and fn(ud, NULL) when the connection was lost, when
+ * it came back, and after pruning (re-read everything held).  It
+ * runs its own thread and connection, reconnecting with backoff.  NULL for
+ * a SQLite path (nothing to watch: one process writes it), or after an
+ * error (reported). */
+typedef void (*store_watch_fn)(void *ud, const char *request_id);
+struct store_watch;
+struct store_watch *store_watch_start(const char *db, store_watch_fn fn,
+				      void *ud);
+/* Whether w hears every change now (its connection is up): only then may
+ * answers read from a shared database be cached.  0 for NULL. */
+int store_watch_live(struct store_watch *w);
+void store_watch_stop(struct store_watch *w);
 
 /* Create a request, or find the existing one with the same key.
  * *created says which.  Returns STORE_OK and fills *out (release with

@@ -13,8 +13,8 @@
 
 #define COMMIT_HEX 40
 
-static int key_ok(const char *tenant, const char *repository,
-		  const char *gate, const char *commit)
+int store_baseline_key_ok(const char *tenant, const char *repository,
+			  const char *gate, const char *commit)
 {
 	return store_text_ok(tenant, STORE_MAX_TENANT) &&
 	       store_text_ok(repository, STORE_MAX_REPO) &&
@@ -22,15 +22,16 @@ static int key_ok(const char *tenant, const char *repository,
 	       strlen(commit) == COMMIT_HEX && token_is_hex(commit, COMMIT_HEX);
 }
 
-int store_baseline_put(struct store *s, const char *tenant,
-		       const char *repository, const char *gate,
-		       const char *commit, const char *doc_json,
-		       time_t recorded)
+int sq_baseline_put(struct store *base, const char *tenant,
+		    const char *repository, const char *gate,
+		    const char *commit, const char *doc_json,
+		    time_t recorded)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 	int rc;
 
-	if (!key_ok(tenant, repository, gate, commit) || !doc_json ||
+	if (!store_baseline_key_ok(tenant, repository, gate, commit) || !doc_json ||
 	    !*doc_json || strlen(doc_json) > STORE_MAX_BASELINE)
 		return error("store: a baseline needs a tenant, repository, gate,"
 			     " 40 hex digit commit and a document of at most %d"
@@ -51,7 +52,7 @@ int store_baseline_put(struct store *s, const char *tenant,
 
 /* The document of one commit through fn: 1 when fn asked to stop, 0 to go
  * on, -1 on a database error (reported). */
-static int lookup_one(struct store *s, sqlite3_stmt *st, const char *commit,
+static int lookup_one(struct sq_store *s, sqlite3_stmt *st, const char *commit,
 		      size_t i, store_baseline_fn fn, void *ud)
 {
 	int rc, stop = 0;
@@ -72,11 +73,12 @@ static int lookup_one(struct store *s, sqlite3_stmt *st, const char *commit,
 	return stop;
 }
 
-int store_baseline_lookup(struct store *s, const char *tenant,
-			  const char *repository, const char *gate,
-			  const char *const *commits, size_t n,
-			  store_baseline_fn fn, void *ud)
+int sq_baseline_lookup(struct store *base, const char *tenant,
+		       const char *repository, const char *gate,
+		       const char *const *commits, size_t n,
+		       store_baseline_fn fn, void *ud)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 	int rc = STORE_OK;
 

@@ -247,12 +247,12 @@ enum req_state store_state_from_name(const char *name)
 }
 /* ---- SQLite plumbing ---------------------------------------------------- */
 
-int sq_error(struct store *s, const char *what)
+int sq_error(struct sq_store *s, const char *what)
 {
 	return error("store: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
-int sq_exec(struct store *s, const char *sql)
+int sq_exec(struct sq_store *s, const char *sql)
 {
 	char *msg = NULL;
 
@@ -264,7 +264,7 @@ int sq_exec(struct store *s, const char *sql)
 }
 
 /* A prepared statement, reset and with no bindings; NULL after an error. */
-sqlite3_stmt *sq_stmt(struct store *s, enum query q)
+sqlite3_stmt *sq_stmt(struct sq_store *s, enum query q)
 {
 	sqlite3_stmt **st = &s->stmt[q];
 
@@ -294,7 +294,7 @@ int sq_bind_text(sqlite3_stmt *st, int i, const char *v)
 }
 
 /* Step a statement that returns no rows (or whose rows do not matter). */
-int sq_run(struct store *s, sqlite3_stmt *st, const char *what)
+int sq_run(struct sq_store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 
@@ -319,7 +319,7 @@ uint64_t store_generation(void)
 }
 
 /* BEGIN (read) or BEGIN IMMEDIATE (write): 0, or -1 after reporting. */
-int sq_begin(struct store *s, int write)
+int sq_begin(struct sq_store *s, int write)
 {
 	sqlite3_stmt *st = sq_stmt(s, write ? Q_BEGIN_WRITE : Q_BEGIN_READ);
 
@@ -328,14 +328,19 @@ int sq_begin(struct store *s, int write)
 }
 
 /* A write transaction ended: readers' caches are out of date now. */
-static void wrote(struct store *s)
+void store_bump_generation(void)
+{
+	atomic_fetch_add_explicit(&generation, 1, memory_order_release);
+}
+
+static void wrote(struct sq_store *s)
 {
 	if (s->writing)
-		atomic_fetch_add_explicit(&generation, 1, memory_order_release);
+		store_bump_generation();
 	s->writing = 0;
 }
 
-void sq_rollback(struct store *s)
+void sq_rollback(struct sq_store *s)
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_ROLLBACK);
 
@@ -347,7 +352,7 @@ void sq_rollback(struct store *s)
 
 /* End a transaction: roll back after STORE_ERROR, else commit; a failed
  * commit turns any result into STORE_ERROR. */
-int sq_finish(struct store *s, int rc)
+int sq_finish(struct sq_store *s, int rc)
 {
 	sqlite3_stmt *st;
 
@@ -429,7 +434,7 @@ static int make_file(const char *path)
 	return 0;
 }
 
-static int set_wal(struct store *s)
+static int set_wal(struct sq_store *s)
 {
 	sqlite3_stmt *st = NULL;
 	const unsigned char *mode;
@@ -456,7 +461,7 @@ out:
 	return ret;
 }
 
-static int user_version(struct store *s, int *v)
+static int user_version(struct sq_store *s, int *v)
 {
 	sqlite3_stmt *st = NULL;
 	int ret = -1;
@@ -475,7 +480,7 @@ out:
 }
 
 /* Create the schema in a fresh database; refuse newer ones. */
-static int migrate(struct store *s, const char *path)
+static int migrate(struct sq_store *s, const char *path)
 {
 	int v = 0, ret = -1;
 
@@ -511,7 +516,7 @@ out:
  * retention prunes can be given back to the file system a bounded number
  * of pages at a time (store_reclaim).  It must be set before the first
  * table and before WAL mode; an existing database keeps its mode. */
-static int set_auto_vacuum(struct store *s)
+static int set_auto_vacuum(struct sq_store *s)
 {
 	sqlite3_stmt *st = NULL;
 	int pages = -1;
@@ -525,7 +530,7 @@ static int set_auto_vacuum(struct store *s)
 	return pages ? 0 : sq_exec(s, "PRAGMA auto_vacuum = INCREMENTAL;");
 }
 
-static int configure(struct store *s, const char *path)
+static int configure(struct sq_store *s, const char *path)
 {
 	if (sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK)
 		return sq_error(s, "busy_timeout");
@@ -548,11 +553,39 @@ static void sqlite_setup(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-struct store *store_open(const char *path)
+static const struct store_ops sq_ops = {
+	.name = "sqlite",
+	.shared = 0,
+	.close = sq_close,
+	.request_put = sq_request_put,
+	.request_rekey = sq_request_rekey,
+	.request_set_notified = sq_request_set_notified,
+	.recipient_adopt = sq_recipient_adopt,
+	.request_reopen = sq_request_reopen,
+	.request_get = sq_request_get,
+	.request_status = sq_request_status,
+	.request_previous = sq_request_previous,
+	.review_get = sq_review_get,
+	.decide_ex = sq_decide_ex,
+	.settle_expired = sq_settle_expired,
+	.state_counts = sq_state_counts,
+	.prune = sq_prune,
+	.reclaim = sq_reclaim,
+	.baseline_put = sq_baseline_put,
+	.baseline_lookup = sq_baseline_lookup,
+	.notify_claim = sq_notify_claim,
+	.notify_claimed = sq_notify_claimed,
+	.notify_candidates = sq_notify_candidates,
+	.notify_unclaim = sq_notify_unclaim,
+	.recipients_add = sq_recipients_add,
+};
+
+struct store *sq_open(const char *path)
 {
-	struct store *s = xcalloc(1, sizeof(*s));
+	struct sq_store *s = xcalloc(1, sizeof(*s));
 	int rc;
 
+	s->base.ops = &sq_ops;
 	if (make_file(path))
 		goto fail;
 	pthread_once(&sqlite_once, sqlite_setup);
@@ -567,14 +600,16 @@ struct store *store_open(const char *path)
 	sqlite3_extended_result_codes(s->db, 1);
 	if (configure(s, path))
 		goto fail;
-	return s;
+	return &s->base;
 fail:
-	store_close(s);
+	sq_close(&s->base);
 	return NULL;
 }
 
-void store_close(struct store *s)
+void sq_close(struct store *base)
 {
+	struct sq_store *s = (struct sq_store *)base;
+
 	if (!s)
 		return;
 	for (int i = 0; i < Q_COUNT; i++)

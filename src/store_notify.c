@@ -1,5 +1,5 @@
 /* store_notify.c - notifications sent for a request, and recipients added
- * by escalation (store.h, "notifications").
+ * by escalation (store.h, "notifications"): the SQLite backend.
  *
  * A claim is an INSERT into notifications in its own BEGIN IMMEDIATE
  * transaction, committed (synchronous=FULL) before the caller sends: two
@@ -12,7 +12,7 @@
 #include "store_int.h"
 #include "util.h"
 
-static int prepare(struct store *s, const char *sql, sqlite3_stmt **st)
+static int prepare(struct sq_store *s, const char *sql, sqlite3_stmt **st)
 {
 	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
 		*st = NULL;
@@ -21,9 +21,10 @@ static int prepare(struct store *s, const char *sql, sqlite3_stmt **st)
 	return 0;
 }
 
-int store_notify_claim(struct store *s, const char *id, const char *kind,
+int sq_notify_claim(struct store *base, const char *id, const char *kind,
 		       const char *recipient, long seq, time_t now)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -46,9 +47,10 @@ int store_notify_claim(struct store *s, const char *id, const char *kind,
 	return sq_finish(s, STORE_OK) ? STORE_ERROR : rc;
 }
 
-int store_notify_unclaim(struct store *s, const char *id, const char *kind,
+int sq_notify_unclaim(struct store *base, const char *id, const char *kind,
 			 const char *recipient, long seq)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -65,7 +67,7 @@ int store_notify_unclaim(struct store *s, const char *id, const char *kind,
 	return sq_finish(s, rc ? STORE_ERROR : STORE_OK);
 }
 
-static int asked(struct store *s, const char *id, const struct store_recipient *r,
+static int asked(struct sq_store *s, const char *id, const struct store_recipient *r,
 		 int *found)
 {
 	sqlite3_stmt *st = NULL;
@@ -89,7 +91,7 @@ static int asked(struct store *s, const char *id, const struct store_recipient *
 }
 
 /* A new token for someone asked already: the old link stops working. */
-static int rehash(struct store *s, const char *id, const struct store_recipient *r)
+static int rehash(struct sq_store *s, const char *id, const struct store_recipient *r)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = prepare(s, "UPDATE recipients SET token_hash = ?4 WHERE"
@@ -104,7 +106,7 @@ static int rehash(struct store *s, const char *id, const struct store_recipient 
 	return rc ? STORE_ERROR : STORE_OK;
 }
 
-static int add_txn(struct store *s, const char *id,
+static int add_txn(struct sq_store *s, const char *id,
 		   const struct store_recipient *recipients, size_t n)
 {
 	struct policy p;
@@ -126,9 +128,10 @@ static int add_txn(struct store *s, const char *id,
 	return rc;
 }
 
-int store_recipients_add(struct store *s, const char *id,
+int sq_recipients_add(struct store *base, const char *id,
 			 const struct store_recipient *recipients, size_t n)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	if (n > STORE_MAX_RECIPIENTS)
 		return error("store: at most %d recipients", STORE_MAX_RECIPIENTS);
 	for (size_t i = 0; i < n; i++)
@@ -141,9 +144,10 @@ int store_recipients_add(struct store *s, const char *id,
 	return sq_finish(s, add_txn(s, id, recipients, n));
 }
 
-int store_notify_claimed(struct store *s, const char *id, const char *kind,
+int sq_notify_claimed(struct store *base, const char *id, const char *kind,
 			 const char *recipient, long seq)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st = NULL;
 	int rc = prepare(s, "SELECT 1 FROM notifications WHERE request_id = ?1 AND"
 			 " kind = ?2 AND recipient = ?3 AND seq = ?4", &st), step;
@@ -162,8 +166,9 @@ int store_notify_claimed(struct store *s, const char *id, const char *kind,
 	return step == SQLITE_DONE ? 0 : sq_error(s, "read notification");
 }
 
-int store_notify_candidates(struct store *s, time_t since, char (**ids)[33], size_t *n)
+int sq_notify_candidates(struct store *base, time_t since, char (**ids)[33], size_t *n)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st = NULL;
 	int rc = prepare(s, "SELECT id FROM requests WHERE instr(facts_json,"
 			 " '\"notifications\":{\"by\":\"relay\"') > 0 AND (state ="

@@ -76,7 +76,7 @@ static int check_known_team(const struct store_new_request *nr,
 		     " does not name", r->email, r->team);
 }
 
-static int check_new_request(const struct store_new_request *nr)
+int store_check_new_request(const struct store_new_request *nr)
 {
 	if (!store_text_ok(nr->key, STORE_MAX_KEY) ||
 	    !store_text_ok(nr->gate, STORE_MAX_GATE))
@@ -115,7 +115,7 @@ static int check_new_request(const struct store_new_request *nr)
 /* ---- writing requests ----------------------------------------------------- */
 
 /* STORE_OK with the id of the request with this key, or STORE_NOT_FOUND. */
-static int find_key(struct store *s, const char *key, char id[33])
+static int find_key(struct sq_store *s, const char *key, char id[33])
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_FIND_KEY);
 	int rc;
@@ -131,8 +131,8 @@ static int find_key(struct store *s, const char *key, char id[33])
 	return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_error(s, "find request");
 }
 
-int store_insert_recipient(struct store *s, const char *id,
-			    const struct store_recipient *r)
+int store_insert_recipient(struct sq_store *s, const char *id,
+			   const struct store_recipient *r)
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_INS_RCPT);
 
@@ -144,7 +144,7 @@ int store_insert_recipient(struct store *s, const char *id,
 	return sq_run(s, st, "add recipient");
 }
 
-static int insert_team(struct store *s, const char *id,
+static int insert_team(struct sq_store *s, const char *id,
 		       const struct store_team *t)
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_INS_TEAM);
@@ -157,7 +157,7 @@ static int insert_team(struct store *s, const char *id,
 	return sq_run(s, st, "add team");
 }
 
-static int insert_row(struct store *s, const struct store_new_request *nr,
+static int insert_row(struct sq_store *s, const struct store_new_request *nr,
 		      const char *id, const char *secret)
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_INS_REQ);
@@ -181,7 +181,7 @@ static int insert_row(struct store *s, const struct store_new_request *nr,
 	return sq_run(s, st, "add request");
 }
 
-static int insert_request(struct store *s, const struct store_new_request *nr,
+static int insert_request(struct sq_store *s, const struct store_new_request *nr,
 			  char id[33])
 {
 	char secret[2 * SECRET_BYTES + 1];
@@ -201,15 +201,16 @@ static int insert_request(struct store *s, const struct store_new_request *nr,
 	return rc;
 }
 
-int store_request_put(struct store *s, const struct store_new_request *nr,
-		      struct store_request *out, int *created)
+int sq_request_put(struct store *base, const struct store_new_request *nr,
+		   struct store_request *out, int *created)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	char id[33] = "";
 	int rc, fresh = 0, taken;
 
 	memset(out, 0, sizeof(*out));
 	*created = 0;
-	if (check_new_request(nr))
+	if (store_check_new_request(nr))
 		return STORE_ERROR;
 	if (sq_begin(s, 1))
 		return STORE_ERROR;
@@ -225,14 +226,14 @@ int store_request_put(struct store *s, const struct store_new_request *nr,
 	if (taken)
 		return STORE_CONFLICT;
 	if (rc == STORE_OK)
-		rc = store_request_get(s, id, nr->created, out);
+		rc = sq_request_get(base, id, nr->created, out);
 	if (rc == STORE_OK)
 		*created = fresh;
 	return rc;
 }
 /* ---- reading requests ----------------------------------------------------- */
 
-int store_read_policy(struct store *s, const char *id, struct policy *p)
+int store_read_policy(struct sq_store *s, const char *id, struct policy *p)
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_GET_POLICY);
 	int rc;
@@ -256,8 +257,8 @@ int store_read_policy(struct store *s, const char *id, struct policy *p)
 	return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_error(s, "read request");
 }
 
-int store_set_state(struct store *s, const char *id, enum req_state to,
-		     time_t at)
+int store_set_state(struct sq_store *s, const char *id, enum req_state to,
+		    time_t at)
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_SET_STATE);
 
@@ -272,7 +273,7 @@ int store_set_state(struct store *s, const char *id, enum req_state to,
 
 /* Settle a pending request whose deadline passed (state EXPIRED, decided at
  * its deadline), in its own write transaction; a no-op otherwise. */
-int store_settle_due(struct store *s, const char *id, time_t now)
+int store_settle_due(struct sq_store *s, const char *id, time_t now)
 {
 	struct policy p;
 	int rc = store_read_policy(s, id, &p);
@@ -284,7 +285,7 @@ int store_settle_due(struct store *s, const char *id, time_t now)
 	return sq_finish(s, store_set_state(s, id, REQ_EXPIRED, p.deadline));
 }
 
-static int read_row(struct store *s, const char *id, struct store_request *r,
+static int read_row(struct sq_store *s, const char *id, struct store_request *r,
 		    int full)
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_GET_REQ);
@@ -329,7 +330,7 @@ static void decision_from_row(sqlite3_stmt *st, struct store_decision *d)
 	sq_col_text(st, 7, d->token, sizeof(d->token));
 }
 
-static int read_decisions(struct store *s, struct store_request *r)
+static int read_decisions(struct sq_store *s, struct store_request *r)
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_GET_DECISIONS);
 	int rc;
@@ -347,7 +348,7 @@ static int read_decisions(struct store *s, struct store_request *r)
 	return rc == SQLITE_DONE ? STORE_OK : sq_error(s, "read decisions");
 }
 
-static int read_teams(struct store *s, struct store_request *r)
+static int read_teams(struct sq_store *s, struct store_request *r)
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_GET_TEAMS);
 	struct store_team_state *t;
@@ -368,7 +369,7 @@ static int read_teams(struct store *s, struct store_request *r)
 	return rc == SQLITE_DONE ? STORE_OK : sq_error(s, "read teams");
 }
 
-static int read_asked(struct store *s, struct store_request *r)
+static int read_asked(struct sq_store *s, struct store_request *r)
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_GET_ASKED);
 	struct store_asked *a;
@@ -390,7 +391,7 @@ static int read_asked(struct store *s, struct store_request *r)
 
 /* Fill *r with everything about request id (inside a transaction); without
  * `full`, leave out the facts and who was asked. */
-static int read_some(struct store *s, const char *id, struct store_request *r,
+static int read_some(struct sq_store *s, const char *id, struct store_request *r,
 		     int full)
 {
 	int rc = read_row(s, id, r, full);
@@ -406,15 +407,15 @@ static int read_some(struct store *s, const char *id, struct store_request *r,
 	return rc;
 }
 
-int store_read_request(struct store *s, const char *id,
-			struct store_request *r)
+int store_read_request(struct sq_store *s, const char *id,
+		       struct store_request *r)
 {
 	return read_some(s, id, r, 1);
 }
 
 /* One read transaction; *due says the request is pending past its
  * deadline (*out is then released and due holds the deadline). */
-static int read_once(struct store *s, const char *id, time_t now,
+static int read_once(struct sq_store *s, const char *id, time_t now,
 		     struct store_request *out, int full, time_t *due)
 {
 	int rc;
@@ -432,7 +433,7 @@ static int read_once(struct store *s, const char *id, time_t now,
 
 /* Read a request, settling it first if it is pending past its deadline.
  * The common case is one read transaction. */
-static int get_request(struct store *s, const char *id, time_t now,
+static int get_request(struct sq_store *s, const char *id, time_t now,
 		       struct store_request *out, int full)
 {
 	time_t due;
@@ -452,15 +453,17 @@ static int get_request(struct store *s, const char *id, time_t now,
 	return read_once(s, id, now, out, full, &due);
 }
 
-int store_request_get(struct store *s, const char *id, time_t now,
-		      struct store_request *out)
+int sq_request_get(struct store *base, const char *id, time_t now,
+		   struct store_request *out)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	return get_request(s, id, now, out, 1);
 }
 
-int store_request_status(struct store *s, const char *id, time_t now,
-			 struct store_request *out)
+int sq_request_status(struct store *base, const char *id, time_t now,
+		      struct store_request *out)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	return get_request(s, id, now, out, 0);
 }
 
@@ -476,7 +479,7 @@ void store_request_release(struct store_request *r)
 	r->asked = NULL;
 	r->ndecisions = r->nteams = r->nasked = 0;
 }
-static int find_previous(struct store *s, const char *tenant,
+static int find_previous(struct sq_store *s, const char *tenant,
 			 const char *subject, const char *id, char prev[33])
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_PREVIOUS);
@@ -496,10 +499,11 @@ static int find_previous(struct store *s, const char *tenant,
 	return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_error(s, "find previous request");
 }
 
-int store_request_previous(struct store *s, const char *tenant,
-			   const char *subject, const char *id,
-			   struct store_request *out)
+int sq_request_previous(struct store *base, const char *tenant,
+			const char *subject, const char *id,
+			struct store_request *out)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	char prev[33] = "";
 	int rc;
 
@@ -512,14 +516,14 @@ int store_request_previous(struct store *s, const char *tenant,
 					id ? id : "", prev));
 	if (rc)
 		return rc;
-	return store_request_get(s, prev, time(NULL), out);
+	return sq_request_get(base, prev, time(NULL), out);
 }
 
 /* ---- changing recipients -------------------------------------------------- */
 
 /* New links have not been mailed yet: a re-run mails them if the gate that
  * asked for them dies before it could. */
-static int clear_notified(struct store *s, const char *id)
+static int clear_notified(struct sq_store *s, const char *id)
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_CLEAR_NOTIFIED);
 
@@ -530,7 +534,7 @@ static int clear_notified(struct store *s, const char *id)
 	return sq_run(s, st, "mark not notified");
 }
 
-static int rekey_txn(struct store *s, const char *id,
+static int rekey_txn(struct sq_store *s, const char *id,
 		     const struct store_recipient *recipients, size_t n)
 {
 	sqlite3_stmt *st;
@@ -552,9 +556,21 @@ static int rekey_txn(struct store *s, const char *id,
 	return rc ? rc : clear_notified(s, id);
 }
 
-int store_request_rekey(struct store *s, const char *id,
-			const struct store_recipient *recipients, size_t n)
+int store_check_recipients(const struct store_recipient *r, size_t n)
 {
+	if (!n || n > STORE_MAX_RECIPIENTS)
+		return error("store: a request needs 1..%d recipients",
+			     STORE_MAX_RECIPIENTS);
+	for (size_t i = 0; i < n; i++)
+		if (check_recipient(&r[i]))
+			return STORE_ERROR;
+	return 0;
+}
+
+int sq_request_rekey(struct store *base, const char *id,
+		     const struct store_recipient *recipients, size_t n)
+{
+	struct sq_store *s = (struct sq_store *)base;
 	if (!n || n > STORE_MAX_RECIPIENTS)
 		return error("store: a request needs 1..%d recipients",
 			     STORE_MAX_RECIPIENTS);
@@ -566,9 +582,10 @@ int store_request_rekey(struct store *s, const char *id,
 	return sq_finish(s, rekey_txn(s, id, recipients, n));
 }
 
-int store_recipient_adopt(struct store *s, const char *id, const char *email,
-			  const char *team, const char *token_hash)
+int sq_recipient_adopt(struct store *base, const char *id, const char *email,
+		       const char *team, const char *token_hash)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 	int rc, taken;
 
@@ -592,8 +609,9 @@ int store_recipient_adopt(struct store *s, const char *id, const char *email,
 	return taken ? STORE_CONFLICT : rc;
 }
 
-int store_request_set_notified(struct store *s, const char *id, int notified)
+int sq_request_set_notified(struct store *base, const char *id, int notified)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -609,7 +627,7 @@ int store_request_set_notified(struct store *s, const char *id, int notified)
 	return sq_finish(s, rc);
 }
 
-static int reopen_txn(struct store *s, const char *id, time_t deadline,
+static int reopen_txn(struct sq_store *s, const char *id, time_t deadline,
 		      const struct store_recipient *recipients, size_t n)
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_REOPEN);
@@ -628,9 +646,10 @@ static int reopen_txn(struct store *s, const char *id, time_t deadline,
 	return rekey_txn(s, id, recipients, n);
 }
 
-int store_request_reopen(struct store *s, const char *id, time_t deadline,
-			 const struct store_recipient *recipients, size_t n)
+int sq_request_reopen(struct store *base, const char *id, time_t deadline,
+		      const struct store_recipient *recipients, size_t n)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	if (!n || n > STORE_MAX_RECIPIENTS)
 		return error("store: a request needs 1..%d recipients",
 			     STORE_MAX_RECIPIENTS);
@@ -643,8 +662,9 @@ int store_request_reopen(struct store *s, const char *id, time_t deadline,
 }
 /* ---- housekeeping ------------------------------------------------------------ */
 
-int store_settle_expired(struct store *s, time_t now, long *settled)
+int sq_settle_expired(struct store *base, time_t now, long *settled)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -667,8 +687,9 @@ int store_settle_expired(struct store *s, time_t now, long *settled)
 	return rc;
 }
 
-int store_state_counts(struct store *s, long counts[4])
+int sq_state_counts(struct store *base, long counts[4])
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st = sq_stmt(s, Q_STATE_COUNTS);
 	int rc;
 
@@ -688,7 +709,7 @@ int store_state_counts(struct store *s, long counts[4])
 }
 
 /* Bind (before, max) to the prune statements and run them in order. */
-static int prune_txn(struct store *s, time_t before, long max, long *pruned)
+static int prune_txn(struct sq_store *s, time_t before, long max, long *pruned)
 {
 	static const enum query order[] = { Q_PRUNE_DECISIONS, Q_PRUNE_RECIPIENTS,
 					    Q_PRUNE_TEAMS, Q_PRUNE_NOTIFICATIONS,
@@ -709,8 +730,9 @@ static int prune_txn(struct store *s, time_t before, long max, long *pruned)
 	return STORE_OK;
 }
 
-int store_prune(struct store *s, time_t before, long max, long *pruned)
+int sq_prune(struct store *base, time_t before, long max, long *pruned)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	long n = 0;
 	int rc;
 
@@ -727,7 +749,7 @@ int store_prune(struct store *s, time_t before, long max, long *pruned)
 }
 
 /* An integer PRAGMA's value, or -1 after reporting. */
-static long pragma_int(struct store *s, const char *sql)
+static long pragma_int(struct sq_store *s, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 	long v = -1;
@@ -741,8 +763,9 @@ static long pragma_int(struct store *s, const char *sql)
 	return v;
 }
 
-int store_reclaim(struct store *s, long max_pages, long *freed)
+int sq_reclaim(struct store *base, long max_pages, long *freed)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	char sql[64];
 	long mode, before, after;
 

@@ -23,21 +23,28 @@ struct who {
 	char team[72];
 };
 
-/* A reviewer's decision as presented, cleaned and capped. */
-struct vote {
-	char hash[TOKEN_HEX_SIZE];
-	const char *token;		/* as presented (syntax checked) */
-	const char *nonce;
-	int approve;
-	char reason[STORE_REASON_MAX + 1];
-	char remote_addr[STORE_ADDR_MAX + 1];
-	char user_agent[STORE_UA_MAX + 1];
-};
+int store_vote_init(struct vote *v, const char *token, const char *nonce,
+		    int approve, const char *reason, const char *remote_addr,
+		    const char *user_agent)
+{
+	int rc = store_hash_token(token, v->hash);
+
+	if (rc)
+		return rc;
+	v->token = token;
+	v->nonce = nonce;
+	v->approve = !!approve;
+	store_clean_into(v->reason, sizeof(v->reason), reason);
+	store_clean_into(v->remote_addr, sizeof(v->remote_addr), remote_addr);
+	store_clean_into(v->user_agent, sizeof(v->user_agent), user_agent);
+	return STORE_OK;
+}
+
 /* ---- reviewers -------------------------------------------------------------- */
 
 /* Hash a presented token and find its recipient: STORE_NOT_FOUND for a
  * malformed or unknown token. */
-static int find_token(struct store *s, const char *hash, struct who *w)
+static int find_token(struct sq_store *s, const char *hash, struct who *w)
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_FIND_TOKEN);
 	int rc;
@@ -58,7 +65,7 @@ static int find_token(struct store *s, const char *hash, struct who *w)
 	return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_error(s, "find token");
 }
 
-static int hash_token(const char *token, char hash[TOKEN_HEX_SIZE])
+int store_hash_token(const char *token, char hash[TOKEN_HEX_SIZE])
 {
 	if (!token || !token_syntax_ok(token, strnlen(token, TOKEN_SIZE)))
 		return STORE_NOT_FOUND;
@@ -69,7 +76,7 @@ static int hash_token(const char *token, char hash[TOKEN_HEX_SIZE])
 
 /* The reviewer's earlier decision: 1 approve, 0 reject, -1 none; or
  * STORE_ERROR (which is also negative: check with the return value). */
-static int my_decision(struct store *s, const struct who *w, int *prev)
+static int my_decision(struct sq_store *s, const struct who *w, int *prev)
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_MY_DECISION);
 	int rc;
@@ -91,8 +98,8 @@ static int my_decision(struct store *s, const struct who *w, int *prev)
 
 /* The form nonce: hex HMAC-SHA256 keyed by the request's secret over the
  * token hash, so it binds a form to one reviewer of one request. */
-static int make_nonce(const char *secret, const char *hash,
-		      char out[TOKEN_HEX_SIZE])
+int store_make_nonce(const char *secret, const char *hash,
+		     char out[TOKEN_HEX_SIZE])
 {
 	unsigned char mac[TOKEN_SHA256_BYTES];
 
@@ -104,12 +111,17 @@ static int make_nonce(const char *secret, const char *hash,
 
 /* Whether email is one of the comma-separated addresses that may not
  * approve (the commit author, the person who started the run). */
-static int is_self(const struct policy *p, const char *email)
+int store_is_self(const char *author_email, int keep_tags, const char *email)
 {
-	return addr_in_list(p->author_email, email, p->keep_tags);
+	return addr_in_list(author_email, email, keep_tags);
 }
 
-static int review_txn(struct store *s, const struct who *w,
+static int is_self(const struct policy *p, const char *email)
+{
+	return store_is_self(p->author_email, p->keep_tags, email);
+}
+
+static int review_txn(struct sq_store *s, const struct who *w,
 		      struct store_review *out, struct policy *p)
 {
 	int prev, rc = store_read_policy(s, w->request_id, p);
@@ -125,16 +137,17 @@ static int review_txn(struct store *s, const struct who *w,
 	return rc;
 }
 
-int store_review_get(struct store *s, const char *token, time_t now,
-		     struct store_review *out)
+int sq_review_get(struct store *base, const char *token, time_t now,
+		  struct store_review *out)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	char hash[TOKEN_HEX_SIZE];
 	struct policy p;
 	struct who w;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = hash_token(token, hash);
+	rc = store_hash_token(token, hash);
 	if (!rc)
 		rc = find_token(s, hash, &w);
 	if (!rc)
@@ -144,7 +157,7 @@ int store_review_get(struct store *s, const char *token, time_t now,
 	if (sq_begin(s, 0))
 		return STORE_ERROR;
 	rc = sq_finish(s, review_txn(s, &w, out, &p));
-	if (!rc && make_nonce(p.secret, hash, out->nonce))
+	if (!rc && store_make_nonce(p.secret, hash, out->nonce))
 		rc = STORE_ERROR;
 	if (rc) {
 		store_review_release(out);
@@ -165,7 +178,7 @@ void store_review_release(struct store_review *r)
 
 /* Copy src cleaned (valid UTF-8, no controls; CR/LF/TAB become spaces) and
  * cut to size-1 bytes into dst. */
-static void clean_into(char *dst, size_t size, const char *src)
+void store_clean_into(char *dst, size_t size, const char *src)
 {
 	struct buf b = BUF_INIT(size + 8);
 
@@ -175,18 +188,18 @@ static void clean_into(char *dst, size_t size, const char *src)
 	buf_release(&b);
 }
 
-static int nonce_ok(const struct policy *p, const struct vote *v)
+int store_vote_nonce_ok(const struct policy *p, const struct vote *v)
 {
 	char want[TOKEN_HEX_SIZE];
 
 	if (!v->nonce || strnlen(v->nonce, TOKEN_HEX_SIZE) != TOKEN_HEX_SIZE - 1)
 		return 0;
-	if (make_nonce(p->secret, v->hash, want))
+	if (store_make_nonce(p->secret, v->hash, want))
 		return 0;
 	return token_hex_equal(want, v->nonce);
 }
 
-static int insert_decision(struct store *s, const struct who *w,
+static int insert_decision(struct sq_store *s, const struct who *w,
 			   const struct vote *v, time_t now)
 {
 	sqlite3_stmt *st = sq_stmt(s, Q_INS_DECISION);
@@ -206,7 +219,7 @@ static int insert_decision(struct store *s, const struct who *w,
 
 /* After a decision: a reject rejects; an approve approves once no team
  * has fewer distinct approvers than it needs. */
-static int settle_quorum(struct store *s, const char *id, int approve,
+static int settle_quorum(struct sq_store *s, const char *id, int approve,
 			 time_t now)
 {
 	sqlite3_stmt *st;
@@ -229,7 +242,7 @@ static int settle_quorum(struct store *s, const char *id, int approve,
 	return unmet ? STORE_OK : store_set_state(s, id, REQ_APPROVED, now);
 }
 
-static int decide_txn(struct store *s, const struct vote *v, time_t now,
+static int decide_txn(struct sq_store *s, const struct vote *v, time_t now,
 		      int *recorded)
 {
 	struct policy p;
@@ -240,7 +253,7 @@ static int decide_txn(struct store *s, const struct vote *v, time_t now,
 		rc = store_read_policy(s, w.request_id, &p);
 	if (rc)
 		return rc;
-	if (!nonce_ok(&p, v))
+	if (!store_vote_nonce_ok(&p, v))
 		return STORE_FORBIDDEN;
 	if (p.state == REQ_PENDING && now >= p.deadline) {
 		if (store_set_state(s, w.request_id, REQ_EXPIRED, p.deadline))
@@ -261,24 +274,20 @@ static int decide_txn(struct store *s, const struct vote *v, time_t now,
 	return settle_quorum(s, w.request_id, v->approve, now);
 }
 
-int store_decide_ex(struct store *s, const char *token, const char *nonce,
-		    int approve, const char *reason, const char *remote_addr,
-		    const char *user_agent, time_t now, int *recorded)
+int sq_decide_ex(struct store *base, const char *token, const char *nonce,
+		 int approve, const char *reason, const char *remote_addr,
+		 const char *user_agent, time_t now, int *recorded)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	struct vote v;
 	int rc, added = 0;
 
 	if (recorded)
 		*recorded = 0;
-	rc = hash_token(token, v.hash);
+	rc = store_vote_init(&v, token, nonce, approve, reason, remote_addr,
+			     user_agent);
 	if (rc)
 		return rc;
-	v.token = token;
-	v.nonce = nonce;
-	v.approve = !!approve;
-	clean_into(v.reason, sizeof(v.reason), reason);
-	clean_into(v.remote_addr, sizeof(v.remote_addr), remote_addr);
-	clean_into(v.user_agent, sizeof(v.user_agent), user_agent);
 	if (sq_begin(s, 1))
 		return STORE_ERROR;
 	rc = sq_finish(s, decide_txn(s, &v, now, &added));
@@ -286,12 +295,3 @@ int store_decide_ex(struct store *s, const char *token, const char *nonce,
 		*recorded = rc == STORE_OK && added;
 	return rc;
 }
-
-int store_decide(struct store *s, const char *token, const char *nonce,
-		 int approve, const char *reason, const char *remote_addr,
-		 const char *user_agent, time_t now)
-{
-	return store_decide_ex(s, token, nonce, approve, reason, remote_addr,
-			       user_agent, now, NULL);
-}
-

@@ -193,9 +193,13 @@ static enum MHD_Result not_found(struct web *w, struct MHD_Connection *c)
 			    "This link is not valid.", NULL);
 }
 
+/* A store failure: 503 when the database could not be reached (a shared
+ * database failing over), else 500. */
 static enum MHD_Result internal_error(struct web *w, struct MHD_Connection *c)
 {
-	return send_message(w, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+	return send_message(w, c, store_unavailable() ?
+			    MHD_HTTP_SERVICE_UNAVAILABLE :
+			    MHD_HTTP_INTERNAL_SERVER_ERROR,
 			    "Something went wrong",
 			    "Nothing was recorded. Please try again in a moment.",
 			    NULL);
@@ -677,14 +681,16 @@ static int is_read(const char *method)
 static enum MHD_Result healthz(struct web *w, struct MHD_Connection *c,
 			       const char *method)
 {
-	struct buf b = BUF_INIT(16);
+	struct buf b = BUF_INIT(64);
+	int ok;
 
 	if (!is_read(method))
 		return not_allowed(w, c, "GET, HEAD");
-	if (buf_adds(&b, "ok\n"))
+	ok = !w->cfg.healthy || w->cfg.healthy(w->cfg.ud) == 0;
+	if (buf_adds(&b, ok ? "ok\n" : "the database cannot be reached\n"))
 		return MHD_NO;
-	return respond(w, c, MHD_HTTP_OK, &b, "text/plain; charset=utf-8",
-		       CSP_STRICT, NULL);
+	return respond(w, c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+		       &b, "text/plain; charset=utf-8", CSP_STRICT, NULL);
 }
 
 static enum MHD_Result api(struct web *w, struct MHD_Connection *c,

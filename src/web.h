@@ -70,6 +70,11 @@ struct web_config {
 	 * pages and /healthz queue (not the api()'s own), for metrics. */
 	void (*on_response)(void *ud, unsigned status);
 
+	/* Optional: whether this server can do its work now (the relay: its
+	 * database answers); 0 yes.  /healthz answers 503 when it says no,
+	 * so a load balancer stops sending calls that would fail. */
+	int (*healthy)(void *ud);
+
 	/* Optional extension (the relay's API): a request for a path other
 	 * than /r/... and /healthz is handed to api() with libmicrohttpd's
 	 * access-handler arguments; it returns MHD_YES or MHD_NO.  *cls is

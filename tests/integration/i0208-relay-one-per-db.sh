@@ -4,9 +4,11 @@
 # GREENLIGHT_RELAY_DB) refuses to start with one clear line and exit 4,
 # while the first keeps serving; after the first is SIGKILLed (the lock
 # dies with the process) a new relay starts on the database at once.  A
-# --db that is a URL (postgres://, postgresql://, any scheme://) is a usage
-# error (exit 2) naming the supported form, and nothing is created in the
-# working directory.
+# --db that is a URL of another scheme (mysql://, sqlite://, POSTGRESQL://,
+# any scheme://) is a usage error (exit 2) naming the supported forms, and
+# nothing is created in the working directory.  PostgreSQL URLs are opened instead (one relay per
+# database applies only to SQLite; i0220 runs them on a real server): one
+# that cannot be reached is exit 4, its password never printed.
 . "$(dirname "$0")/relay_lib.sh"
 $PY - <<'PYEOF'
 import os, signal, subprocess, time
@@ -61,16 +63,25 @@ check("stops with 0", b3.stop() == 0)
 os.chdir(T)
 os.mkdir("cwd")
 os.chdir("cwd")
-for url in ("postgres://gl@db.example.com/relay", "postgresql://gl@localhost:5432/relay",
-            "POSTGRESQL://x/y", "postgresql:relay", "mysql://h/relay", "file:///var/lib/relay.db",
+for url in ("POSTGRESQL://x/y", "postgresql:relay", "mysql://h/relay", "file:///var/lib/relay.db",
             "sqlite://relay.db"):
     rc, err = second(url)
     lines = [l for l in err.splitlines() if l.strip()]
     check(f"--db {url}: exit 2", rc == 2, (rc, err))
-    check(f"--db {url}: one line naming the supported form",
-          len(lines) == 1 and "--db PATH" in err and "SQLite file" in err, err)
+    check(f"--db {url}: one line naming the supported forms",
+          len(lines) == 1 and "--db PATH" in err and "SQLite file" in err
+          and "postgresql://" in err, err)
     rc, err = second(None, {"GREENLIGHT_RELAY_DB": url})
     check(f"GREENLIGHT_RELAY_DB={url}: exit 2", rc == 2, (rc, err))
+rc, err = second("mysql://gl:hunter2@h/relay")
+check("an unsupported URL's password is not printed", rc == 2 and "hunter2" not in err
+      and "gl:***@h" in err, err)
+# PostgreSQL URLs are opened (i0220 runs a real server); nothing listens here
+for url in ("postgres://gl:hunter2@127.0.0.1:1/relay", "postgresql://gl@127.0.0.1:1/relay"):
+    rc, err = second(url)
+    check(f"--db {url}: a database that cannot be reached: exit 4", rc == 4, (rc, err))
+    check(f"--db {url}: says so without the password",
+          "cannot open database postgres" in err and "hunter2" not in err, err)
 check("nothing was created in the working directory", os.listdir(".") == [], os.listdir("."))
 # without tokens the relay stops right after opening its database
 rc, err = second("postgresql-dump/relay.db", {"GREENLIGHT_RELAY_TOKENS": ""})

@@ -7,7 +7,7 @@
 start_smtp
 export GREENLIGHT_RELAY_TOKEN=relay-secret-token-0001
 RPORT=$(free_port)
-RDB=$TMP/relay.db
+RDB=${GREENLIGHT_TEST_RELAY_DB:-$TMP/relay.db}	# i0221: PostgreSQL
 start_relay() { # start_relay [DB]
 	GREENLIGHT_RELAY_TOKENS=relay-secret-token-0001 "$GREENLIGHT" relay --listen 127.0.0.1:$RPORT \
 		--db "${1:-$RDB}" >>"$TMP/relay.log" 2>&1 &

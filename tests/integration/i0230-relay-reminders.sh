@@ -10,7 +10,7 @@ export GREENLIGHT_RELAY_TOKEN=relay-secret-token-0001
 export GREENLIGHT_GATE_SECRET=detach-test-secret-0123456789abcdefghijkl
 export GREENLIGHT_TEST_SHORT_REMINDERS=1
 RPORT=$(free_port)
-RDB=$TMP/relay.db
+RDB=${GREENLIGHT_TEST_RELAY_DB:-$TMP/relay.db}	# i0221: PostgreSQL
 start_relay() { # start_relay [relay flags...]
 	GREENLIGHT_RELAY_TOKENS=relay-secret-token-0001 "$GREENLIGHT" relay --listen 127.0.0.1:$RPORT \
 		--db "$RDB" "$@" >>"$TMP/relay.log" 2>&1 &

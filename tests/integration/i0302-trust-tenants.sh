@@ -21,7 +21,7 @@ TOK
 chmod 600 "$TMP/tokens"
 RPORT=$(free_port)
 R=http://127.0.0.1:$RPORT
-"$GREENLIGHT" relay --listen 127.0.0.1:$RPORT --db "$TMP/relay.db" --tokens-file "$TMP/tokens" \
+"$GREENLIGHT" relay --listen 127.0.0.1:$RPORT --db "${GREENLIGHT_TEST_RELAY_DB:-$TMP/relay.db}" --tokens-file "$TMP/tokens" \
 	>"$TMP/relay.log" 2>&1 &
 PIDS="$PIDS $!"
 for _ in $(seq 100); do curl -s -o /dev/null "$R/healthz" && break; sleep 0.05; done

@@ -410,6 +410,31 @@ static void test_errors_decision(void **state)
 		 "t.json:3:23: decision.state must be a string, not a number");
 }
 
+/* decision.relay: one URL, or an array of 1..8 (relays of one database),
+ * kept joined by commas for the settings. */
+static void test_relay_list(void **state)
+{
+	(void)state;
+	load_ok(G3("\"decision\": {\"relay\": \"https://a.example.com\"}"));
+	assert_string_equal(gate.relay_list, "https://a.example.com");
+	gate_release(&gate);
+	load_ok(G3("\"decision\": {\"relay\": [\"https://a.example.com\", \"https://b.example.com\"]}"));
+	assert_string_equal(gate.relay_list, "https://a.example.com,https://b.example.com");
+	gate_release(&gate);
+	load_bad(G3("\"decision\": {\"relay\": 1}"),
+		 "t.json:3:23: decision.relay must be a URL or an array of 1 to 8 URLs of relays on one database, not a number");
+	load_bad(G3("\"decision\": {\"relay\": \"\"}"),
+		 "t.json:3:23: decision.relay must not be empty");
+	load_bad(G3("\"decision\": {\"relay\": []}"),
+		 "t.json:3:23: decision.relay has 0 URLs; list 1 to 8 relays of one database");
+	load_bad(G3("\"decision\": {\"relay\": [\"https://1\",\"https://2\",\"https://3\",\"https://4\",\"https://5\",\"https://6\",\"https://7\",\"https://8\",\"https://9\"]}"),
+		 "t.json:3:23: decision.relay has 9 URLs; list 1 to 8 relays of one database");
+	load_bad(G3("\"decision\": {\"relay\": [\"https://a.example.com\", 2]}"),
+		 "t.json:3:49: decision.relay[1] must be one relay URL (a non-empty string without commas)");
+	load_bad(G3("\"decision\": {\"relay\": [\"https://a,https://b\"]}"),
+		 "t.json:3:24: decision.relay[0] must be one relay URL (a non-empty string without commas)");
+}
+
 static void test_errors_baseline(void **state)
 {
 	(void)state;
@@ -715,6 +740,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_addresses, teardown),
 		cmocka_unit_test_teardown(test_errors_notify, teardown),
 		cmocka_unit_test_teardown(test_errors_decision, teardown),
+		cmocka_unit_test_teardown(test_relay_list, teardown),
 		cmocka_unit_test_teardown(test_errors_baseline, teardown),
 		cmocka_unit_test(test_baseline_defaults),
 		cmocka_unit_test_teardown(test_limits, teardown),

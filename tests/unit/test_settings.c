@@ -110,6 +110,20 @@ static void resolve_bad(const char *want)
 	assert_string_equal(captured, line);
 }
 
+/* The same for a message reported at a gate file position (no prefix). */
+static void resolve_bad_at(const char *want)
+{
+	char line[1024];
+	int rc;
+
+	capture_begin();
+	rc = settings_resolve(&set, &gate);
+	capture_end();
+	assert_int_equal(rc, -1);
+	snprintf(line, sizeof(line), "%s\n", want);
+	assert_string_equal(captured, line);
+}
+
 /* Start again from no flags. */
 static void reset(void)
 {
@@ -559,7 +573,15 @@ static void test_relay_mode(void **state)
 				 " the network is trusted", remote[i]);
 			resolve_bad(want);
 			settings_set_flag(&set, SET_INSECURE_RELAY, "true");
-			resolve_ok();
+			if (!strchr(remote[i], '@')) {
+				resolve_ok();
+				continue;
+			}
+			/* user information would be printed with the URL */
+			snprintf(want, sizeof(want), "--relay \"%s\": user information"
+				 " in a relay URL (it would be printed in messages); the"
+				 " bearer token authenticates the gate", remote[i]);
+			resolve_bad(want);
 		}
 	}
 	unsetenv("GL_TEST_TOKEN");
@@ -571,6 +593,51 @@ static void test_relay_mode(void **state)
 	reset();
 	resolve_ok();
 	assert_string_equal(set.value[SET_VIA], "listen");
+}
+
+/* Several relay URLs: from the gate file (an array), a flag or the
+ * environment (comma-separated); each bad entry named, gate file entries
+ * at their position. */
+static void test_relay_list(void **state)
+{
+	(void)state;
+	setenv("GL_TEST_TOKEN", "secret", 1);
+	load_gate("\"decision\": {\"via\": \"relay\", \"relay_token_env\": \"GL_TEST_TOKEN\",\n"
+		  "\"relay\": [\"https://a.example.com\", \"http://127.0.0.1:9\"]}");
+	reset();
+	resolve_ok();
+	assert_string_equal(set.value[SET_RELAY], "https://a.example.com,http://127.0.0.1:9");
+	assert_string_equal(set.origin[SET_RELAY], "gate");
+	load_gate("\"decision\": {\"via\": \"relay\", \"relay_token_env\": \"GL_TEST_TOKEN\",\n"
+		  "\"relay\": [\"https://a.example.com\", \"http://b.example.com\"]}");
+	reset();
+	resolve_bad_at("t.json:2:36: decision.relay[1] \"http://b.example.com\": plain http to another host lets anyone on the path read review links and forge answers; use https://, or pass --allow-insecure-relay if the network is trusted");
+	settings_set_flag(&set, SET_INSECURE_RELAY, "true");
+	resolve_ok();
+	load_gate("\"decision\": {\"via\": \"relay\", \"relay_token_env\": \"GL_TEST_TOKEN\",\n"
+		  "\"relay\": [\"https://a.example.com\", \"https://a.example.com/\"]}");
+	reset();
+	resolve_bad_at("t.json:2:36: decision.relay[1] \"https://a.example.com/\": listed twice");
+	load_gate("\"decision\": {\"via\": \"relay\", \"relay_token_env\": \"GL_TEST_TOKEN\",\n"
+		  "\"relay\": \"ftp://a.example.com\"}");
+	reset();
+	resolve_bad_at("t.json:2:10: decision.relay \"ftp://a.example.com\": write an https:// URL");
+	/* the flag and the environment take a comma-separated list */
+	load_gate("\"decision\": {\"via\": \"relay\", \"relay_token_env\": \"GL_TEST_TOKEN\"}");
+	reset();
+	settings_set_flag(&set, SET_RELAY, "https://a.example.com, https://b.example.com");
+	resolve_ok();
+	reset();
+	settings_set_flag(&set, SET_RELAY, "https://a.example.com,ftp://b");
+	resolve_bad("--relay \"https://a.example.com,ftp://b\": entry 2 \"ftp://b\": write an https:// URL");
+	reset();
+	setenv("GREENLIGHT_RELAY", "https://a.example.com,,https://c.example.com", 1);
+	resolve_bad("relay \"https://a.example.com,,https://c.example.com\" (from GREENLIGHT_RELAY): entry 2 \"\": an empty entry (two commas, or a comma at an end)");
+	reset();
+	setenv("GREENLIGHT_RELAY", "https://1,https://2,https://3,https://4,https://5,https://6,https://7,https://8,https://9", 1);
+	resolve_bad("relay \"https://1,https://2,https://3,https://4,https://5,https://6,https://7,https://8,https://9\" (from GREENLIGHT_RELAY): more than 8 relay URLs");
+	unsetenv("GREENLIGHT_RELAY");
+	unsetenv("GL_TEST_TOKEN");
 }
 
 /* settings_relay() that must fail with exactly the one line `want`. */
@@ -629,6 +696,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_list, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

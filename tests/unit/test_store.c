@@ -1244,6 +1244,39 @@ static void test_counts_migrate_v5(void **state)
 	counts_match_rows(f, (long[4]){ 1, 1, 0, 1 });
 }
 
+/* store_open() picks the backend from its argument; URLs are printed
+ * without their password. */
+static void test_backend_dispatch(void **state)
+{
+	struct fixture *f = *state;
+	char out[256];
+	struct store *pg;
+
+	assert_string_equal(store_backend(f->s), "sqlite");
+	assert_int_equal(store_shared(f->s), 0);
+	assert_true(store_is_url("postgresql://gl@db/relay"));
+	assert_true(store_is_url("postgres://db/relay"));
+	assert_false(store_is_url("POSTGRESQL://db/relay"));
+	assert_false(store_is_url("postgresql:relay"));
+	assert_false(store_is_url("/var/lib/greenlight/relay.db"));
+	assert_false(store_is_url(NULL));
+	store_redact("postgresql://gl:hunter2@db:5432/relay?sslmode=require", out,
+		     sizeof(out));
+	assert_string_equal(out, "postgresql://gl:***@db:5432/relay?sslmode=require");
+	store_redact("postgres://db/relay?user=gl&password=hunter2&x=1", out,
+		     sizeof(out));
+	assert_string_equal(out, "postgres://db/relay?user=gl&password=***&x=1");
+	store_redact("postgres://gl@db/a@b", out, sizeof(out));
+	assert_string_equal(out, "postgres://gl@db/a@b");
+	store_redact("relay.db", out, sizeof(out));
+	assert_string_equal(out, "relay.db");
+	/* nothing listens on port 1: NULL, and no file named like the URL */
+	pg = store_open("postgresql://gl:hunter2@127.0.0.1:1/relay");
+	assert_null(pg);
+	assert_int_equal(store_unavailable(), 1);
+	assert_int_equal(access("postgresql:", F_OK), -1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1282,6 +1315,7 @@ int main(void)
 		T(test_prune),
 		T(test_reclaim),
 		T(test_counts_migrate_v5),
+		T(test_backend_dispatch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,423 @@
+/* store_pg.c - the store on PostgreSQL (libpq), for several relays on one
+ * database (see store.h, store_int.h; schema: docs/store.md): the
+ * connection, the schema and its migrations, transactions, and the
+ * backend's operations table.  The operations live by job in
+ * store_pg_request.c (requests and housekeeping), store_pg_review.c
+ * (reviewers and decisions), store_pg_baseline.c, store_pg_notify.c and
+ * store_pg_watch.c (LISTEN for other relays' decisions); store_pg_int.h
+ * is what they share.
+ *
+ * Same schema and behaviour as the SQLite backend.  One struct store is one
+ * libpq connection, used by one thread at a time.  The schema is created
+ * or migrated on open under a session advisory lock, so relays starting at
+ * once do it once.  Every write is one transaction; a decision locks its
+ * request's row (SELECT ... FOR UPDATE) before it counts the quorum, so two
+ * relays deciding the same request at once are serialised: no vote is
+ * counted twice or lost.  The counts of requests per state are kept by a
+ * trigger in the same transactions (O(1) metrics).  Each recorded decision
+ * sends NOTIFY greenlight_decided with the request id, delivered on commit:
+ * a hint for relays holding long-polls to re-read (store_watch_start).
+ *
+ * Reads run REPEATABLE READ READ ONLY, so the row, its decisions and teams
+ * are one snapshot.  A lost connection is re-established on the next call;
+ * while it cannot be, calls fail and store_unavailable() says so.  The URL
+ * (which may hold a password) is only ever printed redacted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_pg_int.h"
+#include "util.h"
+
+#define PG_SCHEMA_VERSION 2
+#define PG_LOCK_KEY "7454610425364734042"	/* advisory lock: migrations */
+
+_Thread_local int pg_conn_lost;
+
+int store_unavailable(void)
+{
+	return pg_conn_lost;
+}
+/* Version 1: what the SQLite schema is at its version 6. */
+static const char schema_v1[] =
+	"CREATE TABLE requests("
+	" seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,"
+	" id text PRIMARY KEY,"
+	" key text NOT NULL UNIQUE,"
+	" gate text NOT NULL,"
+	" facts_json text NOT NULL,"
+	" author_email text,"
+	" allow_self_approval integer NOT NULL"
+	"  CHECK (allow_self_approval IN (0, 1)),"
+	" secret text NOT NULL,"
+	" state text NOT NULL"
+	"  CHECK (state IN ('pending', 'approved', 'rejected', 'expired')),"
+	" created bigint NOT NULL,"
+	" deadline bigint NOT NULL,"
+	" decided_at bigint,"
+	" notified integer NOT NULL DEFAULT 0 CHECK (notified IN (0, 1)),"
+	" tenant text NOT NULL DEFAULT '',"
+	" repository text,"
+	" subject text,"
+	" keep_tags integer NOT NULL DEFAULT 0 CHECK (keep_tags IN (0, 1)));"
+	"CREATE INDEX requests_pending ON requests(state, deadline);"
+	"CREATE INDEX requests_subject ON requests(tenant, subject, created);"
+	"CREATE INDEX requests_settled ON requests(decided_at)"
+	" WHERE state <> 'pending';"
+	"CREATE TABLE teams("
+	" seq bigint GENERATED ALWAYS AS IDENTITY,"
+	" request_id text NOT NULL REFERENCES requests(id) ON DELETE CASCADE,"
+	" name text NOT NULL,"
+	" approvals integer NOT NULL CHECK (approvals >= 1),"
+	" PRIMARY KEY (request_id, name));"
+	"CREATE TABLE recipients("
+	" seq bigint GENERATED ALWAYS AS IDENTITY,"
+	" request_id text NOT NULL,"
+	" email text NOT NULL,"
+	" team text NOT NULL,"
+	" token_hash text NOT NULL UNIQUE,"
+	" FOREIGN KEY (request_id, team) REFERENCES teams(request_id, name)"
+	"  ON DELETE CASCADE);"
+	"CREATE UNIQUE INDEX recipients_who ON recipients(request_id,"
+	" lower(email), team);"
+	"CREATE TABLE decisions("
+	" seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" request_id text NOT NULL REFERENCES requests(id) ON DELETE CASCADE,"
+	" email text NOT NULL,"
+	" team text NOT NULL,"
+	" approve integer NOT NULL CHECK (approve IN (0, 1)),"
+	" reason text NOT NULL,"
+	" at bigint NOT NULL,"
+	" remote_addr text NOT NULL,"
+	" user_agent text NOT NULL,"
+	" token text);"
+	"CREATE UNIQUE INDEX decisions_who ON decisions(request_id,"
+	" lower(email), team);"
+	"CREATE TABLE baselines("
+	" tenant text NOT NULL,"
+	" repository text NOT NULL,"
+	" gate text NOT NULL,"
+	" commit_id text NOT NULL,"
+	" document text NOT NULL,"
+	" recorded bigint NOT NULL,"
+	" PRIMARY KEY (tenant, repository, gate, commit_id));"
+	"CREATE TABLE request_counts("
+	" state text PRIMARY KEY,"
+	" n bigint NOT NULL);"
+	"INSERT INTO request_counts(state, n) VALUES ('pending', 0),"
+	" ('approved', 0), ('rejected', 0), ('expired', 0);"
+	/* Once per statement, from its transition tables: the rows of the
+	 * states that changed are locked in one order (by state) and then
+	 * updated, so writers never wait for each other's counts in a cycle
+	 * (every transaction changes counts in one statement). */
+	"CREATE FUNCTION greenlight_count_apply(d jsonb) RETURNS void"
+	" LANGUAGE sql AS $$"
+	"  SELECT 1 FROM request_counts WHERE d ? state ORDER BY state FOR UPDATE;"
+	"  UPDATE request_counts SET n = n + (d ->> state)::bigint WHERE d ? state;"
+	" $$;"
+	"CREATE FUNCTION greenlight_count() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" DECLARE d jsonb;"
+	" BEGIN"
+	"  IF TG_OP = 'INSERT' THEN"
+	"   SELECT jsonb_object_agg(state, k) INTO d FROM"
+	"    (SELECT state, count(*) AS k FROM new_rows GROUP BY state) x;"
+	"  ELSIF TG_OP = 'DELETE' THEN"
+	"   SELECT jsonb_object_agg(state, k) INTO d FROM"
+	"    (SELECT state, -count(*) AS k FROM old_rows GROUP BY state) x;"
+	"  ELSE"
+	"   SELECT jsonb_object_agg(state, k) INTO d FROM"
+	"    (SELECT state, sum(k) AS k FROM"
+	"     (SELECT state, 1 AS k FROM new_rows"
+	"      UNION ALL SELECT state, -1 FROM old_rows) y"
+	"     GROUP BY state HAVING sum(k) <> 0) x;"
+	"  END IF;"
+	"  IF d IS NOT NULL THEN PERFORM greenlight_count_apply(d); END IF;"
+	"  RETURN NULL;"
+	" END $$;"
+	"CREATE TRIGGER request_counts_insert AFTER INSERT ON requests"
+	" REFERENCING NEW TABLE AS new_rows"
+	" FOR EACH STATEMENT EXECUTE FUNCTION greenlight_count();"
+	"CREATE TRIGGER request_counts_delete AFTER DELETE ON requests"
+	" REFERENCING OLD TABLE AS old_rows"
+	" FOR EACH STATEMENT EXECUTE FUNCTION greenlight_count();"
+	"CREATE TRIGGER request_counts_update AFTER UPDATE ON requests"
+	" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
+	" FOR EACH STATEMENT EXECUTE FUNCTION greenlight_count();";
+
+/* Version 2: notifications claimed (SQLite schema 7). */
+static const char schema_v2[] =
+	"CREATE TABLE notifications("
+	" request_id text NOT NULL REFERENCES requests(id) ON DELETE CASCADE,"
+	" kind text NOT NULL,"
+	" recipient text NOT NULL,"
+	" seq bigint NOT NULL,"
+	" claimed bigint NOT NULL);"
+	"CREATE UNIQUE INDEX notifications_key ON notifications(request_id,"
+	" kind, lower(recipient), seq);";
+
+/* ---- plumbing --------------------------------------------------------------- */
+
+static void note_failure(struct pg_store *s, const PGresult *res)
+{
+	const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	strlcpy_gl(s->sqlstate, code ? code : "", sizeof(s->sqlstate));
+	if (PQstatus(s->conn) == CONNECTION_BAD ||
+	    (code && (!strncmp(code, "08", 2) || !strncmp(code, "57P", 3))))
+		pg_conn_lost = 1;
+}
+
+int pg_error(struct pg_store *s, const char *what, const PGresult *res)
+{
+	const char *msg = res ? PQresultErrorMessage(res) : "";
+
+	note_failure(s, res);
+	if (!msg || !*msg)
+		msg = PQerrorMessage(s->conn);
+	error("store: %s (%s): %.*s", what, s->shown,
+	      (int)strcspn(msg ? msg : "", "\n"), msg ? msg : "");
+	return STORE_ERROR;
+}
+
+/* Run sql with text parameters; the result when its status is the one
+ * wanted (PGRES_TUPLES_OK or PGRES_COMMAND_OK), else NULL after
+ * reporting (s->sqlstate says why). */
+PGresult *pg_query(struct pg_store *s, const char *what, const char *sql,
+		   int n, const char *const *params)
+{
+	PGresult *res = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+	/* A connection that died while idle (a database restart) is found
+	 * out only now.  Outside a transaction the statement (BEGIN, or one
+	 * that is harmless to repeat) is tried once more on a new one. */
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && !s->in_txn &&
+	    PQstatus(s->conn) == CONNECTION_BAD) {
+		PQclear(res);
+		PQreset(s->conn);
+		res = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+		st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	}
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return res;
+	pg_error(s, what, res);
+	PQclear(res);
+	return NULL;
+}
+
+/* Run sql; STORE_OK or STORE_ERROR.  *changed (may be NULL): rows changed. */
+int pg_run(struct pg_store *s, const char *what, const char *sql,
+	   int n, const char *const *params, long *changed)
+{
+	PGresult *res = pg_query(s, what, sql, n, params);
+
+	if (!res)
+		return STORE_ERROR;
+	if (changed)
+		*changed = strtol(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return STORE_OK;
+}
+
+/* A usable connection: reconnect once if it was lost.  0 or -1. */
+int pg_ready(struct pg_store *s)
+{
+	pg_conn_lost = 0;
+	s->sqlstate[0] = '\0';
+	if (PQstatus(s->conn) == CONNECTION_OK)
+		return 0;
+	PQreset(s->conn);
+	if (PQstatus(s->conn) == CONNECTION_OK)
+		return 0;
+	pg_conn_lost = 1;
+	return error("store: cannot reach the database (%s): %.*s", s->shown,
+		     (int)strcspn(PQerrorMessage(s->conn), "\n"),
+		     PQerrorMessage(s->conn));
+}
+
+int pg_begin(struct pg_store *s, int write)
+{
+	if (pg_ready(s))
+		return -1;
+	s->in_txn = 0;
+	if (pg_run(s, "begin transaction", write ? "BEGIN" :
+		   "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
+		   NULL))
+		return -1;
+	s->in_txn = 1;
+	return 0;
+}
+
+/* End a transaction: roll back after STORE_ERROR, else commit. */
+int pg_finish(struct pg_store *s, int rc, int write)
+{
+	if (rc == STORE_ERROR) {
+		PGresult *res = PQexec(s->conn, "ROLLBACK");
+
+		PQclear(res);
+	} else if (pg_run(s, "commit", "COMMIT", 0, NULL, NULL)) {
+		rc = STORE_ERROR;
+	}
+	s->in_txn = 0;
+	if (write)
+		store_bump_generation();
+	return rc;
+}
+
+int pg_hint(struct pg_store *s, const char *id)
+{
+	const char *params[1] = { id ? id : "" };
+
+	return pg_run(s, "notify", "SELECT pg_notify('" PG_CHANNEL "', $1)", 1,
+		      params, NULL);
+}
+
+long long pg_num(const PGresult *res, int row, int col)
+{
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+void pg_text(const PGresult *res, int row, int col, char *dst, size_t n)
+{
+	strlcpy_gl(dst, PQgetvalue(res, row, col), n);
+}
+
+/* ---- opening -------------------------------------------------------------------- */
+
+/* The server's NOTICEs ("already exists, skipping") are not for users. */
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+PGconn *pg_connect_url(const char *url)
+{
+	/* keywords before dbname are defaults the URL may override */
+	const char *keys[] = { "connect_timeout", "application_name", "dbname",
+			       NULL };
+	const char *vals[] = { "5", "greenlight", url, NULL };
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+
+	if (c)
+		PQsetNoticeProcessor(c, quiet, NULL);
+	return c;
+}
+
+static int migrate_txn(struct pg_store *s)
+{
+	static const char *const schemas[PG_SCHEMA_VERSION] = { schema_v1, schema_v2 };
+	PGresult *res;
+	char version[16];
+	int v = 0;
+
+	if (pg_run(s, "schema", "CREATE TABLE IF NOT EXISTS greenlight_schema("
+		   " one boolean PRIMARY KEY DEFAULT true CHECK (one),"
+		   " version integer NOT NULL)", 0, NULL, NULL))
+		return STORE_ERROR;
+	res = pg_query(s, "schema", "SELECT version FROM greenlight_schema", 0, NULL);
+	if (!res)
+		return STORE_ERROR;
+	if (PQntuples(res) == 1)
+		v = (int)pg_num(res, 0, 0);
+	PQclear(res);
+	if (v < 0 || v > PG_SCHEMA_VERSION)
+		return error("the database %s has greenlight schema version %d;"
+			     " this greenlight knows %d", s->shown, v,
+			     PG_SCHEMA_VERSION);
+	for (int i = v; i < PG_SCHEMA_VERSION; i++) {
+		res = PQexec(s->conn, schemas[i]);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			pg_error(s, "create schema", res);
+			PQclear(res);
+			return STORE_ERROR;
+		}
+		PQclear(res);
+	}
+	if (v == PG_SCHEMA_VERSION)
+		return STORE_OK;
+	snprintf(version, sizeof(version), "%d", PG_SCHEMA_VERSION);
+	return pg_run(s, "schema", "INSERT INTO greenlight_schema(version)"
+		      " VALUES ($1) ON CONFLICT (one) DO"
+		      " UPDATE SET version = excluded.version", 1,
+		      (const char *const[]){ version }, NULL);
+}
+
+/* Create or migrate the schema, once whichever relays start at once. */
+static int migrate(struct pg_store *s)
+{
+	int rc;
+
+	if (pg_run(s, "lock schema", "SELECT pg_advisory_lock(" PG_LOCK_KEY ")",
+		   0, NULL, NULL))
+		return -1;
+	rc = pg_begin(s, 1) ? STORE_ERROR : pg_finish(s, migrate_txn(s), 1);
+	if (pg_run(s, "unlock schema", "SELECT pg_advisory_unlock("
+		   PG_LOCK_KEY ")", 0, NULL, NULL))
+		rc = STORE_ERROR;
+	return rc ? -1 : 0;
+}
+
+static void pg_close(struct store *b)
+{
+	struct pg_store *s = PG(b);
+
+	if (!s)
+		return;
+	PQfinish(s->conn);
+	free(s->url);
+	free(s);
+}
+
+static const struct store_ops pg_ops = {
+	.name = "postgresql",
+	.shared = 1,
+	.close = pg_close,
+	.request_put = pg_request_put,
+	.request_rekey = pg_request_rekey,
+	.request_set_notified = pg_request_set_notified,
+	.recipient_adopt = pg_recipient_adopt,
+	.request_reopen = pg_request_reopen,
+	.request_get = pg_request_get,
+	.request_status = pg_request_status,
+	.request_previous = pg_request_previous,
+	.review_get = pg_review_get,
+	.decide_ex = pg_decide_ex,
+	.settle_expired = pg_settle_expired,
+	.state_counts = pg_state_counts,
+	.prune = pg_prune,
+	.reclaim = pg_reclaim,
+	.baseline_put = pg_baseline_put,
+	.baseline_lookup = pg_baseline_lookup,
+	.notify_claim = pg_notify_claim,
+	.notify_claimed = pg_notify_claimed,
+	.notify_candidates = pg_notify_candidates,
+	.notify_unclaim = pg_notify_unclaim,
+	.recipients_add = pg_recipients_add,
+};
+
+struct store *pg_open(const char *url)
+{
+	struct pg_store *s = xcalloc(1, sizeof(*s));
+
+	s->base.ops = &pg_ops;
+	s->url = xstrdup(url);
+	store_redact(url, s->shown, sizeof(s->shown));
+	s->conn = pg_connect_url(url);
+	if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
+		const char *msg = s->conn ? PQerrorMessage(s->conn) : "out of memory";
+
+		pg_conn_lost = 1;
+		error("cannot open database %s: %.*s", s->shown,
+		      (int)strcspn(msg, "\n"), msg);
+		pg_close(&s->base);
+		return NULL;
+	}
+	if (migrate(s)) {
+		pg_close(&s->base);
+		return NULL;
+	}
+	return &s->base;
+}
+
