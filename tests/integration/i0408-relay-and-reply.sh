@@ -89,4 +89,13 @@ check "decision.json says rejected" test "$(json_get "$WORK/decision.json" 'd["o
 check "with bob's reason" test "$(json_get "$WORK/decision.json" '[x["reason"] for x in d["request"]["decisions"] if not x["decision"] == "approve"][0]')" = "latency regressed"
 id=$(json_get "$WORK/decision.json" 'd["request"]["id"]')
 check "the reply's vote stayed in the gate: the relay has only alice's" test "$(curl -s -H "Authorization: Bearer $GREENLIGHT_RELAY_TOKEN" "http://127.0.0.1:$RPORT/v1/requests/$id" | $PY -c 'import json,sys; print([x["email"] for x in json.load(sys.stdin)["decisions"]])')" = "['alice@example.com']"
+
+# 4. --collect in relay mode when the relay has no such request: nothing was
+# mailed, so there is nothing to collect; it says so and mails nobody (4)
+relay_gate "$TMP/four"
+n=$(mail_count)
+(cd "$WORK" && timeout 30 "$GREENLIGHT" run --collect --timeout 20s >"$WORK/gl.out" 2>"$WORK/gl.err")
+check "--collect with no request on the relay: exit 4" test $? -eq 4
+check "... saying none was mailed" grep -q "the relay had no request for this evidence, so none was mailed" "$WORK/gl.err"
+check "... and mailing nobody" test "$(mail_count)" -eq "$n"
 finish
