@@ -71,6 +71,8 @@ struct backend {
 	struct quorum_policy policy;
 	void *priv;
 	void *mail;			/* the reply poller (backend_mail.c), if any */
+	int collect;			/* --collect: the request was mailed by another
+					 * run, maybe on another machine */
 };
 
 /* Open the backend the settings choose (decision.via); b->set, b->stop,
@@ -103,5 +105,21 @@ int backend_mail_attach(struct backend *b, struct store *store);
 int backend_mail_check(struct backend *b);
 int backend_mail_tick(struct backend *b, const char *id, int *decided, time_t *next);
 void backend_mail_detach(struct backend *b);
+
+/* Replies by mail beside the relay (relay mode with decision.imap).  The
+ * gate keeps what it verified from the mailbox in a store of its own in a
+ * temporary directory (removed on detach) under the relay's request id,
+ * and the relay backend adds those decisions to the relay's verified ones
+ * before settling (relay_answer_merge); the reply's vote is never sent to
+ * the relay.  attach_relay makes that store; mirror copies a request the
+ * relay answered for (its id, creation time and deadline, this run's
+ * recipients); mirror_rekey follows a rekey or reopen; replies reads the
+ * decisions taken from mail.  0, or -1 (reported). */
+int backend_mail_attach_relay(struct backend *b);
+int backend_mail_mirror(struct backend *b, const struct store_new_request *nr,
+			const struct store_request *relay);
+int backend_mail_mirror_rekey(struct backend *b, const char *id, time_t deadline,
+			      const struct store_recipient *sr, size_t n);
+int backend_mail_replies(struct backend *b, const char *id, struct store_request *out);
 
 #endif

@@ -21,6 +21,8 @@
  * for other requests are never touched.  The reviewer (never an unverified
  * sender) gets a short answer in the same thread.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -37,6 +39,7 @@
 #include "mime.h"
 #include "notify.h"
 #include "reply.h"
+#include "token.h"
 #include "util.h"
 
 #define MAIL_KEYWORD "$GreenlightDone"
@@ -49,7 +52,12 @@ struct mail_state {
 	struct store *store;		/* the backend's own, or listen's */
 	int own_store;
 	int no_confirm;			/* listen mode: no fork beside the server thread */
+	int combined;			/* relay mode: the store holds replies only */
+	int scanned;			/* the first poll (processed mail too) is done */
+	char *tmpdir;			/* relay mode: the replies' store lives here */
 	struct imap *imap;
+	struct imap *done;		/* processed: move:FOLDER, that folder (rescan) */
+	int done_scanned, done_warned;
 	struct mailer *mailer;		/* for confirmations, made on first use */
 	int no_mailer;			/* making it failed: do not retry */
 	unsigned failures;		/* failed polls in a row */
@@ -206,6 +214,10 @@ struct verdict_ctx {
 	char reviewer[256];		/* whom the code was issued to, once known */
 	char msgid[MIME_MSGID_SIZE];	/* that reviewer's request Message-ID */
 	int verified;			/* From and authentication checked */
+	int old;			/* marked processed by an earlier run: it was
+					 * logged and answered then; count it again
+					 * (the mailbox is the durable store), say
+					 * nothing */
 };
 
 /* Log a refusal and, when the sender is verified as the reviewer, tell
@@ -217,6 +229,8 @@ static int refuse(struct verdict_ctx *v, const char *fmt, ...)
 	char why[1024], text[1400];
 	va_list ap;
 
+	if (v->old)
+		return 0;
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
@@ -236,7 +250,7 @@ static void progress_text(struct backend *b, const char *id, const char *team,
 {
 	struct store_request req = { 0 };
 
-	if (get(b, id, &req)) {
+	if (M(b)->combined || get(b, id, &req)) {	/* relay: counts are the gate's */
 		snprintf(out, n, "Recorded: %s for %s.\n", approve ? "approved" : "rejected", team);
 		return;
 	}
@@ -251,6 +265,33 @@ static void progress_text(struct backend *b, const char *id, const char *team,
 			break;
 		}
 	store_request_release(&req);
+}
+
+/* A code this store has no hash for, issued by a run without this run's
+ * state (a detached request collected on a fresh runner, a re-attached
+ * relay request): when it was derived from the gate secret for one of
+ * this request's reviewers, that reviewer's row takes its hash.  STORE_OK
+ * when adopted, STORE_NOT_FOUND when not derived for this request,
+ * STORE_ERROR. */
+static int adopt(struct backend *b, const char *id, const char *code)
+{
+	struct store_request req = { 0 };
+	char hash[TOKEN_HEX_SIZE];
+	int rc = STORE_NOT_FOUND;
+
+	if (!b->set->secret.len || !b->key || !token_syntax_ok(code, strlen(code)))
+		return STORE_NOT_FOUND;
+	if (get(b, id, &req) || token_hash(hash, code)) {
+		store_request_release(&req);
+		return STORE_ERROR;
+	}
+	for (size_t i = 0; i < req.nasked && rc == STORE_NOT_FOUND; i++)
+		if (token_derived_ok(&b->set->secret, b->key, req.asked[i].team,
+				     req.asked[i].email, code))
+			rc = store_recipient_adopt(M(b)->store, id, req.asked[i].email,
+						   req.asked[i].team, hash);
+	store_request_release(&req);
+	return rc == STORE_CONFLICT ? STORE_NOT_FOUND : rc;
 }
 
 /* Decide what one fetched reply means; records a decision when it counts.
@@ -273,6 +314,14 @@ static int judge(struct verdict_ctx *v, int *decided)
 	code = r->codes[0];
 	memset(&rv, 0, sizeof(rv));
 	rc = store_review_get(M(b)->store, code, time(NULL), &rv);
+	if (rc == STORE_NOT_FOUND) {
+		rc = adopt(b, v->id, code);
+		if (rc == STORE_OK) {
+			store_review_release(&rv);
+			memset(&rv, 0, sizeof(rv));
+			rc = store_review_get(M(b)->store, code, time(NULL), &rv);
+		}
+	}
 	if (rc == STORE_ERROR)
 		return -1;
 	if (rc == STORE_NOT_FOUND) {
@@ -332,10 +381,12 @@ static int judge(struct verdict_ctx *v, int *decided)
 		}
 		progress_text(b, v->id, rv.team, approve, text, sizeof(text));
 		text[strcspn(text, "\n")] = '\0';
-		notice("reply %s from %s (UID %lu) counted: %s%s%s", r->message_id, r->from, v->uid,
-		       text, *r->reason ? " Reason: " : "", r->reason);
+		notice("reply %s from %s (UID %lu%s) counted: %s%s%s", r->message_id, r->from, v->uid,
+		       v->old ? ", processed earlier" : "", text, *r->reason ? " Reason: " : "",
+		       r->reason);
 		strlcpy_gl(text + strlen(text), "\n", sizeof(text) - strlen(text));
-		confirm(b, r, rv.email, v->msgid, text);
+		if (!v->old)	/* answered when it was first processed */
+			confirm(b, r, rv.email, v->msgid, text);
 		*decided = 1;
 		break;
 	case STORE_FORBIDDEN:
@@ -358,9 +409,13 @@ out:
 
 /* ---- polling ---- */
 
-/* UNKEYWORD $GreenlightDone SINCE <request date - 1 day> OR HEADER In-Reply-To "x" OR HEADER References "x" ...
- * over the Message-IDs of every reviewer asked. */
-static int criteria(const struct store_request *req, struct buf *out)
+/* [UID lo:*] [UN]KEYWORD $GreenlightDone [SINCE <request date - 1 day>]
+ * OR HEADER In-Reply-To "x" OR HEADER References "x" ... over the
+ * Message-IDs of every reviewer asked.  A run that collects a request it
+ * did not create (--collect on a fresh runner) does not know when it was
+ * mailed and searches without SINCE. */
+static int criteria(const struct backend *b, const struct store_request *req, int processed,
+		    unsigned long lo, struct buf *out)
 {
 	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 					      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
@@ -368,11 +423,15 @@ static int criteria(const struct store_request *req, struct buf *out)
 	time_t since = req->created - 86400;	/* a day early: servers' time zones */
 	struct tm tm;
 
+	if (lo > 1 && buf_addf(out, "UID %lu:* ", lo))
+		return -1;
+	if (buf_addf(out, "%sKEYWORD " MAIL_KEYWORD " ", processed ? "" : "UN"))
+		return -1;
 	/* SINCE bounds the server's work to mail that arrived after the
 	 * request (internal date), whatever the mailbox holds */
-	if (!gmtime_r(&since, &tm) ||
-	    buf_addf(out, "UNKEYWORD " MAIL_KEYWORD " SINCE %d-%s-%d ", tm.tm_mday,
-		     months[tm.tm_mon], tm.tm_year + 1900))
+	if (!b->collect && (!gmtime_r(&since, &tm) ||
+			    buf_addf(out, "SINCE %d-%s-%d ", tm.tm_mday, months[tm.tm_mon],
+				     tm.tm_year + 1900)))
 		return -1;
 	for (size_t i = 0; i < req->nasked; i++) {
 		char id[MIME_MSGID_SIZE];
@@ -410,6 +469,87 @@ static int mark(struct backend *b, unsigned long uid, char *err, size_t errlen)
 	return imap_command(M(b)->imap, cmd, err, errlen);
 }
 
+/* Fetch, judge and (when new) mark one message.  -1 with err. */
+static int one(struct backend *b, struct imap *box, const char *id, unsigned long uid, int old,
+	       int *decided, char *err, size_t errlen)
+{
+	struct buf msg = BUF_INIT(REPLY_MAX_INPUT + 1024);
+	struct reply *r = NULL;
+	struct verdict_ctx v = { b, id, NULL, uid, "", "", 0, old };
+	int rc = -1;
+
+	if (imap_fetch(box, uid, REPLY_MAX_INPUT, &msg, err, errlen))
+		goto out;
+	r = xmalloc(sizeof(*r));
+	reply_parse(r, msg.data ? msg.data : "", msg.len);
+	v.r = r;
+	if (judge(&v, decided)) {
+		fail_into(err, errlen, "the store failed");
+		goto out;
+	}
+	rc = old ? 0 : mark(b, uid, err, errlen);
+out:
+	free(r);
+	buf_release(&msg);
+	return rc;
+}
+
+/* Every message of this request already marked processed (by an earlier
+ * run, maybe on another machine), counted again and quietly: the mailbox
+ * is the durable store of replies.  In batches by UID, so a flood of
+ * processed mail cannot hide a reply. */
+static int rescan(struct backend *b, struct imap *box, const struct store_request *req,
+		  int *decided, char *err, size_t errlen)
+{
+	unsigned long uids[MAIL_MAX_PER_POLL], lo = 1;
+	size_t n = MAIL_MAX_PER_POLL;
+
+	while (n == MAIL_MAX_PER_POLL && !*b->stop) {
+		struct buf crit = BUF_INIT(256 * 1024);
+		unsigned long top = 0;
+		int bad = criteria(b, req, 1, lo, &crit);
+
+		if (bad)
+			fail_into(err, errlen, "too many reviewers to search for");
+		else
+			bad = imap_search(box, crit.data, uids, MAIL_MAX_PER_POLL, &n, err, errlen);
+		buf_release(&crit);
+		if (bad)
+			return -1;
+		for (size_t i = 0; i < n && !*b->stop; i++) {
+			if (uids[i] < lo)	/* "lo:*" always matches the last message */
+				continue;
+			if (uids[i] > top)
+				top = uids[i];
+			if (one(b, box, req->id, uids[i], 1, decided, err, errlen))
+				return -1;
+		}
+		if (!top)
+			break;
+		lo = top + 1;
+	}
+	return 0;
+}
+
+/* With processed "move:FOLDER", the replies an earlier run moved are in
+ * FOLDER: read them once too.  The folder may not exist yet (nothing was
+ * moved) or fail to open: said once, tried again at the next poll. */
+static void rescan_done(struct backend *b, const struct store_request *req, int *decided)
+{
+	struct mail_state *m = M(b);
+	char err[512];
+
+	if (!m->done || m->done_scanned)
+		return;
+	if (!rescan(b, m->done, req, decided, err, sizeof(err))) {
+		m->done_scanned = 1;
+		return;
+	}
+	if (!m->done_warned++)
+		notice("folder %s not read (%s): replies an earlier run moved there count once it can be read",
+		       b->set->value[SET_PROCESSED] + 5, err);
+}
+
 /* One poll.  -1 with err for mailbox trouble; *decided when a decision
  * was recorded. */
 static int poll_once(struct backend *b, const char *id, int *decided, char *err, size_t errlen)
@@ -428,37 +568,25 @@ static int poll_once(struct backend *b, const char *id, int *decided, char *err,
 		ret = 0;
 		goto out;
 	}
-	if (criteria(&req, &crit)) {
+	if (criteria(b, &req, 0, 1, &crit)) {
 		fail_into(err, errlen, "too many reviewers to search for");
 		goto out;
 	}
 	/* NOOP first: servers (dovecot) look for new mail on it, while a
 	 * SEARCH on a selected mailbox may answer from an older view */
-	if (imap_command(M(b)->imap, "NOOP", err, errlen) ||
-	    imap_search(M(b)->imap, crit.data, uids, MAIL_MAX_PER_POLL, &n, err, errlen))
+	if (imap_command(M(b)->imap, "NOOP", err, errlen))
 		goto out;
-	for (size_t i = 0; i < n && !*b->stop; i++) {
-		struct buf msg = BUF_INIT(REPLY_MAX_INPUT + 1024);
-		struct reply *r = xmalloc(sizeof(*r));
-		struct verdict_ctx v = { b, id, r, uids[i], "", "", 0 };
-		int rc;
-
-		if (imap_fetch(M(b)->imap, uids[i], REPLY_MAX_INPUT, &msg, err, errlen)) {
-			free(r);
-			buf_release(&msg);
+	if (!M(b)->scanned) {
+		if (rescan(b, M(b)->imap, &req, decided, err, errlen))
 			goto out;
-		}
-		reply_parse(r, msg.data ? msg.data : "", msg.len);
-		buf_release(&msg);
-		rc = judge(&v, decided);
-		free(r);
-		if (rc) {
-			fail_into(err, errlen, "the store failed");
-			goto out;
-		}
-		if (mark(b, uids[i], err, errlen))
-			goto out;
+		M(b)->scanned = 1;
 	}
+	rescan_done(b, &req, decided);
+	if (imap_search(M(b)->imap, crit.data, uids, MAIL_MAX_PER_POLL, &n, err, errlen))
+		goto out;
+	for (size_t i = 0; i < n && !*b->stop; i++)
+		if (one(b, M(b)->imap, id, uids[i], 0, decided, err, errlen))
+			goto out;
 	ret = 0;
 out:
 	store_request_release(&req);
@@ -510,6 +638,28 @@ static int wait_for(struct backend *b, const char *id, time_t until,
 	return get(b, id, out);
 }
 
+/* Remove the replies' store of relay mode (a directory of our own). */
+static void remove_tmpdir(char *dir)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (!dir)
+		return;
+	d = opendir(dir);
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			char path[4096];
+
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+	free(dir);
+}
+
 void backend_mail_detach(struct backend *b)
 {
 	struct mail_state *m = M(b);
@@ -517,9 +667,11 @@ void backend_mail_detach(struct backend *b)
 	if (!m)
 		return;
 	imap_free(m->imap);
+	imap_free(m->done);
 	mailer_free(m->mailer);
 	if (m->own_store && m->store)
 		store_close(m->store);
+	remove_tmpdir(m->tmpdir);
 	free(m);
 	b->mail = NULL;
 }
@@ -542,6 +694,24 @@ static const struct backend_ops mail_ops = {
 	.close = close_mail,
 };
 
+/* The URL of FOLDER on the server of mailbox URL url (its path replaced,
+ * percent-encoded), malloc'd, or NULL. */
+static char *folder_url(const char *url, const char *folder)
+{
+	const char *host = strstr(url, "://"), *path;
+	struct buf u = BUF_INIT(4096);
+
+	if (!host || !(path = strchr(host + 3, '/')))
+		return NULL;
+	if (buf_addf(&u, "%.*s", (int)(path - url + 1), url))
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)folder; *p; p++)
+		if ((isalnum(*p) || strchr("-._~", *p)) ? buf_addf(&u, "%c", *p)
+							 : buf_addf(&u, "%%%02X", *p))
+			return NULL;
+	return u.data;
+}
+
 int backend_mail_attach(struct backend *b, struct store *store)
 {
 	struct mail_state *m = xcalloc(1, sizeof(*m));
@@ -558,16 +728,96 @@ int backend_mail_attach(struct backend *b, struct store *store)
 		free(m);
 		return error("mailbox %s: %s", b->set->value[SET_IMAP], err);
 	}
+	if (!strncmp(b->set->value[SET_PROCESSED], "move:", 5)) {
+		char *url = folder_url(ic.url, b->set->value[SET_PROCESSED] + 5);
+
+		ic.url = url;
+		m->done = url ? imap_new(&ic, err, sizeof(err)) : NULL;
+		free(url);
+		if (!m->done) {
+			imap_free(m->imap);
+			free(m);
+			return error("mailbox %s: the folder %s: %s", b->set->value[SET_IMAP],
+				     b->set->value[SET_PROCESSED] + 5, url ? err : "cannot make its URL");
+		}
+	}
 	m->own_store = !store;
 	m->no_confirm = store != NULL;
 	m->store = store ? store : store_open(b->set->value[SET_STATE]);
 	if (!m->store) {
 		imap_free(m->imap);
+		imap_free(m->done);
 		free(m);
 		return -1;
 	}
 	b->mail = m;
 	return 0;
+}
+
+/* ---- relay mode: replies beside the relay ---- */
+
+int backend_mail_attach_relay(struct backend *b)
+{
+	const char *t = getenv("TMPDIR");
+	char dir[4096], path[4200];
+	struct store *s;
+
+	snprintf(dir, sizeof(dir), "%s/greenlight-replies-XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(dir))
+		return error("cannot create a directory for the replies in %s: %s",
+			     t && *t ? t : "/tmp", strerror(errno));
+	snprintf(path, sizeof(path), "%s/replies.db", dir);
+	s = store_open(path);
+	if (!s || backend_mail_attach(b, s)) {
+		if (s)
+			store_close(s);
+		remove_tmpdir(xstrdup(dir));
+		return -1;
+	}
+	M(b)->own_store = 1;
+	M(b)->no_confirm = 0;	/* no server thread runs in relay mode */
+	M(b)->combined = 1;
+	M(b)->tmpdir = xstrdup(dir);
+	return 0;
+}
+
+int backend_mail_mirror(struct backend *b, const struct store_new_request *nr,
+			const struct store_request *relay)
+{
+	struct store_new_request copy = *nr;
+	struct store_request got = { 0 }, prev = { 0 };
+	int created = 0, ret;
+
+	copy.id = relay->id;
+	copy.created = relay->created ? relay->created : nr->created;
+	copy.deadline = relay->deadline ? relay->deadline : nr->deadline;
+	ret = local_put(M(b)->store, &copy, &got, &created, &prev);
+	store_request_release(&got);
+	store_request_release(&prev);
+	return ret;
+}
+
+int backend_mail_mirror_rekey(struct backend *b, const char *id, time_t deadline,
+			      const struct store_recipient *sr, size_t n)
+{
+	struct store_request got = { 0 };
+	int ret;
+
+	if (local_get(M(b)->store, id, &got))
+		ret = -1;
+	else if (got.state == REQ_EXPIRED && deadline)
+		ret = local_reopen(M(b)->store, id, deadline, sr, n, &got);
+	else if (got.state == REQ_PENDING)
+		ret = local_rekey(M(b)->store, id, sr, n, &got);
+	else
+		ret = 0;
+	store_request_release(&got);
+	return ret;
+}
+
+int backend_mail_replies(struct backend *b, const char *id, struct store_request *out)
+{
+	return local_get(M(b)->store, id, out);
 }
 
 int backend_mail_open(struct backend *b)

@@ -7,6 +7,12 @@
  * secret, and settles the request from the verified ones alone
  * (relay_answer.h).  A 404 for a request the gate registered is relay
  * state loss: an error, never a decision.
+ *
+ * With decision.imap the emails also carry reply codes, and the gate
+ * polls the mailbox between long-polls (backend_mail.c): decisions it
+ * verifies from replies stay in the gate and are added to the relay's
+ * verified ones before the state is settled (relay_answer_merge), so the
+ * same quorum, self-approval and first-reject rules hold across both.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +79,24 @@ static int from_json(struct backend *b, const cJSON *j, struct store_request *r)
 	if (r->state == REQ_PENDING && r->deadline && time(NULL) >= r->deadline)
 		r->state = REQ_EXPIRED;
 	return 0;
+}
+
+/* Relay mode with a mailbox: add the decisions verified from replies
+ * (backend_mail.c keeps them under the relay's id) and settle again. */
+static int with_replies(struct backend *b, struct store_request *out)
+{
+	struct store_request mail = { 0 };
+	struct relay_trust tr = { .teams = b->teams, .nteams = b->nteams, .policy = b->policy };
+	int ret = 0;
+
+	if (!b->mail || !*out->id)
+		return 0;
+	if (backend_mail_replies(b, out->id, &mail))
+		ret = -1;
+	else if (mail.ndecisions)
+		ret = relay_answer_merge(out, mail.decisions, mail.ndecisions, &tr);
+	store_request_release(&mail);
+	return ret;
 }
 
 static int result(struct backend *b, int rc, cJSON *j, const char *id,
@@ -158,7 +182,11 @@ static int put(struct backend *b, const struct store_new_request *nr,
 			memset(prev, 0, sizeof(*prev));
 		}
 	}
-	return result(b, rc, j, NULL, out);
+	if (result(b, rc, j, NULL, out))
+		return -1;
+	if (b->mail && backend_mail_mirror(b, nr, out))
+		return -1;
+	return with_replies(b, out);
 }
 
 static int change(struct backend *b, const char *id, time_t deadline,
@@ -176,7 +204,11 @@ static int change(struct backend *b, const char *id, time_t deadline,
 		remember(b, sr, n);
 	if (rc == RELAY_OK && deadline)
 		R(b)->deadline = deadline;
-	return result(b, rc, j, id, out);
+	if (result(b, rc, j, id, out))
+		return -1;
+	if (b->mail && backend_mail_mirror_rekey(b, id, deadline, sr, n))
+		return -1;
+	return with_replies(b, out);
 }
 
 static int rekey(struct backend *b, const char *id, const struct store_recipient *sr,
@@ -207,7 +239,7 @@ static int serve(struct backend *b, char **public_url)
 	const char *u = b->set->value[SET_PUBLIC_URL];
 
 	*public_url = xstrdup(*u ? u : relay_client_first_url(R(b)->c));
-	return 0;
+	return b->mail ? backend_mail_check(b) : 0;	/* log in before mailing */
 }
 
 static int start(struct backend *b)
@@ -226,16 +258,30 @@ static int wait_for(struct backend *b, const char *id, time_t until,
 
 	if (wait > POLL_MAX_S)
 		wait = POLL_MAX_S;
+	if (b->mail) {		/* replies too: poll the mailbox when due */
+		int decided = 0;
+		time_t next;
+
+		if (backend_mail_tick(b, id, &decided, &next))
+			return -1;
+		if (decided || next <= now)
+			wait = 0;
+		else if ((long)(next - now) < wait)
+			wait = (long)(next - now);
+	}
 	rc = relay_get(R(b)->c, id, (int)wait, out->deadline + grace(b), &j);
 	if (rc == RELAY_INTERRUPTED)
 		return -1;
-	return result(b, rc, j, id, out);
+	if (result(b, rc, j, id, out))
+		return -1;
+	return with_replies(b, out);
 }
 
 static void close_relay(struct backend *b)
 {
 	if (!b->priv)
 		return;
+	backend_mail_detach(b);
 	relay_client_free(R(b)->c);
 	free(R(b)->known);
 	free(b->priv);
@@ -271,5 +317,7 @@ int backend_relay_open(struct backend *b)
 	}
 	b->priv = st;
 	b->ops = &relay_ops;
+	if (*b->set->value[SET_IMAP] && backend_mail_attach_relay(b))	/* replies too */
+		return -1;
 	return 0;
 }

@@ -45,6 +45,7 @@ struct run {
 	int detach;		/* register and mail, then exit 5 */
 	const char *resume;	/* --resume: the collect job / input step the
 				 * relay resumes when the request is settled */
+	int collect;		/* never mail: another run did (--collect) */
 	struct evaluation e;
 	struct gitinfo git;
 	struct backend be;
@@ -102,6 +103,9 @@ void usage_run(FILE *out)
 	      "                              plays the manual job NAME, Jenkins submits or\n"
 	      "                              aborts the input step with id NAME, GitHub\n"
 	      "                              reviews environment NAME's protection rule\n"
+	      "      --collect               relay or mail mode: wait for the decision on a\n"
+	      "                              request another run mailed; never mails (mail\n"
+	      "                              mode: works on a fresh runner with the secret)\n"
 	      "  -h, --help                  show this help\n"
 	      "Settings (flag > GREENLIGHT_* variable > gate file > default):\n"
 	      "      --smtp URL              notify.smtp       smtp://localhost:587\n"
@@ -127,7 +131,8 @@ void usage_run(FILE *out)
 	      "                              to 8 relays of one database (failover)\n"
 	      "      --relay-token-env NAME  decision.relay_token_env GREENLIGHT_RELAY_TOKEN\n"
 	      "      --allow-insecure-relay B decision.allow_insecure_relay false\n"
-	      "      --imap URL              decision.imap     mail mode: imaps://host/INBOX\n"
+	      "      --imap URL              decision.imap     imaps://host/INBOX (mail mode; or\n"
+	      "                              replies beside the link in listen, relay)\n"
 	      "      --imap-tls MODE         decision.imap_tls starttls (or none; imap://)\n"
 	      "      --imap-user-env NAME    decision.imap_user_env GREENLIGHT_IMAP_USER\n"
 	      "      --imap-password-env NAME decision.imap_password_env GREENLIGHT_IMAP_PASSWORD\n"
@@ -149,7 +154,8 @@ void usage_run(FILE *out)
 
 static int parse_args(struct run *r, int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_MAX, OPT_RESEND, OPT_DETACH, OPT_RESUME, OPT_JUNIT, OPT_SETTING };
+	enum { OPT_JSON = 256, OPT_MAX, OPT_RESEND, OPT_DETACH, OPT_RESUME, OPT_COLLECT,
+	       OPT_JUNIT, OPT_SETTING };
 	struct option longopts[11 + SET_COUNT + 1];
 	int n = 0, c, idx;
 
@@ -160,6 +166,7 @@ static int parse_args(struct run *r, int argc, char **argv)
 	longopts[n++] = (struct option){ "resend", no_argument, NULL, OPT_RESEND };
 	longopts[n++] = (struct option){ "detach", no_argument, NULL, OPT_DETACH };
 	longopts[n++] = (struct option){ "resume", required_argument, NULL, OPT_RESUME };
+	longopts[n++] = (struct option){ "collect", no_argument, NULL, OPT_COLLECT };
 	longopts[n++] = (struct option){ "junit", required_argument, NULL, OPT_JUNIT };
 	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	for (int i = 0; i < SET_COUNT; i++)
@@ -169,6 +176,7 @@ static int parse_args(struct run *r, int argc, char **argv)
 	r->detach = getenv("GREENLIGHT_DETACH") && !strcmp(getenv("GREENLIGHT_DETACH"), "1");
 	r->resume = getenv("GREENLIGHT_RESUME") && *getenv("GREENLIGHT_RESUME") ?
 		    getenv("GREENLIGHT_RESUME") : NULL;
+	r->collect = getenv("GREENLIGHT_COLLECT") && !strcmp(getenv("GREENLIGHT_COLLECT"), "1");
 	while ((c = getopt_long(argc, argv, "g:r:o:h", longopts, &idx)) != -1) {
 		if (c >= OPT_SETTING && c < OPT_SETTING + SET_COUNT) {
 			settings_set_flag(&r->set, (enum setting_id)(c - OPT_SETTING), optarg);
@@ -181,6 +189,7 @@ static int parse_args(struct run *r, int argc, char **argv)
 		case OPT_RESEND: r->resend = 1; break;
 		case OPT_DETACH: r->detach = 1; break;
 		case OPT_RESUME: r->resume = optarg; break;
+		case OPT_COLLECT: r->collect = 1; break;
 		case OPT_JUNIT: r->junit = optarg; break;
 		case OPT_MAX:
 			if (eval_opts_max_results(&r->eo, optarg))
@@ -323,6 +332,25 @@ static int renew(struct run *r, int created, const struct store_recipient *sr,
 	return 0;
 }
 
+/* --collect: another run mailed the request; this one never mails.  A
+ * request the relay did not have was never mailed (nothing to collect);
+ * in mail mode a fresh state file has no copy of it, and the new copy is
+ * marked mailed (a later plain run must not mail again). */
+static int collect_checks(struct run *r, int *mail)
+{
+	*mail = 0;
+	if (!r->created)
+		return 0;
+	if (!strcmp(r->set.value[SET_VIA], "relay"))
+		return error("--collect: the relay had no request for this evidence, so none was mailed (did the detaching run see other results or another commit?); request %s is registered but nobody was asked: run without --collect to mail it",
+			     r->req.id);
+	if (r->be.ops->notified(&r->be, r->req.id))
+		return -1;
+	notice("collecting request %s (mailed by another run): its replies are read from %s",
+	       r->req.id, r->set.value[SET_IMAP]);
+	return 0;
+}
+
 /* Who may not approve: the commit author and the person who started the
  * CI run (when the CI says their address), comma-separated, or NULL. */
 static const char *not_approvers(struct run *r)
@@ -362,6 +390,20 @@ static void say_why_new(const struct run *r, const struct store_request *prev)
 	cJSON_Delete(now);
 }
 
+/* In mail mode with the gate secret, the request id (and so the request
+ * emails' Message-IDs, which replies are searched by) is derived from the
+ * secret and the key, so a run on another machine without this run's
+ * state names it the same way (--collect).  Else "" (random). */
+static int request_id(const struct run *r, char id[33])
+{
+	id[0] = '\0';
+	if (strcmp(r->set.value[SET_VIA], "mail") || !r->set.secret.len)
+		return 0;
+	if (token_request_id(id, &r->set.secret, r->key.key))
+		return error("cannot derive the request id: hashing failed");
+	return 0;
+}
+
 /* Create the request or find the one this commit already has.  *mail says
  * whether reviewers must be mailed (new request, or --resend). */
 static int open_request(struct run *r, int *mail)
@@ -372,6 +414,7 @@ static int open_request(struct run *r, int *mail)
 	struct store_new_request nr = { 0 };
 	struct store_request prev = { 0 };
 	time_t now = time(NULL);
+	char nr_id[33] = "";
 	int ret = -1;
 
 	if (make_recipients(r))
@@ -381,6 +424,9 @@ static int open_request(struct run *r, int *mail)
 		teams[i].approvals = gate_team(&r->e.gate, v->teams[i])->approvals;
 	}
 	sr = store_recipients(r);
+	if (request_id(r, nr_id))
+		goto out;
+	nr.id = *nr_id ? nr_id : NULL;
 	nr.key = r->key.key;
 	nr.subject = r->key.subject;
 	nr.repository = repository(r);
@@ -401,7 +447,10 @@ static int open_request(struct run *r, int *mail)
 		goto out;
 	if (r->created && *prev.id)
 		say_why_new(r, &prev);
-	ret = renew(r, r->created, sr, nr.deadline, mail);
+	if (r->collect)
+		ret = collect_checks(r, mail);
+	else
+		ret = renew(r, r->created, sr, nr.deadline, mail);
 out:
 	store_request_release(&prev);
 	free((char *)nr.facts_json);
@@ -595,6 +644,7 @@ static void set_trust(struct run *r)
 	r->be.wake_fd = wake_fd[0];
 	r->be.wake = wake;
 	r->be.key = r->key.key;
+	r->be.collect = r->collect;
 	r->be.teams = r->qteams;
 	r->be.nteams = v->nteams;
 	r->be.policy.not_approvers = not_approvers(r);
@@ -707,6 +757,16 @@ static int review(struct run *r)
 		error("--detach needs relay or mail mode (--via relay, --via mail): in listen mode nobody would serve the review page once the gate exits");
 		return GL_EXIT_USAGE;
 	}
+	if (r->collect && (r->detach || !strcmp(r->set.value[SET_VIA], "listen"))) {
+		error(r->detach ? "--collect and --detach exclude each other: one run mails and exits, a later one collects"
+				: "--collect needs relay or mail mode (--via relay, --via mail): in listen mode the run that mailed serves the review page");
+		return GL_EXIT_USAGE;
+	}
+	if (r->collect && !r->set.secret.len) {
+		error("--collect needs the gate secret in %s (the same as the run that mailed): without it the reviewers' reply codes and links cannot be verified",
+		      r->set.value[SET_SECRET_ENV]);
+		return GL_EXIT_USAGE;
+	}
 	if (r->detach && !r->set.secret.len && !strcmp(r->set.value[SET_VIA], "relay")) {
 		error("--detach needs the gate secret in %s (the same in every run): the run that collects the decision must be able to verify the reviewers' links; make one with: openssl rand -base64 48",
 		      r->set.value[SET_SECRET_ENV]);
@@ -746,7 +806,7 @@ static int review(struct run *r)
 		nr.public_url = r->public_url;
 		nr.stop = &interrupted;
 		nr.not_approvers = r->be.policy.not_approvers;
-		if (*r->set.value[SET_IMAP] && strcmp(r->set.value[SET_VIA], "relay"))
+		if (*r->set.value[SET_IMAP])
 			nr.reply_to = r->set.value[SET_REPLY_TO];	/* decide by reply */
 		if (!strcmp(r->set.value[SET_VIA], "mail"))
 			nr.public_url = NULL;	/* ... only */
@@ -758,14 +818,17 @@ static int review(struct run *r)
 		if (r->be.ops->notified(&r->be, r->req.id))
 			return GL_EXIT_INFRA;
 		chat_announce(&r->chat, &r->e.gate, &r->rv, &interrupted);
-	} else {
+	} else if (!r->collect) {
 		fprintf(stderr, "greenlight: re-attached to pending request %s; no mail sent (use --resend to mail new links)\n",
 			r->req.id);
 	}
 	if (r->detach) {
-		if (!strcmp(r->set.value[SET_VIA], "mail"))
-			fprintf(stderr, "greenlight: request %s is pending; replies go to %s; run again (without --detach, with the same state file %s) to collect the decision\n",
-				r->req.id, r->set.value[SET_IMAP], r->set.value[SET_STATE]);
+		if (!strcmp(r->set.value[SET_VIA], "mail") && r->set.secret.len)
+			fprintf(stderr, "greenlight: request %s is pending; replies go to %s; run again with --collect (on any runner, with the same gate secret) to collect the decision\n",
+				r->req.id, r->set.value[SET_IMAP]);
+		else if (!strcmp(r->set.value[SET_VIA], "mail"))
+			fprintf(stderr, "greenlight: request %s is pending; replies go to %s; run again (without --detach, with the same state file %s) to collect the decision, or set the gate secret (%s) to collect on another runner\n",
+				r->req.id, r->set.value[SET_IMAP], r->set.value[SET_STATE], r->set.value[SET_SECRET_ENV]);
 		else if (r->resume_json)
 			fprintf(stderr, "greenlight: request %s is pending at %s; the relay resumes this pipeline (%s) when it is decided or expires\n",
 				r->req.id, r->public_url, r->resume);

@@ -207,6 +207,71 @@ done:
 	return rc;
 }
 
+static int by_time(const void *a, const void *b)
+{
+	const struct store_decision *x = a, *y = b;
+
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Whether d repeats a decision of list[0..n) (same reviewer, same way). */
+static int repeats(const struct store_decision *list, size_t n, const struct store_decision *d)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcasecmp(list[i].email, d->email) && !strcmp(list[i].team, d->team) &&
+		    list[i].approve == d->approve)
+			return 1;
+	return 0;
+}
+
+int relay_answer_merge(struct store_request *out, const struct store_decision *extra,
+		       size_t nextra, const struct relay_trust *t)
+{
+	size_t n = out->ndecisions, nvotes = 0;
+	struct store_decision *all = xcalloc(n + nextra + 1, sizeof(*all));
+	struct quorum_team *teams = xcalloc(t->nteams ? t->nteams : 1, sizeof(*teams));
+	struct quorum_vote *votes;
+	enum req_state verified;
+
+	memcpy(all, out->decisions, n * sizeof(*all));
+	for (size_t i = 0; i < nextra; i++)
+		if (!repeats(all, n, &extra[i]))
+			all[n++] = extra[i];
+	/* stable enough: equal times keep the relay's before the mailbox's */
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && by_time(&all[k - 1], &all[k]) > 0; k--) {
+			struct store_decision tmp = all[k];
+
+			all[k] = all[k - 1];
+			all[k - 1] = tmp;
+		}
+	votes = xcalloc(n + 1, sizeof(*votes));
+	for (size_t i = 0; i < n; i++)
+		votes[nvotes++] = (struct quorum_vote){ all[i].email, all[i].team, all[i].approve };
+	memcpy(teams, t->teams, t->nteams * sizeof(*teams));
+	verified = quorum_settle(teams, t->nteams, votes, nvotes, &t->policy);
+	free(out->decisions);
+	out->decisions = all;
+	out->ndecisions = n;
+	free(out->teams);
+	set_teams(out, teams, t->nteams);
+	if (verified != REQ_PENDING && out->state != verified) {
+		/* the replies decided it: when the deciding vote came */
+		for (size_t k = 1; k <= n; k++) {
+			memcpy(teams, t->teams, t->nteams * sizeof(*teams));
+			if (quorum_settle(teams, t->nteams, votes, k, &t->policy) != REQ_PENDING) {
+				out->decided_at = all[k - 1].at;
+				break;
+			}
+		}
+	}
+	if (verified != REQ_PENDING)
+		out->state = verified;
+	free(votes);
+	free(teams);
+	return 0;
+}
+
 int relay_answer_previous(const cJSON *j, struct store_request *prev)
 {
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "previous");

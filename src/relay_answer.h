@@ -47,6 +47,17 @@ struct relay_trust {
 int relay_answer_read(const cJSON *j, const struct relay_trust *t,
 		      struct store_request *out, char *why, size_t whylen);
 
+/* Add decisions the gate verified itself (replies by mail, relay mode
+ * with decision.imap) to a request read by relay_answer_read() and settle
+ * it again from both: a reviewer who decided the same way on both
+ * channels is one decision (the earlier is kept); all decisions are taken
+ * in time order, so the first reject on either channel rejects, and
+ * quorum counts distinct approvers across both.  out->teams and
+ * out->decisions are replaced; a request neither list decides keeps its
+ * state (pending or expired).  Returns 0. */
+int relay_answer_merge(struct store_request *out, const struct store_decision *extra,
+		       size_t nextra, const struct relay_trust *t);
+
 /* The "previous" member of a registration answer (the request a new one
  * succeeds): its id, creation time and review facts (malloc'd JSON text)
  * into *prev.  Returns 0, or -1 when there is none or it is malformed. */

@@ -230,7 +230,7 @@ static int check_from(struct settings *s)
 	return ret;
 }
 
-/* Decision by reply (via mail): the mailbox, its credentials, where
+/* Decision by reply (via mail, or listen or relay with a mailbox): the mailbox, its credentials, where
  * replies go and whose authentication results are trusted. */
 static int check_mail(struct settings *s)
 {
@@ -249,12 +249,8 @@ static int check_mail(struct settings *s)
 	if (strcmp(p, "flag") && (strncmp(p, "move:", 5) || !p[5] ||
 				  strpbrk(p + 5, "\"\\\r\n")))
 		return bad(s, SET_PROCESSED, "valid values: flag, move:FOLDER");
-	if (!strcmp(s->value[SET_VIA], "relay") && *s->value[SET_IMAP])
-		return bad(s, SET_IMAP, "relay mode does not take replies by mail; use via mail (replies only) or listen (link and replies)");
-	if (!strcmp(s->value[SET_VIA], "listen") && !*s->value[SET_IMAP])
-		return 0;
-	if (!strcmp(s->value[SET_VIA], "relay"))
-		return 0;
+	if (strcmp(s->value[SET_VIA], "mail") && !*s->value[SET_IMAP])
+		return 0;	/* listen or relay: link only */
 	if (!*s->value[SET_IMAP])
 		return bad(s, SET_VIA, "mail mode needs the mailbox replies arrive in: set decision.imap, --imap or GREENLIGHT_IMAP (imaps://host/INBOX)");
 	if (strncasecmp(s->value[SET_IMAP], "imaps://", 8) && strncasecmp(s->value[SET_IMAP], "imap://", 7))

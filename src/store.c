@@ -50,6 +50,12 @@ int store_request_set_notified(struct store *s, const char *id, int notified)
 	return s->ops->request_set_notified(s, id, notified);
 }
 
+int store_recipient_adopt(struct store *s, const char *id, const char *email,
+			  const char *team, const char *token_hash)
+{
+	return s->ops->recipient_adopt(s, id, email, team, token_hash);
+}
+
 int store_request_reopen(struct store *s, const char *id, time_t deadline,
 			 const struct store_recipient *recipients, size_t n)
 {

@@ -66,6 +66,9 @@ struct store_recipient {
 };
 
 struct store_new_request {
+	const char *id;			/* 32 lowercase hex characters, or NULL:
+					 * random (a gate with a secret derives
+					 * it, token_request_id) */
 	const char *key;		/* idempotency key (hex SHA-256) */
 	const char *gate;		/* gate name */
 	const char *facts_json;		/* what the review page shows (JSON text) */
@@ -210,6 +213,14 @@ int store_request_put(struct store *s, const struct store_new_request *nr,
  * STORE_NOT_FOUND or STORE_ERROR; on error nothing changed. */
 int store_request_rekey(struct store *s, const char *id,
 			const struct store_recipient *recipients, size_t n);
+
+/* Give reviewer (email, team) of pending or decided request id the token
+ * hash token_hash, when a run without the state that issued the token
+ * has verified it another way (derived from the gate secret).  Decisions
+ * already made stay.  STORE_OK, STORE_NOT_FOUND (no such reviewer),
+ * STORE_CONFLICT (another reviewer has that hash) or STORE_ERROR. */
+int store_recipient_adopt(struct store *s, const char *id, const char *email,
+			  const char *team, const char *token_hash);
 
 /* Record whether every reviewer of a request was mailed (a re-run that
  * finds notified == 0 mails again).  STORE_OK or STORE_ERROR. */

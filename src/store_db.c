@@ -177,6 +177,8 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_INS_RCPT] = "INSERT INTO recipients(request_id, email, team,"
 		" token_hash) VALUES (?1, ?2, ?3, ?4)",
 	[Q_DEL_RCPT] = "DELETE FROM recipients WHERE request_id = ?1",
+	[Q_ADOPT_RCPT] = "UPDATE recipients SET token_hash = ?4"
+		" WHERE request_id = ?1 AND email = ?2 AND team = ?3",
 	[Q_CLEAR_NOTIFIED] = "UPDATE requests SET notified = 0 WHERE id = ?1",
 	[Q_GET_REQ] = "SELECT id, key, gate, state, created, deadline,"
 		" decided_at, facts_json, notified, tenant, subject FROM requests"
@@ -560,6 +562,7 @@ static const struct store_ops sq_ops = {
 	.request_put = sq_request_put,
 	.request_rekey = sq_request_rekey,
 	.request_set_notified = sq_request_set_notified,
+	.recipient_adopt = sq_recipient_adopt,
 	.request_reopen = sq_request_reopen,
 	.request_get = sq_request_get,
 	.request_status = sq_request_status,

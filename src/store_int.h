@@ -32,6 +32,7 @@ enum query {
 	Q_INS_TEAM,
 	Q_INS_RCPT,
 	Q_DEL_RCPT,
+	Q_ADOPT_RCPT,
 	Q_CLEAR_NOTIFIED,
 	Q_GET_REQ,
 	Q_GET_POLICY,
@@ -73,6 +74,8 @@ struct store_ops {
 	int (*request_rekey)(struct store *s, const char *id,
 			     const struct store_recipient *r, size_t n);
 	int (*request_set_notified)(struct store *s, const char *id, int notified);
+	int (*recipient_adopt)(struct store *s, const char *id, const char *email,
+			       const char *team, const char *token_hash);
 	int (*request_reopen)(struct store *s, const char *id, time_t deadline,
 			      const struct store_recipient *r, size_t n);
 	int (*request_get)(struct store *s, const char *id, time_t now,
@@ -190,6 +193,8 @@ int sq_request_put(struct store *base, const struct store_new_request *nr,
 int sq_request_rekey(struct store *base, const char *id,
 		     const struct store_recipient *recipients, size_t n);
 int sq_request_set_notified(struct store *base, const char *id, int notified);
+int sq_recipient_adopt(struct store *base, const char *id, const char *email,
+		       const char *team, const char *token_hash);
 int sq_request_reopen(struct store *base, const char *id, time_t deadline,
 		      const struct store_recipient *recipients, size_t n);
 int sq_request_get(struct store *base, const char *id, time_t now,

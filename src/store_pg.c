@@ -397,6 +397,7 @@ static const struct store_ops pg_ops = {
 	.request_put = pg_request_put,
 	.request_rekey = pg_request_rekey,
 	.request_set_notified = pg_request_set_notified,
+	.recipient_adopt = pg_recipient_adopt,
 	.request_reopen = pg_request_reopen,
 	.request_get = pg_request_get,
 	.request_status = pg_request_status,

@@ -85,6 +85,8 @@ int pg_request_put(struct store *b, const struct store_new_request *nr,
 int pg_request_rekey(struct store *b, const char *id,
 		     const struct store_recipient *r, size_t n);
 int pg_request_set_notified(struct store *b, const char *id, int notified);
+int pg_recipient_adopt(struct store *b, const char *id, const char *email,
+		       const char *team, const char *token_hash);
 int pg_request_reopen(struct store *b, const char *id, time_t deadline,
 		      const struct store_recipient *r, size_t n);
 int pg_settle_expired(struct store *b, time_t now, long *settled);

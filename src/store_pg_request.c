@@ -276,7 +276,11 @@ static int insert_request(struct pg_store *s,
 	PGresult *res;
 	int rc = STORE_OK;
 
-	if (store_random_hex(id, ID_BYTES) || store_random_hex(secret, SECRET_BYTES))
+	if (nr->id)
+		strlcpy_gl(id, nr->id, 33);
+	else if (store_random_hex(id, ID_BYTES))
+		return STORE_ERROR;
+	if (store_random_hex(secret, SECRET_BYTES))
 		return STORE_ERROR;
 	snprintf(created, sizeof(created), "%lld", (long long)nr->created);
 	snprintf(deadline, sizeof(deadline), "%lld", (long long)nr->deadline);
@@ -399,6 +403,27 @@ int pg_request_rekey(struct store *b, const char *id,
 	if (pg_begin(s, 1))
 		return STORE_ERROR;
 	return pg_finish(s, rekey_txn(s, id, r, n), 1);
+}
+
+int pg_recipient_adopt(struct store *b, const char *id, const char *email,
+		       const char *team, const char *token_hash)
+{
+	struct pg_store *s = PG(b);
+	const char *params[4] = { id, email, team, token_hash };
+	long changed = 0;
+	int rc;
+
+	if (!token_is_hex(token_hash, TOKEN_HEX_SIZE - 1))
+		return error("store: a token hash is 64 hex digits");
+	if (pg_ready(s))
+		return STORE_ERROR;
+	rc = pg_run(s, "adopt token", "UPDATE recipients SET token_hash = $4"
+		    " WHERE request_id = $1 AND lower(email) = lower($2) AND team = $3",
+		    4, params, &changed);
+	if (rc)
+		return !strcmp(s->sqlstate, "23505") ? STORE_CONFLICT : STORE_ERROR;
+	store_bump_generation();
+	return changed ? STORE_OK : STORE_NOT_FOUND;
 }
 
 int pg_request_set_notified(struct store *b, const char *id,

@@ -81,6 +81,8 @@ int store_check_new_request(const struct store_new_request *nr)
 	if (!store_text_ok(nr->key, STORE_MAX_KEY) ||
 	    !store_text_ok(nr->gate, STORE_MAX_GATE))
 		return error("store: request key or gate name missing or too long");
+	if (nr->id && !token_is_hex(nr->id, 32))
+		return error("store: a request id is 32 hex digits");
 	if (!nr->facts_json || strlen(nr->facts_json) > STORE_MAX_FACTS)
 		return error("store: request facts missing or over %d bytes",
 			     STORE_MAX_FACTS);
@@ -185,7 +187,11 @@ static int insert_request(struct sq_store *s, const struct store_new_request *nr
 	char secret[2 * SECRET_BYTES + 1];
 	int rc;
 
-	if (store_random_hex(id, ID_BYTES) || store_random_hex(secret, SECRET_BYTES))
+	if (nr->id)
+		strlcpy_gl(id, nr->id, 33);
+	else if (store_random_hex(id, ID_BYTES))
+		return STORE_ERROR;
+	if (store_random_hex(secret, SECRET_BYTES))
 		return STORE_ERROR;
 	rc = insert_row(s, nr, id, secret);
 	for (size_t i = 0; !rc && i < nr->nteams; i++)
@@ -574,6 +580,33 @@ int sq_request_rekey(struct store *base, const char *id,
 	if (sq_begin(s, 1))
 		return STORE_ERROR;
 	return sq_finish(s, rekey_txn(s, id, recipients, n));
+}
+
+int sq_recipient_adopt(struct store *base, const char *id, const char *email,
+		       const char *team, const char *token_hash)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st;
+	int rc, taken;
+
+	if (!token_is_hex(token_hash, TOKEN_HEX_SIZE - 1))
+		return error("store: a token hash is 64 hex digits");
+	if (sq_begin(s, 1))
+		return STORE_ERROR;
+	st = sq_stmt(s, Q_ADOPT_RCPT);
+	if (!st || sq_bind_text(st, 1, id) || sq_bind_text(st, 2, email) ||
+	    sq_bind_text(st, 3, team) || sq_bind_text(st, 4, token_hash)) {
+		sq_done(st);
+		rc = sq_error(s, "adopt token");
+	} else {
+		rc = sq_run(s, st, "adopt token");
+	}
+	if (rc == STORE_OK && !sqlite3_changes(s->db))
+		rc = STORE_NOT_FOUND;
+	taken = rc == STORE_ERROR &&
+		sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE;
+	rc = sq_finish(s, rc);
+	return taken ? STORE_CONFLICT : rc;
 }
 
 int sq_request_set_notified(struct store *base, const char *id, int notified)

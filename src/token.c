@@ -4,6 +4,7 @@
  * SHA-256, HMAC() for HMAC-SHA256, CRYPTO_memcmp for comparison.  This file
  * only encodes and checks syntax.  No state, no allocation.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -314,4 +315,22 @@ int token_derived_ok(const struct token_secret *sec, const char *key,
 	OPENSSL_cleanse(mac, sizeof(mac));
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return ok;
+}
+
+int token_request_id(char out[33], const struct token_secret *sec,
+		     const char *key)
+{
+	static const char label[] = "greenlight request id v1\n";
+	unsigned char mac[TOKEN_SHA256_BYTES];
+	char msg[sizeof(label) + 128];
+	int n;
+
+	out[0] = '\0';
+	n = snprintf(msg, sizeof(msg), "%s%s", label, key ? key : "");
+	if (!sec || !sec->len || !key || n < 0 || (size_t)n >= sizeof(msg) ||
+	    token_hmac_sha256(mac, sec->bytes, sec->len, msg, (size_t)n))
+		return -1;
+	token_hex_encode(out, mac, 16);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return 0;
 }

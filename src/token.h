@@ -108,4 +108,12 @@ int token_derive(char out[TOKEN_SIZE], const struct token_secret *sec,
 int token_derived_ok(const struct token_secret *sec, const char *key,
 		     const char *team, const char *email, const char *token);
 
+/* The id of the request with this key, derived from the gate secret: the
+ * first 16 bytes of HMAC-SHA256 under the secret over ("greenlight
+ * request id v1", LF, key) as 32 lowercase hex characters.  Any run
+ * holding the secret names the request (and so its emails' Message-IDs)
+ * the same way without state.  Returns 0, or -1 (out is then ""). */
+int token_request_id(char out[33], const struct token_secret *sec,
+		     const char *key);
+
 #endif

@@ -19,6 +19,7 @@ sed -i 's/"model-release"/"other-gate"/' "$B/greenlight.json"
 
 WORK=$A; gl_run_bg --timeout 60s; A_PID=$GL_PID
 wait_mail 2 || { finish; exit 1; }
+wait_log "polling imaps://" 10	# mailed and marked so: a kill before that mails again
 kill -KILL "$A_PID"; wait "$A_PID" 2>/dev/null
 a_alice=$(request_to alice@example.com)
 

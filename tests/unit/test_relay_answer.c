@@ -8,7 +8,10 @@
  * verify with (unverifiable: counts for nothing); the relay's state as a
  * hint (pending and expired believed, approved or rejected without the
  * decisions to show for it refused); malformed answers; self-approval in
- * its spellings; relay_answer_previous().
+ * its spellings; relay_answer_previous(); relay_answer_merge() of the
+ * decisions verified from replies (relay mode with a mailbox): quorum
+ * across both channels, one reviewer on both counts once, a reject on
+ * either rejects, self-approval by reply counts for nothing.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -590,6 +593,76 @@ static void test_previous(void **state)
 	}
 }
 
+/* ---- merging replies -------------------------------------------------------- */
+
+static struct store_decision reply_decision(const char *email, int approve, time_t at)
+{
+	struct store_decision d;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.email, sizeof(d.email), "%s", email);
+	snprintf(d.team, sizeof(d.team), "engineering");
+	d.approve = approve;
+	d.at = at;
+	snprintf(d.remote_addr, sizeof(d.remote_addr), "imap");
+	return d;
+}
+
+static void test_merge_replies(void **state)
+{
+	struct quorum_team two = { "engineering", 2, 0 };
+	struct store_decision r[2];
+	(void)state;
+
+	trust.teams = &two;
+	trust.policy.not_approvers = NULL;
+	/* link by ENG1 + reply by ENG0: quorum 2 */
+	assert_int_equal(read_one("pending", ENG1, "engineering", "approve", tok[1]), 0);
+	assert_int_equal(out.state, REQ_PENDING);
+	r[0] = reply_decision(ENG0, 1, 1700000200);
+	assert_int_equal(relay_answer_merge(&out, r, 1, &trust), 0);
+	assert_int_equal(out.state, REQ_APPROVED);
+	assert_int_equal(out.ndecisions, 2);
+	assert_int_equal(out.teams[0].approved, 2);
+	assert_string_equal(out.decisions[1].remote_addr, "imap");
+	assert_int_equal(out.decided_at, 1700000200);
+	/* ENG1 on both channels, another spelling: one decision, one approver */
+	assert_int_equal(read_one("pending", ENG1, "engineering", "approve", tok[1]), 0);
+	r[0] = reply_decision("Eng1@Example.com", 1, 1700000200);
+	assert_int_equal(relay_answer_merge(&out, r, 1, &trust), 0);
+	assert_int_equal(out.state, REQ_PENDING);
+	assert_int_equal(out.ndecisions, 1);
+	assert_int_equal(out.teams[0].approved, 1);
+	/* a reject by reply, earlier or later than an approval by link, rejects */
+	assert_int_equal(read_one("pending", ENG1, "engineering", "approve", tok[1]), 0);
+	r[0] = reply_decision(ENG0, 0, 1700000050);
+	assert_int_equal(relay_answer_merge(&out, r, 1, &trust), 0);
+	assert_int_equal(out.state, REQ_REJECTED);
+	assert_int_equal(out.decisions[0].approve, 0);	/* in time order */
+	assert_int_equal(out.decided_at, 1700000050);	/* when the reject came */
+	assert_int_equal(read_one("pending", ENG1, "engineering", "approve", tok[1]), 0);
+	r[0] = reply_decision(ENG1, 0, 1700000300);	/* the same reviewer, the other way */
+	assert_int_equal(relay_answer_merge(&out, r, 1, &trust), 0);
+	assert_int_equal(out.state, REQ_REJECTED);
+	/* nothing to add: the relay's reading stands */
+	assert_int_equal(read_one("pending", ENG1, "engineering", "approve", tok[1]), 0);
+	assert_int_equal(relay_answer_merge(&out, NULL, 0, &trust), 0);
+	assert_int_equal(out.state, REQ_PENDING);
+	assert_int_equal(out.teams[0].approved, 1);
+	/* self-approval by reply counts for nothing */
+	trust.policy.not_approvers = "eng0@example.com";
+	assert_int_equal(read_one("pending", ENG1, "engineering", "approve", tok[1]), 0);
+	r[0] = reply_decision(ENG0, 1, 1700000200);
+	r[1] = reply_decision("eng0@EXAMPLE.com", 1, 1700000201);
+	assert_int_equal(relay_answer_merge(&out, r, 2, &trust), 0);
+	assert_int_equal(out.state, REQ_PENDING);
+	assert_int_equal(out.teams[0].approved, 1);
+	/* an expired request stays expired unless the replies decide it */
+	assert_int_equal(read_one("expired", ENG1, "engineering", "approve", tok[1]), 0);
+	assert_int_equal(relay_answer_merge(&out, NULL, 0, &trust), 0);
+	assert_int_equal(out.state, REQ_EXPIRED);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -608,6 +681,7 @@ int main(void)
 		T(test_long_strings_cut),
 		T(test_too_many_decisions),
 		T(test_previous),
+		T(test_merge_replies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -580,6 +580,49 @@ static void test_rekey(void **state)
 					     f->rcpt, 3), STORE_NOT_FOUND);
 }
 
+/* A request id given by the caller (derived from the gate secret), and a
+ * reviewer's row taking the hash of a token verified another way
+ * (store_recipient_adopt): the old hash stops, the new one decides, a
+ * decision already made stays, unknown reviewers are not found. */
+static void test_given_id_and_adopt(void **state)
+{
+	struct fixture *f = *state;
+	struct store_review rv;
+	char id[33], fresh[TOKEN_SIZE], hash[TOKEN_HEX_SIZE];
+
+	one_team(f, "adopt", 2);
+	f->nr.id = "0123456789abcdef0123456789ABCDEF";
+	{
+		struct store_request r;
+		int created;
+
+		assert_int_equal(store_request_put(f->s, &f->nr, &r, &created), STORE_ERROR);
+	}
+	f->nr.id = "0123456789abcdef0123456789abcdef";
+	put(f, id);
+	assert_string_equal(id, "0123456789abcdef0123456789abcdef");
+	assert_int_equal(token_new(fresh), 0);
+	assert_int_equal(token_hash(hash, fresh), 0);
+	assert_int_equal(store_recipient_adopt(f->s, id, "A@example.com", "eng", hash), STORE_OK);
+	assert_int_equal(store_review_get(f->s, f->tokens[0], T0, &rv), STORE_NOT_FOUND);
+	store_review_release(&rv);
+	strcpy(f->tokens[0], fresh);
+	assert_int_equal(decide(f, 0, 1), STORE_OK);
+	assert_int_equal(state_of(f, id, NULL), REQ_PENDING);
+	/* adopting again (a later run) keeps the decision */
+	assert_int_equal(store_recipient_adopt(f->s, id, "a@example.com", "eng", hash), STORE_OK);
+	assert_int_equal(store_review_get(f->s, fresh, T0 + 1, &rv), STORE_OK);
+	assert_int_equal(rv.already, 1);
+	store_review_release(&rv);
+	assert_int_equal(store_recipient_adopt(f->s, id, "z@example.com", "eng", hash), STORE_NOT_FOUND);
+	assert_int_equal(store_recipient_adopt(f->s, id, "a@example.com", "ops", hash), STORE_NOT_FOUND);
+	assert_int_equal(store_recipient_adopt(f->s, id, "b@example.com", "eng", "xyz"), STORE_ERROR);
+	/* another reviewer's hash is refused, nothing changes */
+	assert_int_equal(store_recipient_adopt(f->s, id, "b@example.com", "eng", hash), STORE_CONFLICT);
+	assert_int_equal(decide(f, 1, 1), STORE_OK);
+	assert_int_equal(state_of(f, id, NULL), REQ_APPROVED);
+}
+
 static void test_notified_flag(void **state)
 {
 	struct fixture *f = *state;
@@ -1261,6 +1304,8 @@ int main(void)
 		T(test_concurrent_deciders),
 		T(test_two_connections),
 		T(test_rekey),
+		T(test_given_id_and_adopt),
+		T(test_given_id_and_adopt),
 		T(test_state_names),
 		T(test_tenant_and_subject),
 		T(test_previous),

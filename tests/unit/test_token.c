@@ -213,6 +213,33 @@ static void test_nonce_and_boundary(void **state)
 
 #define DKEY "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
+/* The request id a run without state re-derives (mail mode --collect):
+ * a known answer (HMAC-SHA256 computed independently), stable, bound to
+ * the key and the secret. */
+static void test_request_id(void **state)
+{
+	static const char sb[] = "gate-secret-0123456789abcdefghijklmnop";
+	const struct token_secret sec = { (const unsigned char *)sb, sizeof(sb) - 1 };
+	const struct token_secret other = { (const unsigned char *)sb, sizeof(sb) - 2 };
+	const struct token_secret none = { NULL, 0 };
+	char a[33], b[33];
+	(void)state;
+
+	assert_int_equal(token_request_id(a, &sec, DKEY), 0);
+	assert_string_equal(a, "30ed8f15bc332d142f030958085b7355");
+	assert_int_equal(token_request_id(b, &sec, DKEY), 0);
+	assert_string_equal(a, b);
+	assert_int_equal(token_request_id(b, &other, DKEY), 0);
+	assert_string_not_equal(a, b);
+	assert_int_equal(token_request_id(b, &sec, "b" DKEY), 0);
+	assert_string_not_equal(a, b);
+	assert_true(token_is_hex(b, 32));
+	assert_int_equal(token_request_id(b, &none, DKEY), -1);
+	assert_string_equal(b, "");
+	assert_int_equal(token_request_id(b, &sec, NULL), -1);
+	assert_string_equal(b, "");
+}
+
 static void test_derived_tokens(void **state)
 {
 	static const char sb[] = "gate-secret-0123456789abcdefghijklmnop";
@@ -322,6 +349,7 @@ int main(void)
 		cmocka_unit_test(test_syntax_rejects),
 		cmocka_unit_test(test_nonce_and_boundary),
 		cmocka_unit_test(test_derived_tokens),
+		cmocka_unit_test(test_request_id),
 		cmocka_unit_test(test_hex_encode_and_check),
 	};
 
