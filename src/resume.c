@@ -247,6 +247,22 @@ enum resume_result resume_status_result(long status)
 	return RESUME_FAILED;
 }
 
+enum resume_result resume_exchange(struct resume_call *c,
+				   const struct resume_http_req *rq,
+				   struct resume_http_resp *rs, const char *what)
+{
+	enum resume_result res;
+
+	if (c->http(c->ud, rq, rs)) {
+		fail_into(c->why, sizeof(c->why), "%s: %s", what, rs->err);
+		return RESUME_RETRY;
+	}
+	res = resume_status_result(rs->status);
+	if (res != RESUME_DONE)
+		fail_into(c->why, sizeof(c->why), "%s: HTTP %ld", what, rs->status);
+	return res;
+}
+
 int resume_url_escape(struct buf *b, const char *s)
 {
 	for (; *s; s++) {

@@ -95,6 +95,13 @@ struct resume_call {
 	char why[256];			/* what happened, for the log (no secret) */
 };
 
+/* Make one call of c with c->http and classify it: no answer and 408, 429,
+ * 5xx retry, 2xx done, anything else failed; c->why then says what
+ * ("WHAT: HTTP 503", "WHAT: <libcurl's reason>"). */
+enum resume_result resume_exchange(struct resume_call *c,
+				   const struct resume_http_req *rq,
+				   struct resume_http_resp *rs, const char *what);
+
 struct resume_ops {
 	const char *name;
 	/* Whether target (an object of strings) names what this CI needs:

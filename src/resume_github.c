@@ -68,16 +68,8 @@ static enum resume_result post(struct resume_call *c, const char *url, const cha
 {
 	struct resume_http_req rq = { "POST", url, { auth, ACCEPT, API_VERSION,
 				      "Content-Type: application/json" }, NULL, body };
-	enum resume_result res;
 
-	if (c->http(c->ud, &rq, rs)) {
-		fail_into(c->why, sizeof(c->why), "%s: %s", what, rs->err);
-		return RESUME_RETRY;
-	}
-	res = resume_status_result(rs->status);
-	if (res != RESUME_DONE)
-		fail_into(c->why, sizeof(c->why), "%s: HTTP %ld", what, rs->status);
-	return res;
+	return resume_exchange(c, &rq, rs, what);
 }
 
 /* An installation token into tok ("Authorization: Bearer ..."). */

@@ -80,14 +80,7 @@ static enum resume_result call(struct resume_call *c, const char *method, const 
 		goto out;
 	rq.headers[0] = hdr.data;
 	rq.headers[1] = "Accept: application/json";
-	if (c->http(c->ud, &rq, rs)) {
-		fail_into(c->why, sizeof(c->why), "%s: %s", what, rs->err);
-		res = RESUME_RETRY;
-		goto out;
-	}
-	res = resume_status_result(rs->status);
-	if (res != RESUME_DONE)
-		fail_into(c->why, sizeof(c->why), "%s: HTTP %ld", what, rs->status);
+	res = resume_exchange(c, &rq, rs, what);
 out:
 	if (hdr.data)
 		memset(hdr.data, 0, hdr.len);

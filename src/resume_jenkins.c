@@ -83,16 +83,8 @@ static enum resume_result send(struct resume_call *c, const char *method, const 
 			       const char *header, struct resume_http_resp *rs, const char *what)
 {
 	struct resume_http_req rq = { method, url, { header, NULL }, c->cred->secret, NULL };
-	enum resume_result res;
 
-	if (c->http(c->ud, &rq, rs)) {
-		fail_into(c->why, sizeof(c->why), "%s: %s", what, rs->err);
-		return RESUME_RETRY;
-	}
-	res = resume_status_result(rs->status);
-	if (res != RESUME_DONE)
-		fail_into(c->why, sizeof(c->why), "%s: HTTP %ld", what, rs->status);
-	return res;
+	return resume_exchange(c, &rq, rs, what);
 }
 
 /* The crumb header ("Jenkins-Crumb: ...") into hdr, or nothing on 404. */
