@@ -32,6 +32,8 @@ struct vote {
 	char reason[STORE_REASON_MAX + 1];
 	char remote_addr[STORE_ADDR_MAX + 1];
 	char user_agent[STORE_UA_MAX + 1];
+	time_t now;
+	int recorded;			/* this call added a decision */
 };
 /* ---- reviewers -------------------------------------------------------------- */
 
@@ -267,13 +269,20 @@ static int decide_txn(struct sq_store *s, const struct vote *v, time_t now,
 	return settle_quorum(s, w.request_id, v->approve, now);
 }
 
+static int decide_fn(struct sq_store *s, void *arg)
+{
+	struct vote *v = arg;
+
+	return decide_txn(s, v, v->now, &v->recorded);
+}
+
 int sq_decide_ex(struct store *base, const char *token, const char *nonce,
 		 int approve, const char *reason, const char *remote_addr,
 		 const char *user_agent, time_t now, int *recorded)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	struct vote v;
-	int rc, added = 0;
+	int rc;
 
 	if (recorded)
 		*recorded = 0;
@@ -286,10 +295,10 @@ int sq_decide_ex(struct store *base, const char *token, const char *nonce,
 	store_clean_into(v.reason, sizeof(v.reason), reason);
 	store_clean_into(v.remote_addr, sizeof(v.remote_addr), remote_addr);
 	store_clean_into(v.user_agent, sizeof(v.user_agent), user_agent);
-	if (sq_begin(s, 1))
-		return STORE_ERROR;
-	rc = sq_finish(s, decide_txn(s, &v, now, &added));
+	v.now = now;
+	v.recorded = 0;
+	rc = sq_write(s, decide_fn, &v);
 	if (recorded)
-		*recorded = rc == STORE_OK && added;
+		*recorded = rc == STORE_OK && v.recorded;
 	return rc;
 }
