@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -51,8 +52,7 @@ struct sq_writer {
 	ino_t ino;
 	char *path;
 	int refs;			/* connections attached */
-	pid_t pid;			/* the process that runs the thread */
-	int running;			/* the thread was started */
+	atomic_int owner;		/* pid running the thread, 0 before */
 	int stop;
 	pthread_t thread;
 	struct sq_store *conn;		/* the writer's own connection */
@@ -195,10 +195,12 @@ int sq_write(struct sq_store *s, sq_txn_fn fn, void *ctx)
 	struct sq_writer *w = s->writer;
 	struct sq_job job = { fn, ctx, STORE_ERROR, 0, NULL };
 
-	if (!w)
+	/* not started, or a forked child (no thread; its copy of w->lock may
+	 * have been taken at the fork): write directly */
+	if (!w || atomic_load(&w->owner) != (int)getpid())
 		return write_direct(s, fn, ctx);
 	pthread_mutex_lock(&w->lock);
-	if (!w->running || w->stop || w->pid != getpid()) {
+	if (w->stop) {
 		pthread_mutex_unlock(&w->lock);
 		return write_direct(s, fn, ctx);
 	}
@@ -221,13 +223,12 @@ static int start_thread(struct sq_writer *w)
 	w->conn = sq_connect(w->path);
 	if (!w->conn)
 		return -1;
-	w->pid = getpid();
 	if (pthread_create(&w->thread, NULL, writer_main, w)) {
 		sq_close(&w->conn->base);
 		w->conn = NULL;
 		return error("store: cannot start the writer thread");
 	}
-	w->running = 1;
+	atomic_store(&w->owner, (int)getpid());
 	return 0;
 }
 
@@ -265,7 +266,7 @@ int sq_writer_attach(struct sq_store *s, const char *path)
 	s->writer = w;
 	/* a second connection: writes of this process now meet in one queue
 	 * (a failure to start leaves them on the busy handler, as before) */
-	if (w->refs == 2 && !w->running)
+	if (w->refs == 2 && !atomic_load(&w->owner))
 		start_thread(w);
 	pthread_mutex_unlock(&registry_lock);
 	return 0;
@@ -294,7 +295,7 @@ void sq_writer_detach(struct sq_store *s)
 	}
 	unlink_writer(w);
 	pthread_mutex_unlock(&registry_lock);
-	if (w->running && w->pid == getpid()) {
+	if (atomic_load(&w->owner) == (int)getpid()) {
 		pthread_mutex_lock(&w->lock);
 		w->stop = 1;
 		pthread_cond_signal(&w->more);
