@@ -87,8 +87,11 @@ static void run_job(struct sq_store *s, struct sq_job *j)
 		return;		/* SQLite rolled back the whole transaction */
 	if (j->rc == STORE_ERROR)
 		run_sql(s, "ROLLBACK TO w");
-	if (run_sql(s, "RELEASE w"))
+	if (run_sql(s, "RELEASE w")) {	/* undo it rather than answer wrong */
 		j->rc = sq_error(s, "release savepoint");
+		run_sql(s, "ROLLBACK TO w");
+		run_sql(s, "RELEASE w");
+	}
 }
 
 /* Set the result of jobs [from, to) (nothing of theirs was committed). */
