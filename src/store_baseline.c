@@ -22,32 +22,40 @@ int store_baseline_key_ok(const char *tenant, const char *repository,
 	       strlen(commit) == COMMIT_HEX && token_is_hex(commit, COMMIT_HEX);
 }
 
+struct put_baseline {
+	const char *tenant, *repository, *gate, *commit, *doc_json;
+	time_t recorded;
+};
+
+static int put_txn(struct sq_store *s, void *arg)
+{
+	const struct put_baseline *c = arg;
+	sqlite3_stmt *st = sq_stmt(s, Q_BASELINE_PUT);
+
+	if (!st || sq_bind_text(st, 1, c->tenant) ||
+	    sq_bind_text(st, 2, c->repository) || sq_bind_text(st, 3, c->gate) ||
+	    sq_bind_text(st, 4, c->commit) || sq_bind_text(st, 5, c->doc_json) ||
+	    sqlite3_bind_int64(st, 6, (sqlite3_int64)c->recorded)) {
+		sq_done(st);
+		return sq_error(s, "bind baseline");
+	}
+	return sq_run(s, st, "store baseline");
+}
+
 int sq_baseline_put(struct store *base, const char *tenant,
 		    const char *repository, const char *gate,
 		    const char *commit, const char *doc_json,
 		    time_t recorded)
 {
-	struct sq_store *s = (struct sq_store *)base;
-	sqlite3_stmt *st;
-	int rc;
+	struct put_baseline c = { tenant, repository, gate, commit, doc_json,
+				  recorded };
 
 	if (!store_baseline_key_ok(tenant, repository, gate, commit) || !doc_json ||
 	    !*doc_json || strlen(doc_json) > STORE_MAX_BASELINE)
 		return error("store: a baseline needs a tenant, repository, gate,"
 			     " 40 hex digit commit and a document of at most %d"
 			     " bytes", STORE_MAX_BASELINE);
-	if (sq_begin(s, 1))
-		return STORE_ERROR;
-	st = sq_stmt(s, Q_BASELINE_PUT);
-	if (!st || sq_bind_text(st, 1, tenant) || sq_bind_text(st, 2, repository) ||
-	    sq_bind_text(st, 3, gate) || sq_bind_text(st, 4, commit) ||
-	    sq_bind_text(st, 5, doc_json) ||
-	    sqlite3_bind_int64(st, 6, (sqlite3_int64)recorded)) {
-		sq_done(st);
-		return sq_finish(s, sq_error(s, "bind baseline"));
-	}
-	rc = sq_run(s, st, "store baseline");
-	return sq_finish(s, rc);
+	return sq_write((struct sq_store *)base, put_txn, &c);
 }
 
 /* The document of one commit through fn: 1 when fn asked to stop, 0 to go

@@ -3,8 +3,9 @@
  *
  * One struct store is one SQLite connection and is not thread-safe: callers
  * that share one across threads hold a lock (web.c does).  Every write is a
- * single BEGIN IMMEDIATE transaction of prepared statements, committed in
- * WAL mode with synchronous=FULL before the caller hears of it.  Schema,
+ * single BEGIN IMMEDIATE transaction of prepared statements (or a
+ * SAVEPOINT in a group of them: store_writer.c), committed in WAL mode
+ * with synchronous=FULL before the caller hears of it.  Schema,
  * quorum and limits: docs/store.md.
  */
 #include <errno.h>
@@ -590,6 +591,17 @@ static const struct store_ops sq_ops = {
 
 struct store *sq_open(const char *path)
 {
+	struct sq_store *s = sq_connect(path);
+
+	if (s && sq_writer_attach(s, path)) {
+		sq_close(&s->base);
+		s = NULL;
+	}
+	return s ? &s->base : NULL;
+}
+
+struct sq_store *sq_connect(const char *path)
+{
 	struct sq_store *s = xcalloc(1, sizeof(*s));
 	int rc;
 
@@ -608,7 +620,7 @@ struct store *sq_open(const char *path)
 	sqlite3_extended_result_codes(s->db, 1);
 	if (configure(s, path))
 		goto fail;
-	return &s->base;
+	return s;
 fail:
 	sq_close(&s->base);
 	return NULL;
@@ -620,6 +632,7 @@ void sq_close(struct store *base)
 
 	if (!s)
 		return;
+	sq_writer_detach(s);
 	for (int i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);

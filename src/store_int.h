@@ -152,6 +152,8 @@ struct vote {
 	char reason[STORE_REASON_MAX + 1];
 	char remote_addr[STORE_ADDR_MAX + 1];
 	char user_agent[STORE_UA_MAX + 1];
+	time_t now;			/* when it was posted (SQLite's writer) */
+	int recorded;			/* this call added a decision */
 };
 /* Fill v from what the review form posted: the token hashed (STORE_NOT_FOUND
  * when malformed), the texts cleaned and capped.  STORE_OK otherwise. */
@@ -174,6 +176,7 @@ struct sq_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[Q_COUNT];	/* prepared on first use */
 	int writing;			/* in a BEGIN IMMEDIATE transaction */
+	struct sq_writer *writer;	/* the file's writer (store_writer.c) */
 };
 
 /* The request row as deciding needs it (never shown to reviewers). */
@@ -268,6 +271,28 @@ enum req_state store_state_from_name(const char *name);
 
 /* ---- resumes (store_resume.c) ---- */
 extern const char store_resume_schema[];	/* the v8 migration */
+
+/* ---- writes (store_writer.c) ---- */
+/* The body of a write transaction, run on connection s inside BEGIN
+ * IMMEDIATE (or a SAVEPOINT of a group of them); returns a store result
+ * (or a count >= 0).  STORE_ERROR rolls back what it changed. */
+typedef int (*sq_txn_fn)(struct sq_store *s, void *ctx);
+/* Run fn as one durable write: its result once committed (fsync), or
+ * STORE_ERROR when the commit failed (nothing of it written).  With
+ * several connections to the file in this process, one writer thread runs
+ * every write and commits them in groups; with one, the caller's
+ * connection does.  Outputs fn leaves in ctx count only without
+ * STORE_ERROR. */
+int sq_write(struct sq_store *s, sq_txn_fn fn, void *ctx);
+/* A configured connection of its own, not attached to a writer (store_db.c). */
+struct sq_store *sq_connect(const char *path);
+/* Take / drop a connection's reference to its file's writer: the second
+ * connection of the process starts the thread, the last one stops it. */
+int sq_writer_attach(struct sq_store *s, const char *path);
+void sq_writer_detach(struct sq_store *s);
+/* How many groups the writer committed, and writes in them (0 without). */
+void sq_writer_stats(const struct store *s, unsigned long *groups,
+		     unsigned long *writes);
 
 /* ---- requests (store_request.c) ---- */
 int store_read_policy(struct sq_store *s, const char *id, struct policy *p);

@@ -21,50 +21,67 @@ static int prepare(struct sq_store *s, const char *sql, sqlite3_stmt **st)
 	return 0;
 }
 
-int sq_notify_claim(struct store *base, const char *id, const char *kind,
-		       const char *recipient, long seq, time_t now)
+/* (id, kind, recipient, seq) of a claim, and when. */
+struct claim {
+	const char *id, *kind, *recipient;
+	long seq;
+	time_t now;
+};
+
+/* 1 when this transaction claimed it, 0 when claimed before, or -1. */
+static int claim_txn(struct sq_store *s, void *arg)
 {
-	struct sq_store *s = (struct sq_store *)base;
+	const struct claim *c = arg;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sq_begin(s, 1))
-		return STORE_ERROR;
 	rc = prepare(s, "INSERT OR IGNORE INTO notifications(request_id, kind,"
 		     " recipient, seq, claimed) VALUES (?1, ?2, ?3, ?4, ?5)", &st);
-	if (!rc && (sq_bind_text(st, 1, id) || sq_bind_text(st, 2, kind) ||
-		    sq_bind_text(st, 3, recipient) ||
-		    sqlite3_bind_int64(st, 4, seq) ||
-		    sqlite3_bind_int64(st, 5, (sqlite3_int64)now)))
+	if (!rc && (sq_bind_text(st, 1, c->id) || sq_bind_text(st, 2, c->kind) ||
+		    sq_bind_text(st, 3, c->recipient) ||
+		    sqlite3_bind_int64(st, 4, c->seq) ||
+		    sqlite3_bind_int64(st, 5, (sqlite3_int64)c->now)))
 		rc = sq_error(s, "claim notification");
 	if (!rc)
 		rc = sq_run(s, st, "claim notification");
 	if (!rc)
 		rc = sqlite3_changes(s->db) == 1 ? 1 : 0;
 	sqlite3_finalize(st);
-	if (rc < 0)
-		return sq_finish(s, STORE_ERROR);
-	return sq_finish(s, STORE_OK) ? STORE_ERROR : rc;
+	return rc < 0 ? STORE_ERROR : rc;
+}
+
+int sq_notify_claim(struct store *base, const char *id, const char *kind,
+		       const char *recipient, long seq, time_t now)
+{
+	struct claim c = { id, kind, recipient, seq, now };
+
+	return sq_write((struct sq_store *)base, claim_txn, &c);
+}
+
+static int unclaim_txn(struct sq_store *s, void *arg)
+{
+	const struct claim *c = arg;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = prepare(s, "DELETE FROM notifications WHERE request_id = ?1 AND"
+		     " kind = ?2 AND recipient = ?3 AND seq = ?4", &st);
+	if (!rc && (sq_bind_text(st, 1, c->id) || sq_bind_text(st, 2, c->kind) ||
+		    sq_bind_text(st, 3, c->recipient) ||
+		    sqlite3_bind_int64(st, 4, c->seq)))
+		rc = sq_error(s, "release notification");
+	if (!rc)
+		rc = sq_run(s, st, "release notification");
+	sqlite3_finalize(st);
+	return rc ? STORE_ERROR : STORE_OK;
 }
 
 int sq_notify_unclaim(struct store *base, const char *id, const char *kind,
 			 const char *recipient, long seq)
 {
-	struct sq_store *s = (struct sq_store *)base;
-	sqlite3_stmt *st = NULL;
-	int rc;
+	struct claim c = { id, kind, recipient, seq, 0 };
 
-	if (sq_begin(s, 1))
-		return STORE_ERROR;
-	rc = prepare(s, "DELETE FROM notifications WHERE request_id = ?1 AND"
-		     " kind = ?2 AND recipient = ?3 AND seq = ?4", &st);
-	if (!rc && (sq_bind_text(st, 1, id) || sq_bind_text(st, 2, kind) ||
-		    sq_bind_text(st, 3, recipient) || sqlite3_bind_int64(st, 4, seq)))
-		rc = sq_error(s, "release notification");
-	if (!rc)
-		rc = sq_run(s, st, "release notification");
-	sqlite3_finalize(st);
-	return sq_finish(s, rc ? STORE_ERROR : STORE_OK);
+	return sq_write((struct sq_store *)base, unclaim_txn, &c);
 }
 
 static int asked(struct sq_store *s, const char *id, const struct store_recipient *r,
@@ -128,10 +145,25 @@ static int add_txn(struct sq_store *s, const char *id,
 	return rc;
 }
 
+struct add {
+	const char *id;
+	const struct store_recipient *recipients;
+	size_t n;
+};
+
+static int add_fn(struct sq_store *s, void *arg)
+{
+	const struct add *c = arg;
+
+	return add_txn(s, c->id, c->recipients, c->n);
+}
+
 int sq_recipients_add(struct store *base, const char *id,
 			 const struct store_recipient *recipients, size_t n)
 {
 	struct sq_store *s = (struct sq_store *)base;
+	struct add c = { id, recipients, n };
+
 	if (n > STORE_MAX_RECIPIENTS)
 		return error("store: at most %d recipients", STORE_MAX_RECIPIENTS);
 	for (size_t i = 0; i < n; i++)
@@ -139,9 +171,7 @@ int sq_recipients_add(struct store *base, const char *id,
 		    !store_text_ok(recipients[i].team, STORE_MAX_TEAM) ||
 		    strlen(recipients[i].token_hash) != 64)
 			return error("store: a recipient needs an address, a team and a token hash");
-	if (sq_begin(s, 1))
-		return STORE_ERROR;
-	return sq_finish(s, add_txn(s, id, recipients, n));
+	return sq_write(s, add_fn, &c);
 }
 
 int sq_notify_claimed(struct store *base, const char *id, const char *kind,

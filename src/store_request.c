@@ -201,34 +201,46 @@ static int insert_request(struct sq_store *s, const struct store_new_request *nr
 	return rc;
 }
 
+struct put {
+	const struct store_new_request *nr;
+	char id[33];
+	int fresh;			/* inserted (not found by its key) */
+	int taken;			/* a token hash another request has */
+};
+
+static int put_txn(struct sq_store *s, void *arg)
+{
+	struct put *c = arg;
+	int rc = find_key(s, c->nr->key, c->id);
+
+	if (rc == STORE_NOT_FOUND) {
+		rc = insert_request(s, c->nr, c->id);
+		c->fresh = 1;
+	}
+	/* the key was looked up first: a unique violation is a token hash */
+	c->taken = rc == STORE_ERROR &&
+		   sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE;
+	return rc;
+}
+
 int sq_request_put(struct store *base, const struct store_new_request *nr,
 		   struct store_request *out, int *created)
 {
 	struct sq_store *s = (struct sq_store *)base;
-	char id[33] = "";
-	int rc, fresh = 0, taken;
+	struct put c = { nr, "", 0, 0 };
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	*created = 0;
 	if (store_check_new_request(nr))
 		return STORE_ERROR;
-	if (sq_begin(s, 1))
-		return STORE_ERROR;
-	rc = find_key(s, nr->key, id);
-	if (rc == STORE_NOT_FOUND) {
-		rc = insert_request(s, nr, id);
-		fresh = 1;
-	}
-	/* a token hash another request has (the key was looked up first) */
-	taken = rc == STORE_ERROR &&
-		sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE;
-	rc = sq_finish(s, rc);
-	if (taken)
+	rc = sq_write(s, put_txn, &c);
+	if (c.taken)
 		return STORE_CONFLICT;
 	if (rc == STORE_OK)
-		rc = sq_request_get(base, id, nr->created, out);
+		rc = sq_request_get(base, c.id, nr->created, out);
 	if (rc == STORE_OK)
-		*created = fresh;
+		*created = c.fresh;
 	return rc;
 }
 /* ---- reading requests ----------------------------------------------------- */
@@ -271,18 +283,30 @@ int store_set_state(struct sq_store *s, const char *id, enum req_state to,
 	return sq_run(s, st, "settle request");
 }
 
+struct expire {
+	const char *id;
+	time_t at;
+};
+
+static int expire_txn(struct sq_store *s, void *arg)
+{
+	const struct expire *e = arg;
+
+	return store_set_state(s, e->id, REQ_EXPIRED, e->at);
+}
+
 /* Settle a pending request whose deadline passed (state EXPIRED, decided at
  * its deadline), in its own write transaction; a no-op otherwise. */
 int store_settle_due(struct sq_store *s, const char *id, time_t now)
 {
+	struct expire e = { id, 0 };
 	struct policy p;
 	int rc = store_read_policy(s, id, &p);
 
 	if (rc || p.state != REQ_PENDING || now < p.deadline)
 		return rc;
-	if (sq_begin(s, 1))
-		return STORE_ERROR;
-	return sq_finish(s, store_set_state(s, id, REQ_EXPIRED, p.deadline));
+	e.at = p.deadline;
+	return sq_write(s, expire_txn, &e);
 }
 
 static int read_row(struct sq_store *s, const char *id, struct store_request *r,
@@ -436,6 +460,7 @@ static int read_once(struct sq_store *s, const char *id, time_t now,
 static int get_request(struct sq_store *s, const char *id, time_t now,
 		       struct store_request *out, int full)
 {
+	struct expire e = { id, 0 };
 	time_t due;
 	int rc;
 
@@ -445,9 +470,8 @@ static int get_request(struct sq_store *s, const char *id, time_t now,
 	rc = read_once(s, id, now, out, full, &due);
 	if (rc || !due)
 		return rc;
-	if (sq_begin(s, 1))
-		return STORE_ERROR;
-	rc = sq_finish(s, store_set_state(s, id, REQ_EXPIRED, due));
+	e.at = due;
+	rc = sq_write(s, expire_txn, &e);
 	if (rc)
 		return rc;
 	return read_once(s, id, now, out, full, &due);
@@ -567,19 +591,51 @@ int store_check_recipients(const struct store_recipient *r, size_t n)
 	return 0;
 }
 
+struct rekey {
+	const char *id;
+	time_t deadline;		/* reopen only */
+	const struct store_recipient *recipients;
+	size_t n;
+};
+
+static int rekey_fn(struct sq_store *s, void *arg)
+{
+	const struct rekey *k = arg;
+
+	return rekey_txn(s, k->id, k->recipients, k->n);
+}
+
 int sq_request_rekey(struct store *base, const char *id,
 		     const struct store_recipient *recipients, size_t n)
 {
 	struct sq_store *s = (struct sq_store *)base;
+	struct rekey k = { id, 0, recipients, n };
+
 	if (!n || n > STORE_MAX_RECIPIENTS)
 		return error("store: a request needs 1..%d recipients",
 			     STORE_MAX_RECIPIENTS);
 	for (size_t i = 0; i < n; i++)
 		if (check_recipient(&recipients[i]))
 			return STORE_ERROR;
-	if (sq_begin(s, 1))
-		return STORE_ERROR;
-	return sq_finish(s, rekey_txn(s, id, recipients, n));
+	return sq_write(s, rekey_fn, &k);
+}
+
+struct notified {
+	const char *id;
+	int notified;
+};
+
+static int notified_txn(struct sq_store *s, void *arg)
+{
+	const struct notified *c = arg;
+	sqlite3_stmt *st = sq_stmt(s, Q_SET_NOTIFIED);
+
+	if (!st || sq_bind_text(st, 1, c->id) ||
+	    sqlite3_bind_int(st, 2, c->notified ? 1 : 0)) {
+		sq_done(st);
+		return sq_error(s, "mark notified");
+	}
+	return sq_run(s, st, "mark notified");
 }
 
 int sq_recipient_adopt(struct store *base, const char *id, const char *email,
@@ -611,20 +667,9 @@ int sq_recipient_adopt(struct store *base, const char *id, const char *email,
 
 int sq_request_set_notified(struct store *base, const char *id, int notified)
 {
-	struct sq_store *s = (struct sq_store *)base;
-	sqlite3_stmt *st;
-	int rc;
+	struct notified c = { id, notified };
 
-	if (sq_begin(s, 1))
-		return STORE_ERROR;
-	st = sq_stmt(s, Q_SET_NOTIFIED);
-	if (!st || sq_bind_text(st, 1, id) || sqlite3_bind_int(st, 2, notified ? 1 : 0)) {
-		sq_done(st);
-		rc = sq_error(s, "mark notified");
-	} else {
-		rc = sq_run(s, st, "mark notified");
-	}
-	return sq_finish(s, rc);
+	return sq_write((struct sq_store *)base, notified_txn, &c);
 }
 
 static int reopen_txn(struct sq_store *s, const char *id, time_t deadline,
@@ -646,44 +691,56 @@ static int reopen_txn(struct sq_store *s, const char *id, time_t deadline,
 	return rekey_txn(s, id, recipients, n);
 }
 
+static int reopen_fn(struct sq_store *s, void *arg)
+{
+	const struct rekey *k = arg;
+
+	return reopen_txn(s, k->id, k->deadline, k->recipients, k->n);
+}
+
 int sq_request_reopen(struct store *base, const char *id, time_t deadline,
 		      const struct store_recipient *recipients, size_t n)
 {
 	struct sq_store *s = (struct sq_store *)base;
+	struct rekey k = { id, deadline, recipients, n };
+
 	if (!n || n > STORE_MAX_RECIPIENTS)
 		return error("store: a request needs 1..%d recipients",
 			     STORE_MAX_RECIPIENTS);
 	for (size_t i = 0; i < n; i++)
 		if (check_recipient(&recipients[i]))
 			return STORE_ERROR;
-	if (sq_begin(s, 1))
-		return STORE_ERROR;
-	return sq_finish(s, reopen_txn(s, id, deadline, recipients, n));
+	return sq_write(s, reopen_fn, &k);
 }
 /* ---- housekeeping ------------------------------------------------------------ */
 
+struct settle {
+	time_t now;
+	long n;
+};
+
+static int settle_txn(struct sq_store *s, void *arg)
+{
+	struct settle *c = arg;
+	sqlite3_stmt *st = sq_stmt(s, Q_SETTLE_DUE);
+
+	if (!st || sqlite3_bind_int64(st, 1, (sqlite3_int64)c->now)) {
+		sq_done(st);
+		return sq_error(s, "settle expired requests");
+	}
+	if (sq_run(s, st, "settle expired requests"))
+		return STORE_ERROR;
+	c->n = (long)sqlite3_changes(s->db);
+	return STORE_OK;
+}
+
 int sq_settle_expired(struct store *base, time_t now, long *settled)
 {
-	struct sq_store *s = (struct sq_store *)base;
-	sqlite3_stmt *st;
-	int rc;
+	struct settle c = { now, 0 };
+	int rc = sq_write((struct sq_store *)base, settle_txn, &c);
 
 	if (settled)
-		*settled = 0;
-	if (sq_begin(s, 1))
-		return STORE_ERROR;
-	st = sq_stmt(s, Q_SETTLE_DUE);
-	if (!st || sqlite3_bind_int64(st, 1, (sqlite3_int64)now)) {
-		sq_done(st);
-		rc = sq_error(s, "settle expired requests");
-	} else {
-		rc = sq_run(s, st, "settle expired requests");
-	}
-	if (rc == STORE_OK && settled)
-		*settled = (long)sqlite3_changes(s->db);
-	rc = sq_finish(s, rc);
-	if (rc && settled)
-		*settled = 0;
+		*settled = rc ? 0 : c.n;
 	return rc;
 }
 
@@ -708,9 +765,16 @@ int sq_state_counts(struct store *base, long counts[4])
 	return sq_error(s, "count requests");
 }
 
+struct prune {
+	time_t before;
+	long max;
+	long pruned;
+};
+
 /* Bind (before, max) to the prune statements and run them in order. */
-static int prune_txn(struct sq_store *s, time_t before, long max, long *pruned)
+static int prune_txn(struct sq_store *s, void *arg)
 {
+	struct prune *c = arg;
 	static const enum query order[] = { Q_PRUNE_DECISIONS, Q_PRUNE_RECIPIENTS,
 					    Q_PRUNE_TEAMS, Q_PRUNE_NOTIFICATIONS,
 					    Q_PRUNE_REQUESTS };
@@ -718,33 +782,30 @@ static int prune_txn(struct sq_store *s, time_t before, long max, long *pruned)
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		sqlite3_stmt *st = sq_stmt(s, order[i]);
 
-		if (!st || sqlite3_bind_int64(st, 1, (sqlite3_int64)before) ||
-		    sqlite3_bind_int64(st, 2, (sqlite3_int64)max)) {
+		if (!st || sqlite3_bind_int64(st, 1, (sqlite3_int64)c->before) ||
+		    sqlite3_bind_int64(st, 2, (sqlite3_int64)c->max)) {
 			sq_done(st);
 			return sq_error(s, "prune requests");
 		}
 		if (sq_run(s, st, "prune requests"))
 			return STORE_ERROR;
 	}
-	*pruned = (long)sqlite3_changes(s->db);	/* of the last: requests */
+	c->pruned = (long)sqlite3_changes(s->db);	/* of the last: requests */
 	return STORE_OK;
 }
 
 int sq_prune(struct store *base, time_t before, long max, long *pruned)
 {
-	struct sq_store *s = (struct sq_store *)base;
-	long n = 0;
+	struct prune c = { before, max, 0 };
 	int rc;
 
 	if (pruned)
 		*pruned = 0;
 	if (max < 1)
 		return STORE_OK;
-	if (sq_begin(s, 1))
-		return STORE_ERROR;
-	rc = sq_finish(s, prune_txn(s, before, max, &n));
+	rc = sq_write((struct sq_store *)base, prune_txn, &c);
 	if (rc == STORE_OK && pruned)
-		*pruned = n;
+		*pruned = c.pruned;
 	return rc;
 }
 

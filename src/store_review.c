@@ -274,13 +274,20 @@ static int decide_txn(struct sq_store *s, const struct vote *v, time_t now,
 	return settle_quorum(s, w.request_id, v->approve, now);
 }
 
+static int decide_fn(struct sq_store *s, void *arg)
+{
+	struct vote *v = arg;
+
+	return decide_txn(s, v, v->now, &v->recorded);
+}
+
 int sq_decide_ex(struct store *base, const char *token, const char *nonce,
 		 int approve, const char *reason, const char *remote_addr,
 		 const char *user_agent, time_t now, int *recorded)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	struct vote v;
-	int rc, added = 0;
+	int rc;
 
 	if (recorded)
 		*recorded = 0;
@@ -288,10 +295,10 @@ int sq_decide_ex(struct store *base, const char *token, const char *nonce,
 			     user_agent);
 	if (rc)
 		return rc;
-	if (sq_begin(s, 1))
-		return STORE_ERROR;
-	rc = sq_finish(s, decide_txn(s, &v, now, &added));
+	v.now = now;
+	v.recorded = 0;
+	rc = sq_write(s, decide_fn, &v);
 	if (recorded)
-		*recorded = rc == STORE_OK && added;
+		*recorded = rc == STORE_OK && v.recorded;
 	return rc;
 }

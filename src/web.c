@@ -1,8 +1,9 @@
 /* web.c - review pages over HTTP with libmicrohttpd (see web.h).
  *
- * One MHD daemon (internal polling thread or pool) with its own store
- * connection behind a mutex: SQLite connections are not shared between
- * threads unguarded.  GET and HEAD only read (a read may settle an expired
+ * One MHD daemon (internal polling thread or pool) with a store connection
+ * per worker thread, each behind a mutex (SQLite connections are not
+ * shared between threads unguarded): reviewers deciding at once reach the
+ * store together, and their commits are grouped (store_writer.c).  GET and HEAD only read (a read may settle an expired
  * request: a fact of time, never a choice).  A POST decides through
  * store_decide_ex(), whose commit returns before any response is queued;
  * its body lives in a struct conn until MHD reports the request complete;
@@ -54,10 +55,17 @@ struct track {
 	uint64_t since_ms;		/* accept, or end of the previous response */
 };
 
+/* A store connection and its lock; a worker thread keeps to one. */
+struct web_slot {
+	pthread_mutex_t lock;
+	struct store *store;		/* guarded by lock */
+};
+
 struct web {
 	struct MHD_Daemon *d;
-	struct store *store;		/* guarded by lock */
-	pthread_mutex_t lock;
+	struct web_slot *slots;		/* one per worker thread */
+	unsigned nslots;
+	atomic_uint next_slot;
 	struct web_config cfg;		/* callbacks only; strings cleared */
 	unsigned port;
 	char origin[ORIGIN_MAX];	/* "http://host:port", normalised */
@@ -314,6 +322,19 @@ int web_length_over(const char *cl, unsigned long long max)
 
 /* ---- the review page ------------------------------------------------------- */
 
+/* The calling thread's store slot (assigned on its first call). */
+static struct web_slot *web_slot(struct web *w)
+{
+	static _Thread_local unsigned mine;
+	static _Thread_local int assigned;
+
+	if (!assigned) {
+		mine = atomic_fetch_add(&w->next_slot, 1);
+		assigned = 1;
+	}
+	return &w->slots[mine % w->nslots];
+}
+
 static enum MHD_Result review_get(struct web *w, struct MHD_Connection *c,
 				  const char *token)
 {
@@ -321,11 +342,12 @@ static enum MHD_Result review_get(struct web *w, struct MHD_Connection *c,
 	struct store_review rv;
 	time_t now = time(NULL);
 	unsigned status;
+	struct web_slot *sl = web_slot(w);
 	int rc;
 
-	pthread_mutex_lock(&w->lock);
-	rc = store_review_get(w->store, token, now, &rv);
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_lock(&sl->lock);
+	rc = store_review_get(sl->store, token, now, &rv);
+	pthread_mutex_unlock(&sl->lock);
 	if (rc == STORE_NOT_FOUND)
 		return not_found(w, c);
 	if (rc != STORE_OK && rc != STORE_GONE)
@@ -370,24 +392,25 @@ static int decide(struct web *w, const char *token, const struct form *f,
 		  struct MHD_Connection *c, struct store_review *rv,
 		  int *recorded, char id[33])
 {
+	struct web_slot *sl = web_slot(w);
 	char addr[ADDR_MAX];
 	time_t now = time(NULL);
 	int rc;
 
 	remote_addr(c, addr);
-	pthread_mutex_lock(&w->lock);
-	rc = store_review_get(w->store, token, now, rv);
+	pthread_mutex_lock(&sl->lock);
+	rc = store_review_get(sl->store, token, now, rv);
 	strlcpy_gl(id, rv->req.id, 33);
 	if (rc == STORE_OK || rc == STORE_GONE)
-		rc = store_decide_ex(w->store, token, f->nonce, f->decision,
+		rc = store_decide_ex(sl->store, token, f->nonce, f->decision,
 				     f->reason, addr,
 				     header(c, MHD_HTTP_HEADER_USER_AGENT), now,
 				     recorded);
 	if (rc == STORE_OK) {
 		store_review_release(rv);
-		store_review_get(w->store, token, now, rv);
+		store_review_get(sl->store, token, now, rv);
 	}
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&sl->lock);
 	return rc;
 }
 
@@ -1022,7 +1045,6 @@ struct web *web_bind(const struct web_config *cfg)
 	w->cfg = *cfg;
 	w->cfg.listen = w->cfg.public_url = w->cfg.store_path = NULL;
 	w->cfg.tls_cert_pem = w->cfg.tls_key_pem = NULL;
-	pthread_mutex_init(&w->lock, NULL);
 	track_init(w, or_default(cfg->request_deadline_s, WEB_REQUEST_DEADLINE_S));
 	if (!cfg->tls_cert_pem != !cfg->tls_key_pem) {
 		error("HTTPS needs both a certificate and its key");
@@ -1034,9 +1056,15 @@ struct web *web_bind(const struct web_config *cfg)
 	}
 	if (make_csp(w))
 		goto fail;
-	w->store = store_open(cfg->store_path);
-	if (!w->store)
-		goto fail;
+	w->nslots = or_default(cfg->threads, 1);
+	w->slots = xcalloc(w->nslots, sizeof(*w->slots));
+	for (unsigned i = 0; i < w->nslots; i++)
+		pthread_mutex_init(&w->slots[i].lock, NULL);
+	for (unsigned i = 0; i < w->nslots; i++) {
+		w->slots[i].store = store_open(cfg->store_path);
+		if (!w->slots[i].store)
+			goto fail;
+	}
 	w->listen_fd = open_listener(listen_at, (int)or_default(cfg->listen_backlog,
 								WEB_LISTEN_BACKLOG),
 				     host, sizeof(host), &w->port);
@@ -1104,8 +1132,11 @@ void web_stop(struct web *w)
 	if (w->listen_fd >= 0)
 		close(w->listen_fd);
 	free(w->listen_at);
-	store_close(w->store);
-	pthread_mutex_destroy(&w->lock);
+	for (unsigned i = 0; w->slots && i < w->nslots; i++) {
+		store_close(w->slots[i].store);
+		pthread_mutex_destroy(&w->slots[i].lock);
+	}
+	free(w->slots);
 	pthread_mutex_destroy(&w->track_lock);
 	pthread_cond_destroy(&w->sweep_wake);
 	if (w->tls_key)		/* private key material: do not leave it in the heap */
