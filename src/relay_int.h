@@ -84,12 +84,14 @@ struct cached {
 	time_t valid_until;		/* pending: the deadline; else for ever */
 	char *text;			/* the request object, NULL: empty */
 	size_t len;
+	unsigned long used;		/* when last put or served (slot clock) */
 };
 
 struct slot {
 	pthread_mutex_t lock;
 	struct store *s;
 	struct cached *cache;		/* SLOT_CACHE entries, or NULL */
+	unsigned long clock;		/* counts cache uses: least recent out */
 };
 
 struct counters {
