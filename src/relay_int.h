@@ -13,7 +13,8 @@
  * Ownership: a struct call is the per-request state of a POST (its body and
  * who sent it) or of a held long-poll; web.c hands it back on every later
  * call and to relay_api_done(), which frees it.  A held long-poll sits in a
- * hash bucket (by request id) under wlock; whoever ends it (a decision, the
+ * hash bucket (by request id) under wlock, after reading its request
+ * outside it (relay_wait.c says why no decision is missed); whoever ends it (a decision, the
  * sweep, the shutdown) unlinks it under wlock and only then resumes its
  * connection, so a connection is resumed exactly once and never before it
  * was suspended.  A request's tenant never changes, so ownership is checked
@@ -119,6 +120,10 @@ struct relay_api {
 	size_t ntokens;
 	pthread_mutex_t wlock;		/* guards the waiters */
 	struct call *bucket[NBUCKETS];
+	/* announcements made (under wlock), by bucket and of every request:
+	 * a long-poll reads its request outside wlock and is linked only if
+	 * none came for its bucket meanwhile (relay_hold) */
+	unsigned long announced[NBUCKETS], announced_all;
 	unsigned nwaiters, max_waiters;
 	uint64_t retention_s;		/* 0: keep for ever */
 	const struct resume_config *resume;	/* tenants' CI credentials, or NULL */

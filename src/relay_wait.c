@@ -1,8 +1,8 @@
 /* relay_wait.c - the relay's held long-polls (see relay_int.h).
  *
- * A long-poll reads its request under wlock, so a decision committed after
- * that read is announced (relay_api_decided) only once the waiter is
- * linked, and is never missed.  Suspended connections never time out in
+ * A long-poll reads its request outside wlock and is linked under it only
+ * if no decision was announced for its bucket meanwhile (relay_hold), so a
+ * decision committed after the read is never missed.  Suspended connections never time out in
  * libmicrohttpd: the owner calls relay_api_sweep() a few times a second.
  */
 #include <microhttpd.h>
@@ -77,21 +77,49 @@ static uint64_t hold_until(int wait, time_t deadline)
 	return mono_ms() + (uint64_t)ms;
 }
 
+/* What a long-poll read is still true when it is linked if no decision
+ * was announced for its bucket since before the read began; else it reads
+ * again (after HOLD_RETRIES, with wlock held, as every read once did). */
+#define HOLD_RETRIES 3
+
+static unsigned long announcements(struct relay_api *a, unsigned b)
+{
+	return a->announced[b] + a->announced_all;
+}
+
 /* Suspend the connection until the request is decided or the wait ends.
- * The read happens under wlock: a decision committed after it is
- * announced only once the waiter is linked. */
+ * The read happens outside wlock (on a shared database it is a round trip
+ * to the server, and every held long-poll, decision and hint would wait
+ * for it); a decision committed after the read began is announced after
+ * that, so either the count of announcements moved (read again) or the
+ * waiter is linked before the announcement and woken by it. */
 int relay_hold(struct relay_api *a, struct MHD_Connection *c, const char *id,
 	       int wait, const struct relay_principal *who, void **cls)
 {
+	unsigned b = bucket_of(id);
 	struct store_request r;
 	struct call *k;
 	int rc;
 
-	pthread_mutex_lock(&a->wlock);
-	rc = relay_read(a, id, who->tenant, &r);
-	if (rc || r.state != REQ_PENDING || atomic_load(&a->stopping)) {
+	for (int attempt = 0;; attempt++) {
+		int locked = attempt >= HOLD_RETRIES;
+		unsigned long seen;
+
+		pthread_mutex_lock(&a->wlock);
+		seen = announcements(a, b);
+		if (!locked)
+			pthread_mutex_unlock(&a->wlock);
+		rc = relay_read(a, id, who->tenant, &r);
+		if (!locked)
+			pthread_mutex_lock(&a->wlock);
+		if (rc || r.state != REQ_PENDING || atomic_load(&a->stopping)) {
+			pthread_mutex_unlock(&a->wlock);
+			return relay_reply_read(a, c, rc, MHD_HTTP_OK, &r);
+		}
+		if (announcements(a, b) == seen)
+			break;
 		pthread_mutex_unlock(&a->wlock);
-		return relay_reply_read(a, c, rc, MHD_HTTP_OK, &r);
+		store_request_release(&r);
 	}
 	if (a->nwaiters >= a->max_waiters) {
 		pthread_mutex_unlock(&a->wlock);
@@ -123,6 +151,7 @@ static void wake_id(struct relay_api *a, const char *request_id)
 	if (!token_is_hex(request_id, 32))
 		return;
 	pthread_mutex_lock(&a->wlock);
+	a->announced[bucket_of(request_id)]++;
 	for (k = a->bucket[bucket_of(request_id)]; k; k = next) {
 		next = k->next;
 		if (!strcmp(k->id, request_id))
@@ -165,6 +194,8 @@ static void wake_due(struct relay_api *a, int all)
 	struct call *k, *next;
 
 	pthread_mutex_lock(&a->wlock);
+	if (all)
+		a->announced_all++;
 	for (unsigned b = 0; b < NBUCKETS && a->nwaiters; b++) {
 		for (k = a->bucket[b]; k; k = next) {
 			next = k->next;

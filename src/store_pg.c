@@ -18,8 +18,11 @@
  * sends NOTIFY greenlight_decided with the request id, delivered on commit:
  * a hint for relays holding long-polls to re-read (store_watch_start).
  *
- * Reads run REPEATABLE READ READ ONLY, so the row, its decisions and teams
- * are one snapshot.  A lost connection is re-established on the next call;
+ * A request (its row, decisions, teams and who was asked) is read in one
+ * statement, so in one snapshot and one round trip, and registered in one;
+ * a decision is a transaction of three statements under the request's row
+ * lock (store_pg_review.c): on a busy relay the round trips to the server,
+ * not the server's work, are what a call costs.  A lost connection is re-established on the next call;
  * while it cannot be, calls fail and store_unavailable() says so.  The URL
  * (which may hold a password) is only ever printed redacted.
  */
@@ -30,7 +33,7 @@
 #include "store_pg_int.h"
 #include "util.h"
 
-#define PG_SCHEMA_VERSION 3
+#define PG_SCHEMA_VERSION 4
 #define PG_LOCK_KEY "7454610425364734042"	/* advisory lock: migrations */
 
 _Thread_local int pg_conn_lost;
@@ -174,6 +177,28 @@ static const char schema_v3[] =
 	"CREATE INDEX resumes_waiting ON resumes(state, next_at);"
 	"CREATE INDEX resumes_match ON resumes(ci, match);";
 
+/* Version 4: the counts in slots.  A transaction adds to the slot of its
+ * server process (pg_backend_pid() % 64), so relays' connections, which
+ * are different server processes, no longer wait for one another's counts
+ * row until commit (with one row per state, every registration and every
+ * settled request waited for the one before it to commit: its fsync
+ * included).  A state's count is the sum of its slots: 4 x 64 rows at
+ * most, whatever the database holds.  Written so that it can run again. */
+static const char schema_v4[] =
+	"ALTER TABLE request_counts ADD COLUMN IF NOT EXISTS"
+	" slot integer NOT NULL DEFAULT 0;"
+	"ALTER TABLE request_counts DROP CONSTRAINT IF EXISTS"
+	" request_counts_pkey;"
+	"ALTER TABLE request_counts ADD PRIMARY KEY (state, slot);"
+	/* rows taken in one order (by state), as before */
+	"CREATE OR REPLACE FUNCTION greenlight_count_apply(d jsonb)"
+	" RETURNS void LANGUAGE sql AS $$"
+	"  INSERT INTO request_counts(state, slot, n)"
+	"  SELECT key, pg_backend_pid() % 64, value::bigint"
+	"  FROM jsonb_each_text(d) ORDER BY key"
+	"  ON CONFLICT (state, slot) DO UPDATE SET n = request_counts.n + excluded.n;"
+	" $$;";
+
 /* ---- plumbing --------------------------------------------------------------- */
 
 static void note_failure(struct pg_store *s, const PGresult *res)
@@ -198,13 +223,77 @@ int pg_error(struct pg_store *s, const char *what, const PGresult *res)
 	return STORE_ERROR;
 }
 
-/* Run sql with text parameters; the result when its status is the one
+/* The connection was re-established: what was prepared on it is gone. */
+static void reset(struct pg_store *s)
+{
+	pg_forget_prepared(s);
+	PQreset(s->conn);
+}
+
+void pg_forget_prepared(struct pg_store *s)
+{
+	for (unsigned i = 0; i < s->nprepared; i++)
+		free(s->prepared[i].sql);
+	s->nprepared = 0;
+}
+
+static unsigned long sql_hash(const char *sql)
+{
+	unsigned long h = 14695981039346656037UL;	/* FNV-1a */
+
+	for (; *sql; sql++)
+		h = (h ^ (unsigned char)*sql) * 1099511628211UL;
+	return h;
+}
+
+/* The name sql is prepared under on this connection ("" when it could
+ * not be: the statement then goes unprepared, and fails or not as such). */
+static void prepared_name(struct pg_store *s, const char *sql, int n,
+			  char name[16])
+{
+	unsigned long h = sql_hash(sql);
+	PGresult *res;
+
+	name[0] = '\0';
+	for (unsigned i = 0; i < s->nprepared; i++) {
+		if (s->prepared[i].hash == h && !strcmp(s->prepared[i].sql, sql)) {
+			snprintf(name, 16, "gl%u", i);
+			return;
+		}
+	}
+	if (s->nprepared == PG_PREPARED_MAX)
+		return;
+	snprintf(name, 16, "gl%u", s->nprepared);
+	res = PQprepare(s->conn, name, sql, n, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		name[0] = '\0';	/* run unprepared: its error is reported */
+	} else {
+		s->prepared[s->nprepared].hash = h;
+		s->prepared[s->nprepared].sql = xstrdup(sql);
+		s->nprepared++;
+	}
+	PQclear(res);
+}
+
+static PGresult *exec(struct pg_store *s, const char *sql, int n,
+		      const char *const *params)
+{
+	char name[16];
+
+	prepared_name(s, sql, n, name);
+	if (name[0])
+		return PQexecPrepared(s->conn, name, n, params, NULL, NULL, 0);
+	return PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+/* Run sql with text parameters (a statement prepared on the connection the
+ * first time it is run there); the result when its status is the one
  * wanted (PGRES_TUPLES_OK or PGRES_COMMAND_OK), else NULL after
  * reporting (s->sqlstate says why). */
 PGresult *pg_query(struct pg_store *s, const char *what, const char *sql,
 		   int n, const char *const *params)
 {
-	PGresult *res = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+	PGresult *res = exec(s, sql, n, params);
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
 	/* A connection that died while idle (a database restart) is found
@@ -213,8 +302,8 @@ PGresult *pg_query(struct pg_store *s, const char *what, const char *sql,
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && !s->in_txn &&
 	    PQstatus(s->conn) == CONNECTION_BAD) {
 		PQclear(res);
-		PQreset(s->conn);
-		res = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+		reset(s);
+		res = exec(s, sql, n, params);
 		st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	}
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
@@ -245,7 +334,7 @@ int pg_ready(struct pg_store *s)
 	s->sqlstate[0] = '\0';
 	if (PQstatus(s->conn) == CONNECTION_OK)
 		return 0;
-	PQreset(s->conn);
+	reset(s);
 	if (PQstatus(s->conn) == CONNECTION_OK)
 		return 0;
 	pg_conn_lost = 1;
@@ -326,7 +415,7 @@ PGconn *pg_connect_url(const char *url)
 static int migrate_txn(struct pg_store *s)
 {
 	static const char *const schemas[PG_SCHEMA_VERSION] = {
-		schema_v1, schema_v2, schema_v3
+		schema_v1, schema_v2, schema_v3, schema_v4
 	};
 	PGresult *res;
 	char version[16];
@@ -385,6 +474,7 @@ static void pg_close(struct store *b)
 
 	if (!s)
 		return;
+	pg_forget_prepared(s);
 	PQfinish(s->conn);
 	free(s->url);
 	free(s);

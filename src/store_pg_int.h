@@ -14,9 +14,21 @@
 #define PG_CHANNEL "greenlight_decided"	/* NOTIFY channel: a request changed */
 #define URL_SHOWN 512
 
+#define PG_PREPARED_MAX 64		/* statements prepared per connection */
+
+/* A statement prepared on the connection, by its text. */
+struct pg_prepared {
+	unsigned long hash;
+	char *sql;			/* owned */
+};
+
 struct pg_store {
 	struct store base;
 	PGconn *conn;
+	/* statements prepared on conn (forgotten when it is re-established):
+	 * planning a statement cost the server several times running it */
+	struct pg_prepared prepared[PG_PREPARED_MAX];
+	unsigned nprepared;
 	char *url;
 	char shown[URL_SHOWN];		/* the URL, redacted */
 	char sqlstate[6];		/* of the last failed statement */
@@ -37,6 +49,8 @@ extern _Thread_local int pg_conn_lost;
 /* ---- plumbing (store_pg.c) ---- */
 PGconn *pg_connect_url(const char *url);
 int pg_error(struct pg_store *s, const char *what, const PGresult *res);
+/* Forget the statements prepared on s->conn (it was closed or replaced). */
+void pg_forget_prepared(struct pg_store *s);
 /* Run sql with text parameters: the result when it succeeded, else NULL
  * after reporting.  Outside a transaction a connection found dead is
  * re-established and the statement tried once more. */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "json.h"
 #include "store_pg_int.h"
 #include "util.h"
 
@@ -38,128 +39,121 @@ int pg_read_policy(struct pg_store *s, const char *id, struct policy *p,
 	return rc;
 }
 
-static int read_row(struct pg_store *s, const char *id,
-		    struct store_request *r, int full)
-{
-	const char *params[1] = { id };
-	PGresult *res = pg_query(s, "read request", "SELECT id, key, gate, state,"
-			   " created, deadline, coalesce(decided_at, 0),"
-			   " facts_json, notified, tenant, coalesce(subject, '')"
-			   " FROM requests WHERE id = $1", 1, params);
-	int rc = STORE_NOT_FOUND;
+/* The request, its decisions, its teams with their approvers so far and
+ * (when $2) who was asked, in one statement: one snapshot and one round
+ * trip, where a transaction of a statement each took six.  Every row says
+ * what it is in its first column (0 the request, 1 a decision, 2 a team,
+ * 3 someone asked) and they come in that order, each part by seq. */
+#define READ_SQL \
+	"SELECT 0 AS part, 0::bigint AS seq, id, key, gate, state," \
+	" created::text, deadline::text, coalesce(decided_at, 0)::text," \
+	" CASE WHEN $2 THEN coalesce(facts_json, '{}') END, notified::text," \
+	" tenant, coalesce(subject, '') FROM requests WHERE id = $1" \
+	" UNION ALL SELECT 1, seq, email, team, approve::text, reason," \
+	" at::text, remote_addr, user_agent, coalesce(token, ''), NULL," \
+	" NULL, NULL FROM decisions WHERE request_id = $1" \
+	" UNION ALL SELECT 2, t.seq, t.name, t.approvals::text, " \
+	APPROVED_SQL "::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL," \
+	" NULL FROM teams t WHERE t.request_id = $1" \
+	" UNION ALL SELECT 3, seq, email, team, NULL, NULL, NULL, NULL, NULL," \
+	" NULL, NULL, NULL, NULL FROM recipients WHERE request_id = $1 AND $2" \
+	" ORDER BY 1, 2"
 
-	if (!res)
-		return STORE_ERROR;
-	if (PQntuples(res) == 1) {
-		pg_text(res, 0, 0, r->id, sizeof(r->id));
-		pg_text(res, 0, 1, r->key, sizeof(r->key));
-		pg_text(res, 0, 2, r->gate, sizeof(r->gate));
-		r->state = store_state_from_name(PQgetvalue(res, 0, 3));
-		r->created = (time_t)pg_num(res, 0, 4);
-		r->deadline = (time_t)pg_num(res, 0, 5);
-		r->decided_at = (time_t)pg_num(res, 0, 6);
-		if (full)
-			r->facts_json = xstrdup(PQgetisnull(res, 0, 7) ? "{}" :
-						PQgetvalue(res, 0, 7));
-		r->notified = (int)pg_num(res, 0, 8);
-		pg_text(res, 0, 9, r->tenant, sizeof(r->tenant));
-		pg_text(res, 0, 10, r->subject, sizeof(r->subject));
-		rc = STORE_OK;
-	}
-	PQclear(res);
-	return rc;
+enum { PART_REQUEST, PART_DECISION, PART_TEAM, PART_ASKED, PARTS };
+#define COL 2			/* the first column after part and seq */
+
+static void row_from(const PGresult *res, struct store_request *r, int full)
+{
+	pg_text(res, 0, COL, r->id, sizeof(r->id));
+	pg_text(res, 0, COL + 1, r->key, sizeof(r->key));
+	pg_text(res, 0, COL + 2, r->gate, sizeof(r->gate));
+	r->state = store_state_from_name(PQgetvalue(res, 0, COL + 3));
+	r->created = (time_t)pg_num(res, 0, COL + 4);
+	r->deadline = (time_t)pg_num(res, 0, COL + 5);
+	r->decided_at = (time_t)pg_num(res, 0, COL + 6);
+	if (full)
+		r->facts_json = xstrdup(PQgetvalue(res, 0, COL + 7));
+	r->notified = (int)pg_num(res, 0, COL + 8);
+	pg_text(res, 0, COL + 9, r->tenant, sizeof(r->tenant));
+	pg_text(res, 0, COL + 10, r->subject, sizeof(r->subject));
 }
 
-static int read_decisions(struct pg_store *s, struct store_request *r)
+static void decision_from(const PGresult *res, int i, struct store_decision *d)
 {
-	const char *params[1] = { r->id };
-	PGresult *res = pg_query(s, "read decisions", "SELECT email, team, approve,"
-			   " reason, at, remote_addr, user_agent,"
-			   " coalesce(token, '') FROM decisions WHERE request_id = $1"
-			   " ORDER BY seq", 1, params);
-	int n;
-
-	if (!res)
-		return STORE_ERROR;
-	n = PQntuples(res);
-	if (n) {
-		r->decisions = xcalloc((size_t)n, sizeof(*r->decisions));
-		r->ndecisions = (size_t)n;
-	}
-	for (int i = 0; i < n; i++) {
-		struct store_decision *d = &r->decisions[i];
-
-		pg_text(res, i, 0, d->email, sizeof(d->email));
-		pg_text(res, i, 1, d->team, sizeof(d->team));
-		d->approve = (int)pg_num(res, i, 2);
-		pg_text(res, i, 3, d->reason, sizeof(d->reason));
-		d->at = (time_t)pg_num(res, i, 4);
-		pg_text(res, i, 5, d->remote_addr, sizeof(d->remote_addr));
-		pg_text(res, i, 6, d->user_agent, sizeof(d->user_agent));
-		pg_text(res, i, 7, d->token, sizeof(d->token));
-	}
-	PQclear(res);
-	return STORE_OK;
+	pg_text(res, i, COL, d->email, sizeof(d->email));
+	pg_text(res, i, COL + 1, d->team, sizeof(d->team));
+	d->approve = (int)pg_num(res, i, COL + 2);
+	pg_text(res, i, COL + 3, d->reason, sizeof(d->reason));
+	d->at = (time_t)pg_num(res, i, COL + 4);
+	pg_text(res, i, COL + 5, d->remote_addr, sizeof(d->remote_addr));
+	pg_text(res, i, COL + 6, d->user_agent, sizeof(d->user_agent));
+	pg_text(res, i, COL + 7, d->token, sizeof(d->token));
 }
 
-static int read_teams(struct pg_store *s, struct store_request *r)
+static void team_from(const PGresult *res, int i, struct store_team_state *t)
 {
-	const char *params[1] = { r->id };
-	PGresult *res = pg_query(s, "read teams", "SELECT t.name, t.approvals, "
-			   APPROVED_SQL " FROM teams t WHERE t.request_id = $1"
-			   " ORDER BY t.seq", 1, params);
-	int n;
-
-	if (!res)
-		return STORE_ERROR;
-	n = PQntuples(res);
-	if (n) {
-		r->teams = xcalloc((size_t)n, sizeof(*r->teams));
-		r->nteams = (size_t)n;
-	}
-	for (int i = 0; i < n; i++) {
-		pg_text(res, i, 0, r->teams[i].name, sizeof(r->teams[i].name));
-		r->teams[i].approvals = (int)pg_num(res, i, 1);
-		r->teams[i].approved = (int)pg_num(res, i, 2);
-	}
-	PQclear(res);
-	return STORE_OK;
+	pg_text(res, i, COL, t->name, sizeof(t->name));
+	t->approvals = (int)pg_num(res, i, COL + 1);
+	t->approved = (int)pg_num(res, i, COL + 2);
 }
 
-static int read_asked(struct pg_store *s, struct store_request *r)
+static void asked_from(const PGresult *res, int i, struct store_asked *a)
 {
-	const char *params[1] = { r->id };
-	PGresult *res = pg_query(s, "read recipients", "SELECT email, team FROM"
-			   " recipients WHERE request_id = $1 ORDER BY seq", 1,
-			   params);
-	int n;
+	pg_text(res, i, COL, a->email, sizeof(a->email));
+	pg_text(res, i, COL + 1, a->team, sizeof(a->team));
+}
 
-	if (!res)
-		return STORE_ERROR;
-	n = PQntuples(res);
-	if (n) {
-		r->asked = xcalloc((size_t)n, sizeof(*r->asked));
-		r->nasked = (size_t)n;
+static int request_from(const PGresult *res, struct store_request *r,
+			int full)
+{
+	int rows = PQntuples(res);
+	size_t n[PARTS] = { 0 }, at[PARTS] = { 0 };
+
+	if (rows < 1 || pg_num(res, 0, 0) != PART_REQUEST)
+		return STORE_NOT_FOUND;
+	for (int i = 1; i < rows; i++) {
+		long long part = pg_num(res, i, 0);
+
+		if (part <= PART_REQUEST || part >= PARTS)
+			return error("store: an unexpected row reading request"
+				     " %s", PQgetvalue(res, 0, COL));
+		n[part]++;
 	}
-	for (int i = 0; i < n; i++) {
-		pg_text(res, i, 0, r->asked[i].email, sizeof(r->asked[i].email));
-		pg_text(res, i, 1, r->asked[i].team, sizeof(r->asked[i].team));
+	row_from(res, r, full);
+	if (n[PART_DECISION])
+		r->decisions = xcalloc(n[PART_DECISION], sizeof(*r->decisions));
+	if (n[PART_TEAM])
+		r->teams = xcalloc(n[PART_TEAM], sizeof(*r->teams));
+	if (n[PART_ASKED])
+		r->asked = xcalloc(n[PART_ASKED], sizeof(*r->asked));
+	r->ndecisions = n[PART_DECISION];
+	r->nteams = n[PART_TEAM];
+	r->nasked = n[PART_ASKED];
+	for (int i = 1; i < rows; i++) {
+		long long part = pg_num(res, i, 0);
+		size_t k = at[part]++;
+
+		if (part == PART_DECISION)
+			decision_from(res, i, &r->decisions[k]);
+		else if (part == PART_TEAM)
+			team_from(res, i, &r->teams[k]);
+		else
+			asked_from(res, i, &r->asked[k]);
 	}
-	PQclear(res);
 	return STORE_OK;
 }
 
 int pg_read_request(struct pg_store *s, const char *id,
 		    struct store_request *r, int full)
 {
-	int rc = read_row(s, id, r, full);
+	const char *params[2] = { id, full ? "true" : "false" };
+	PGresult *res = pg_query(s, "read request", READ_SQL, 2, params);
+	int rc;
 
-	if (!rc)
-		rc = read_decisions(s, r);
-	if (!rc)
-		rc = read_teams(s, r);
-	if (!rc && full)
-		rc = read_asked(s, r);
+	if (!res)
+		return STORE_ERROR;
+	rc = request_from(res, r, full);
+	PQclear(res);
 	if (rc)
 		store_request_release(r);
 	return rc;
@@ -183,9 +177,9 @@ static int read_once(struct pg_store *s, const char *id, time_t now,
 	int rc;
 
 	*due = 0;
-	if (pg_begin(s, 0))
+	if (pg_ready(s))
 		return STORE_ERROR;
-	rc = pg_finish(s, pg_read_request(s, id, out, full), 0);
+	rc = pg_read_request(s, id, out, full);
 	if (rc == STORE_OK && out->state == REQ_PENDING && now >= out->deadline) {
 		*due = 1;
 		store_request_release(out);
@@ -204,9 +198,10 @@ static int get_request(struct pg_store *s, const char *id, time_t now,
 	rc = read_once(s, id, now, out, full, &due);
 	if (rc || !due)
 		return rc;
-	if (pg_begin(s, 1))
+	if (pg_ready(s))
 		return STORE_ERROR;
-	rc = pg_finish(s, pg_expire_one(s, id, now), 1);
+	rc = pg_expire_one(s, id, now);		/* a statement of its own */
+	store_bump_generation();
 	if (rc)
 		return rc;
 	return read_once(s, id, now, out, full, &due);
@@ -265,6 +260,64 @@ int pg_insert_recipient(struct pg_store *s, const char *id,
 		      params, NULL);
 }
 
+/* The request with its teams and recipients, in one statement (one round
+ * trip, atomic on its own): the rows of the teams and the recipients come
+ * as JSON arrays, in order.  A key registered already (another relay at
+ * the same moment) inserts nothing and returns no row. */
+#define INSERT_SQL \
+	"WITH r AS (INSERT INTO requests(id, key, gate, facts_json," \
+	" author_email, allow_self_approval, secret, state, created," \
+	" deadline, tenant, repository, subject, keep_tags)" \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11," \
+	" $12, $13) ON CONFLICT (key) DO NOTHING RETURNING id)," \
+	" t AS (INSERT INTO teams(request_id, name, approvals)" \
+	" SELECT r.id, x.name, x.approvals FROM r, ROWS FROM" \
+	" (json_to_recordset($14::json) AS (name text, approvals integer))" \
+	" WITH ORDINALITY AS x(name, approvals, o) ORDER BY x.o)," \
+	" c AS (INSERT INTO recipients(request_id, email, team, token_hash)" \
+	" SELECT r.id, x.email, x.team, x.token_hash FROM r, ROWS FROM" \
+	" (json_to_recordset($15::json) AS (email text, team text," \
+	" token_hash text)) WITH ORDINALITY AS x(email, team, token_hash, o)" \
+	" ORDER BY x.o) SELECT id FROM r"
+
+/* The teams and the recipients as the JSON arrays INSERT_SQL takes;
+ * freed by the caller. */
+static char *teams_json(const struct store_new_request *nr)
+{
+	cJSON *a = cJSON_CreateArray();
+	char *text;
+
+	for (size_t i = 0; i < nr->nteams; i++) {
+		cJSON *t = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(t, "name", nr->teams[i].name);
+		cJSON_AddNumberToObject(t, "approvals", nr->teams[i].approvals);
+		cJSON_AddItemToArray(a, t);
+	}
+	text = cJSON_PrintUnformatted(a);
+	cJSON_Delete(a);
+	return text;
+}
+
+static char *recipients_json(const struct store_new_request *nr)
+{
+	cJSON *a = cJSON_CreateArray();
+	char *text;
+
+	for (size_t i = 0; i < nr->nrecipients; i++) {
+		const struct store_recipient *r = &nr->recipients[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "email", r->email);
+		cJSON_AddStringToObject(o, "team", r->team);
+		cJSON_AddStringToObject(o, "token_hash", r->token_hash);
+		cJSON_AddItemToArray(a, o);
+	}
+	text = cJSON_PrintUnformatted(a);
+	cJSON_Delete(a);
+	return text;
+}
+
 static int insert_request(struct pg_store *s,
 			  const struct store_new_request *nr, char id[33],
 			  int *fresh)
@@ -272,16 +325,24 @@ static int insert_request(struct pg_store *s,
 	char secret[2 * SECRET_BYTES + 1], created[24], deadline[24];
 	const char *author = nr->author_email && *nr->author_email ?
 			     nr->author_email : NULL;
-	const char *params[13];
+	char *teams = NULL, *recipients = NULL;
+	const char *params[15];
 	PGresult *res;
-	int rc = STORE_OK;
 
+	*fresh = 0;
 	if (nr->id)
 		strlcpy_gl(id, nr->id, 33);
 	else if (store_random_hex(id, ID_BYTES))
 		return STORE_ERROR;
 	if (store_random_hex(secret, SECRET_BYTES))
 		return STORE_ERROR;
+	teams = teams_json(nr);
+	recipients = recipients_json(nr);
+	if (!teams || !recipients) {
+		free(teams);
+		free(recipients);
+		return error("store: out of memory");
+	}
 	snprintf(created, sizeof(created), "%lld", (long long)nr->created);
 	snprintf(deadline, sizeof(deadline), "%lld", (long long)nr->deadline);
 	params[0] = id;
@@ -297,30 +358,16 @@ static int insert_request(struct pg_store *s,
 	params[10] = nr->repository;
 	params[11] = nr->subject;
 	params[12] = nr->keep_tags ? "1" : "0";
-	/* another relay registering the same key at once: theirs wins */
-	res = pg_query(s, "add request", "INSERT INTO requests(id, key, gate,"
-		 " facts_json, author_email, allow_self_approval, secret, state,"
-		 " created, deadline, tenant, repository, subject, keep_tags)"
-		 " VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10,"
-		 " $11, $12, $13) ON CONFLICT (key) DO NOTHING RETURNING id", 13,
-		 params);
+	params[13] = teams;
+	params[14] = recipients;
+	res = pg_query(s, "add request", INSERT_SQL, 15, params);
+	free(teams);
+	free(recipients);
 	if (!res)
 		return STORE_ERROR;
-	*fresh = PQntuples(res) == 1;
+	*fresh = PQntuples(res) > 0;
 	PQclear(res);
-	if (!*fresh)
-		return STORE_NOT_FOUND;
-	for (size_t i = 0; !rc && i < nr->nteams; i++) {
-		char n[16];
-		const char *tp[3] = { id, nr->teams[i].name, n };
-
-		snprintf(n, sizeof(n), "%d", nr->teams[i].approvals);
-		rc = pg_run(s, "add team", "INSERT INTO teams(request_id, name,"
-			    " approvals) VALUES ($1, $2, $3)", 3, tp, NULL);
-	}
-	for (size_t i = 0; !rc && i < nr->nrecipients; i++)
-		rc = pg_insert_recipient(s, id, &nr->recipients[i]);
-	return rc;
+	return *fresh ? STORE_OK : STORE_NOT_FOUND;
 }
 
 static int find_key(struct pg_store *s, const char *key, char id[33])
@@ -344,25 +391,22 @@ int pg_request_put(struct store *b, const struct store_new_request *nr,
 {
 	struct pg_store *s = PG(b);
 	char id[33] = "";
-	int rc, fresh = 0, taken;
+	int rc, fresh = 0;
 
 	memset(out, 0, sizeof(*out));
 	*created = 0;
 	if (store_check_new_request(nr))
 		return STORE_ERROR;
-	if (pg_begin(s, 1))
+	if (pg_ready(s))
 		return STORE_ERROR;
-	rc = find_key(s, nr->key, id);
-	if (rc == STORE_NOT_FOUND) {
-		rc = insert_request(s, nr, id, &fresh);
-		if (rc == STORE_NOT_FOUND)	/* registered meanwhile */
-			rc = find_key(s, nr->key, id);
-	}
+	rc = insert_request(s, nr, id, &fresh);
 	/* a token hash another request has (unique_violation) */
-	taken = rc == STORE_ERROR && !strcmp(s->sqlstate, "23505");
-	rc = pg_finish(s, rc, 1);
-	if (taken)
+	if (rc == STORE_ERROR && !strcmp(s->sqlstate, "23505"))
 		return STORE_CONFLICT;
+	if (fresh)
+		store_bump_generation();
+	if (rc == STORE_NOT_FOUND)	/* registered before, or meanwhile */
+		rc = find_key(s, nr->key, id);
 	if (rc == STORE_OK)
 		rc = get_request(s, id, nr->created, out, 1);
 	if (rc == STORE_OK)
@@ -509,7 +553,8 @@ int pg_state_counts(struct store *b, long counts[4])
 		counts[i] = 0;
 	if (pg_ready(s))
 		return STORE_ERROR;
-	res = pg_query(s, "count requests", "SELECT state, n FROM request_counts", 0,
+	res = pg_query(s, "count requests", "SELECT state, sum(n) FROM request_counts"
+		 " GROUP BY state", 0,
 		 NULL);
 	if (!res)
 		return STORE_ERROR;

@@ -16,11 +16,28 @@ struct who {
 	char team[72];
 };
 
-static int find_token(struct pg_store *s, const char *hash, struct who *w)
+/* This reviewer's decision on the request so far: 1 approve, 0 reject,
+ * -1 none. */
+#define PREV_SQL \
+	"coalesce((SELECT d.approve FROM decisions d WHERE d.request_id =" \
+	" rc.request_id AND lower(d.email) = lower(rc.email) AND d.team =" \
+	" rc.team), -1)"
+
+/* Who a token hash names, the request's policy and what they decided so
+ * far, in one statement (LOCK_SQL: with the request's row locked). */
+#define TOKEN_SQL \
+	"SELECT rc.request_id, rc.email, rc.team, r.state, r.deadline," \
+	" coalesce(r.author_email, ''), r.allow_self_approval, r.secret," \
+	" r.keep_tags, " PREV_SQL " FROM recipients rc JOIN requests r" \
+	" ON r.id = rc.request_id WHERE rc.token_hash = $1"
+#define LOCK_SQL TOKEN_SQL " FOR UPDATE OF r"
+
+static int find_token(struct pg_store *s, const char *hash, int lock,
+		      struct who *w, struct policy *p, int *prev)
 {
 	const char *params[1] = { hash };
-	PGresult *res = pg_query(s, "find token", "SELECT request_id, email, team"
-			   " FROM recipients WHERE token_hash = $1", 1, params);
+	PGresult *res = pg_query(s, "find token", lock ? LOCK_SQL : TOKEN_SQL,
+				 1, params);
 	int rc;
 
 	if (!res)
@@ -30,28 +47,43 @@ static int find_token(struct pg_store *s, const char *hash, struct who *w)
 		pg_text(res, 0, 0, w->request_id, sizeof(w->request_id));
 		pg_text(res, 0, 1, w->email, sizeof(w->email));
 		pg_text(res, 0, 2, w->team, sizeof(w->team));
+		p->state = store_state_from_name(PQgetvalue(res, 0, 3));
+		p->deadline = (time_t)pg_num(res, 0, 4);
+		pg_text(res, 0, 5, p->author_email, sizeof(p->author_email));
+		p->allow_self = (int)pg_num(res, 0, 6);
+		pg_text(res, 0, 7, p->secret, sizeof(p->secret));
+		p->keep_tags = (int)pg_num(res, 0, 8);
+		*prev = (int)pg_num(res, 0, 9);
 	}
 	PQclear(res);
 	return rc;
 }
 
-/* 1 approve, 0 reject, -1 none in *prev; STORE_OK or STORE_ERROR. */
-static int my_decision(struct pg_store *s, const struct who *w, int *prev)
+/* Once the row lock is held, a statement of its own (a new snapshot):
+ * the token may have been replaced while we waited, and the reviewer's
+ * decision made meanwhile (the same link submitted twice at once). */
+static int recheck_token(struct pg_store *s, const char *hash,
+			 const char *request_id, int *prev)
 {
-	const char *params[3] = { w->request_id, w->email, w->team };
-	PGresult *res = pg_query(s, "read decision", "SELECT approve FROM decisions"
-			   " WHERE request_id = $1 AND lower(email) = lower($2)"
-			   " AND team = $3", 3, params);
+	const char *params[1] = { hash };
+	PGresult *res = pg_query(s, "find token", "SELECT rc.request_id, "
+				 PREV_SQL " FROM recipients rc WHERE"
+				 " rc.token_hash = $1", 1, params);
+	int rc;
 
-	*prev = -1;
 	if (!res)
 		return STORE_ERROR;
-	if (PQntuples(res) == 1)
-		*prev = (int)pg_num(res, 0, 0);
+	rc = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), request_id) ?
+	     STORE_OK : STORE_NOT_FOUND;
+	if (!rc)
+		*prev = (int)pg_num(res, 0, 1);
 	PQclear(res);
-	return STORE_OK;
+	return rc;
 }
 
+/* Two statements, no transaction: who the token names (and whether the
+ * request is past its deadline: then settled as expired first), then
+ * the request as the page shows it. */
 int pg_review_get(struct store *b, const char *token, time_t now,
 		  struct store_review *out)
 {
@@ -65,22 +97,15 @@ int pg_review_get(struct store *b, const char *token, time_t now,
 	rc = store_hash_token(token, hash);
 	if (rc)
 		return rc;
-	if (pg_begin(s, 1))
+	if (pg_ready(s))
 		return STORE_ERROR;
-	rc = find_token(s, hash, &w);
-	if (!rc)
+	rc = find_token(s, hash, 0, &w, &p, &prev);
+	if (!rc && p.state == REQ_PENDING && now >= p.deadline) {
 		rc = pg_expire_one(s, w.request_id, now);
-	rc = pg_finish(s, rc, 1);
-	if (rc)
-		return rc;
-	if (pg_begin(s, 0))
-		return STORE_ERROR;
-	rc = pg_read_policy(s, w.request_id, &p, 0);
+		store_bump_generation();
+	}
 	if (!rc)
 		rc = pg_read_request(s, w.request_id, &out->req, 1);
-	if (!rc)
-		rc = my_decision(s, &w, &prev);
-	rc = pg_finish(s, rc, 0);
 	if (!rc && store_make_nonce(p.secret, hash, out->nonce))
 		rc = STORE_ERROR;
 	if (rc) {
@@ -108,29 +133,26 @@ int pg_set_state(struct pg_store *s, const char *id, enum req_state to,
 		      params, NULL);
 }
 
-/* After a decision (the request's row locked): a reject rejects; an
- * approve approves once no team has fewer distinct approvers than it
- * needs. */
-static int settle_quorum(struct pg_store *s, const char *id, int approve,
-			 time_t now)
-{
-	const char *params[1] = { id };
-	PGresult *res;
-	long long unmet;
+/* The decision recorded and the request settled in one statement (the
+ * request's row locked, the reviewer known to have no decision yet): a
+ * reject rejects; an approve approves once no team has fewer distinct
+ * approvers than it needs, counting this one ($4 = 1 adds one to team
+ * $3: the statement does not see its own insert).  Listeners are told on
+ * commit. */
+#define DECIDE_SQL \
+	"WITH ins AS (INSERT INTO decisions(request_id, email, team, approve," \
+	" reason, at, remote_addr, user_agent, token) VALUES ($1, $2, $3," \
+	" $4::integer, $5, $6::bigint, $7, $8, $9))," \
+	" unmet AS (SELECT count(*) AS n FROM teams t WHERE t.request_id = $1" \
+	" AND " APPROVED_SQL " + CASE WHEN t.name = $3 THEN $4::integer" \
+	" ELSE 0 END < t.approvals)," \
+	" settled AS (UPDATE requests SET state = CASE WHEN $4::integer = 1" \
+	" THEN 'approved' ELSE 'rejected' END, decided_at = $6::bigint" \
+	" WHERE id = $1 AND state = 'pending' AND ($4::integer = 0 OR" \
+	" (SELECT n FROM unmet) = 0))" \
+	" SELECT pg_notify('" PG_CHANNEL "', $1)"
 
-	if (!approve)
-		return pg_set_state(s, id, REQ_REJECTED, now);
-	res = pg_query(s, "count approvals", "SELECT count(*) FROM teams t WHERE"
-		 " t.request_id = $1 AND " APPROVED_SQL " < t.approvals", 1,
-		 params);
-	if (!res)
-		return STORE_ERROR;
-	unmet = pg_num(res, 0, 0);
-	PQclear(res);
-	return unmet ? STORE_OK : pg_set_state(s, id, REQ_APPROVED, now);
-}
-
-static int insert_decision(struct pg_store *s, const struct who *w,
+static int record_decision(struct pg_store *s, const struct who *w,
 			   const struct vote *v, time_t now)
 {
 	char at[24];
@@ -139,28 +161,22 @@ static int insert_decision(struct pg_store *s, const struct who *w,
 				  v->remote_addr, v->user_agent, v->token };
 
 	snprintf(at, sizeof(at), "%lld", (long long)now);
-	return pg_run(s, "record decision", "INSERT INTO decisions(request_id,"
-		      " email, team, approve, reason, at, remote_addr,"
-		      " user_agent, token) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-		      " $8, $9)", 9, params, NULL);
+	return pg_run(s, "record decision", DECIDE_SQL, 9, params, NULL);
 }
 
+/* Five round trips: BEGIN, the token with the row lock, the token again,
+ * the decision, COMMIT. */
 static int decide_txn(struct pg_store *s, const struct vote *v, time_t now,
 		      int *recorded)
 {
 	struct policy p;
-	struct who w, again;
-	int prev, rc = find_token(s, v->hash, &w);
+	struct who w;
+	int prev, rc = find_token(s, v->hash, 1, &w, &p, &prev);
 
 	if (!rc)
-		rc = pg_read_policy(s, w.request_id, &p, 1);	/* row lock */
-	/* the token may have been replaced while we waited for the lock */
-	if (!rc)
-		rc = find_token(s, v->hash, &again);
+		rc = recheck_token(s, v->hash, w.request_id, &prev);
 	if (rc)
 		return rc;
-	if (strcmp(again.request_id, w.request_id))
-		return STORE_NOT_FOUND;
 	if (!store_vote_nonce_ok(&p, v))
 		return STORE_FORBIDDEN;
 	if (p.state == REQ_PENDING && now >= p.deadline) {
@@ -168,8 +184,6 @@ static int decide_txn(struct pg_store *s, const struct vote *v, time_t now,
 			return STORE_ERROR;
 		p.state = REQ_EXPIRED;
 	}
-	if (my_decision(s, &w, &prev))
-		return STORE_ERROR;
 	if (prev >= 0)
 		return prev == v->approve ? STORE_OK : STORE_CONFLICT;
 	if (p.state != REQ_PENDING)
@@ -177,13 +191,10 @@ static int decide_txn(struct pg_store *s, const struct vote *v, time_t now,
 	if (v->approve && store_is_self(p.author_email, p.keep_tags, w.email) &&
 	    !p.allow_self)
 		return STORE_FORBIDDEN;
-	if (insert_decision(s, &w, v, now))
+	if (record_decision(s, &w, v, now))
 		return STORE_ERROR;
 	*recorded = 1;
-	rc = settle_quorum(s, w.request_id, v->approve, now);
-	if (!rc)	/* delivered to listeners on commit */
-		rc = pg_hint(s, w.request_id);
-	return rc;
+	return STORE_OK;
 }
 
 int pg_decide_ex(struct store *b, const char *token, const char *nonce,

@@ -36,8 +36,8 @@ psql = [os.environ["PGBIN"] + "/psql", "-h", "127.0.0.1", "-p", os.environ["PGPO
         "-U", "gl", "-d", "postgres", "-Atc"]
 def sql(q):
     return subprocess.run(psql + [q], capture_output=True, text=True).stdout.strip()
-check("the schema was created once, at version 3",
-      sql("SELECT version FROM greenlight_schema") == "3")
+check("the schema was created once, at version 4",
+      sql("SELECT version FROM greenlight_schema") == "4")
 check("the announcement names the database without its password",
       "postgresql://gl:***@127.0.0.1" in open(loga).read(), open(loga).read())
 
@@ -200,7 +200,7 @@ check("a forged NOTIFY wakes the long-poll with what the database holds: pending
 m = ru.metrics(a.port)
 counts = {s: int(sql(f"SELECT count(*) FROM requests WHERE state = '{s}'")) for s in
           ("pending", "approved", "rejected", "expired")}
-kept = {s: int(sql(f"SELECT n FROM request_counts WHERE state = '{s}'")) for s in counts}
+kept = {s: int(sql(f"SELECT coalesce(sum(n), 0) FROM request_counts WHERE state = '{s}'")) for s in counts}
 check("request_counts matches the rows", counts == kept, (counts, kept))
 check("/metrics reports those counts and the store", all(
       m.get(f'greenlight_relay_requests{{state="{s}"}}') == counts[s] for s in counts)
@@ -277,8 +277,8 @@ n_before = sql("SELECT count(*) FROM requests")
 sql("DROP TABLE resumes; DROP TABLE notifications; UPDATE greenlight_schema SET version = 1")
 c = ru.Relay(GL, DBURL, loga)
 c.start()
-check("a version 1 database is migrated to version 3 on start",
-      sql("SELECT version FROM greenlight_schema") == "3" and
+check("a version 1 database is migrated to version 4 on start",
+      sql("SELECT version FROM greenlight_schema") == "4" and
       sql("SELECT count(*) FROM notifications") == "0" and
       sql("SELECT count(*) FROM resumes") == "0", sql("SELECT version FROM greenlight_schema"))
 check("the migration keeps every request", sql("SELECT count(*) FROM requests") == n_before)
@@ -289,7 +289,7 @@ st = subprocess.run([GL, "relay", "--listen", "127.0.0.1:0", "--db", DBURL],
 check("a database of a newer schema is refused with one line",
       st.returncode != 0 and "schema version 99" in st.stderr and SECRET not in st.stderr,
       (st.returncode, st.stderr))
-sql("UPDATE greenlight_schema SET version = 3")
+sql("UPDATE greenlight_schema SET version = 4")
 logs = open(loga).read() + open(logb).read()
 check("the password never appears in the relays' output", SECRET not in logs, logs[-1500:])
 check.finish()
