@@ -15,8 +15,9 @@
  * relays deciding the same request at once are serialised: no vote is
  * counted twice or lost.  The counts of requests per state are kept by a
  * trigger in the same transactions (O(1) metrics).  Each recorded decision
- * sends NOTIFY greenlight_decided with the request id, delivered on commit:
- * a hint for relays holding long-polls to re-read (store_watch_start).
+ * is followed by NOTIFY greenlight_decided with the request id, sent right
+ * after its commit (pg_hint): a hint for relays holding long-polls to
+ * re-read (store_watch_start).
  *
  * A request (its row, decisions, teams and who was asked) is read in one
  * statement, so in one snapshot and one round trip, and registered in one;
@@ -31,6 +32,7 @@
 #include <string.h>
 
 #include "store_pg_int.h"
+#include "token.h"
 #include "util.h"
 
 #define PG_SCHEMA_VERSION 4
@@ -356,14 +358,65 @@ int pg_begin(struct pg_store *s, int write)
 	return 0;
 }
 
-/* End a transaction: roll back after STORE_ERROR, else commit. */
+/* A transaction of its own that tells listeners request id changed (""
+ * any): it does not wait for its commit to reach the disk, so it holds
+ * PostgreSQL's lock of the notification queue (taken by every committing
+ * transaction that notifies, until it ends) only for a moment.  What it
+ * tells was committed durably before it was sent.  id is hex, so it may be
+ * written into the text. */
+#define HINT_SQL_FMT \
+	"BEGIN; SET LOCAL synchronous_commit TO off;" \
+	" SELECT pg_notify('" PG_CHANNEL "', '%s'); COMMIT"
+
+static void hint_text(const char *id, char *q, size_t n)
+{
+	snprintf(q, n, HINT_SQL_FMT, id && token_is_hex(id, 32) ? id : "");
+}
+
+/* Commit, then (one round trip: a query string of several statements,
+ * which the server stops at the first that fails) send the hint noted
+ * during the transaction.  A hint that fails is reported, not the
+ * caller's failure: its transaction is committed.  STORE_OK or
+ * STORE_ERROR. */
+static int commit_and_hint(struct pg_store *s)
+{
+	char q[sizeof(HINT_SQL_FMT) + 64] = "COMMIT; ";
+	PGresult *res;
+	int rc = STORE_OK, first = 1;
+
+	hint_text(s->hint, q + strlen(q), sizeof(q) - strlen(q));
+	if (!PQsendQuery(s->conn, q))
+		return pg_error(s, "commit", NULL);
+	while ((res = PQgetResult(s->conn))) {
+		int ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
+			 PQresultStatus(res) == PGRES_TUPLES_OK;
+
+		if (first && !ok)
+			rc = pg_error(s, "commit", res);
+		else if (!ok && rc == STORE_OK)
+			warning("store: could not tell the other relays of a"
+				" change (%s): %.*s", s->shown,
+				(int)strcspn(PQresultErrorMessage(res), "\n"),
+				PQresultErrorMessage(res));
+		first = 0;
+		PQclear(res);
+	}
+	return rc;
+}
+
+/* End a transaction: roll back after STORE_ERROR, else commit (and send
+ * the hint noted by pg_hint(), if any). */
 int pg_finish(struct pg_store *s, int rc, int write)
 {
+	int hinted = s->hinted;
+
+	s->hinted = 0;
 	if (rc == STORE_ERROR) {
 		PGresult *res = PQexec(s->conn, "ROLLBACK");
 
 		PQclear(res);
-	} else if (pg_run(s, "commit", "COMMIT", 0, NULL, NULL)) {
+	} else if (hinted ? commit_and_hint(s) :
+		   pg_run(s, "commit", "COMMIT", 0, NULL, NULL)) {
 		rc = STORE_ERROR;
 	}
 	s->in_txn = 0;
@@ -374,10 +427,23 @@ int pg_finish(struct pg_store *s, int rc, int write)
 
 int pg_hint(struct pg_store *s, const char *id)
 {
-	const char *params[1] = { id ? id : "" };
+	char q[sizeof(HINT_SQL_FMT) + 64];
+	PGresult *res;
+	int rc = STORE_OK;
 
-	return pg_run(s, "notify", "SELECT pg_notify('" PG_CHANNEL "', $1)", 1,
-		      params, NULL);
+	if (s->in_txn) {	/* sent once the transaction is committed */
+		if (s->hinted && strcmp(s->hint, id ? id : ""))
+			id = NULL;	/* two requests: tell "any" */
+		strlcpy_gl(s->hint, id ? id : "", sizeof(s->hint));
+		s->hinted = 1;
+		return STORE_OK;
+	}
+	hint_text(id, q, sizeof(q));
+	res = PQexec(s->conn, q);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = pg_error(s, "notify", res);
+	PQclear(res);
+	return rc;
 }
 
 long long pg_num(const PGresult *res, int row, int col)

@@ -33,6 +33,8 @@ struct pg_store {
 	char shown[URL_SHOWN];		/* the URL, redacted */
 	char sqlstate[6];		/* of the last failed statement */
 	int in_txn;			/* between BEGIN and its end */
+	int hinted;			/* pg_hint() in this transaction: */
+	char hint[33];			/* the request id ("" any), sent after COMMIT */
 };
 
 #define PG(b) ((struct pg_store *)(b))
@@ -65,8 +67,11 @@ int pg_begin(struct pg_store *s, int write);
 /* End a transaction: roll back after STORE_ERROR, else commit. */
 int pg_finish(struct pg_store *s, int rc, int write);
 /* Tell every relay listening that request id changed (NULL: possibly
- * any): NOTIFY on PG_CHANNEL, delivered when the transaction commits (at
- * once outside one).  Relays re-read what they hold or cached for it. */
+ * any): NOTIFY on PG_CHANNEL in a transaction of its own that does not
+ * wait for the disk, sent once the caller's transaction has committed (at
+ * once outside one).  Relays re-read what they hold or cached for it; a
+ * hint lost (the relay dies between the two) is made good by the
+ * listeners' periodic end of their cache generation (store_pg_watch.c). */
 int pg_hint(struct pg_store *s, const char *id);
 long long pg_num(const PGresult *res, int row, int col);
 void pg_text(const PGresult *res, int row, int col, char *dst, size_t n);

@@ -137,8 +137,7 @@ int pg_set_state(struct pg_store *s, const char *id, enum req_state to,
  * request's row locked, the reviewer known to have no decision yet): a
  * reject rejects; an approve approves once no team has fewer distinct
  * approvers than it needs, counting this one ($4 = 1 adds one to team
- * $3: the statement does not see its own insert).  Listeners are told on
- * commit. */
+ * $3: the statement does not see its own insert). */
 #define DECIDE_SQL \
 	"WITH ins AS (INSERT INTO decisions(request_id, email, team, approve," \
 	" reason, at, remote_addr, user_agent, token) VALUES ($1, $2, $3," \
@@ -150,7 +149,7 @@ int pg_set_state(struct pg_store *s, const char *id, enum req_state to,
 	" THEN 'approved' ELSE 'rejected' END, decided_at = $6::bigint" \
 	" WHERE id = $1 AND state = 'pending' AND ($4::integer = 0 OR" \
 	" (SELECT n FROM unmet) = 0))" \
-	" SELECT pg_notify('" PG_CHANNEL "', $1)"
+	" SELECT 1"
 
 static int record_decision(struct pg_store *s, const struct who *w,
 			   const struct vote *v, time_t now)
@@ -165,7 +164,7 @@ static int record_decision(struct pg_store *s, const struct who *w,
 }
 
 /* Five round trips: BEGIN, the token with the row lock, the token again,
- * the decision, COMMIT. */
+ * the decision, COMMIT with the hint to other relays. */
 static int decide_txn(struct pg_store *s, const struct vote *v, time_t now,
 		      int *recorded)
 {
@@ -194,7 +193,7 @@ static int decide_txn(struct pg_store *s, const struct vote *v, time_t now,
 	if (record_decision(s, &w, v, now))
 		return STORE_ERROR;
 	*recorded = 1;
-	return STORE_OK;
+	return pg_hint(s, w.request_id);	/* told after the commit */
 }
 
 int pg_decide_ex(struct store *b, const char *token, const char *nonce,

@@ -6,7 +6,9 @@
  * connection, ends a write generation of this process before the callback
  * runs (store_bump_generation), so answers cached from the database are
  * read again; while the connection is down store_watch_live() is 0 and no
- * cache may be used at all. */
+ * cache may be used at all.  Another relay notifies right after its commit,
+ * not within it (store_pg.c, pg_hint), so a generation also ends every
+ * GENERATION_MAX_MS whatever is heard. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -22,6 +24,10 @@
 /* ---- watching for decisions of other relays ------------------------------------- */
 
 #define WATCH_POLL_MS 200
+/* A generation ends at least this often even when nothing is heard: a
+ * hint lost between another relay's commit and its notification (that
+ * relay died in between) leaves a cached answer stale for at most this. */
+#define GENERATION_MAX_MS 1000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 
@@ -84,6 +90,7 @@ static void *watch_main(void *arg)
 	struct store_watch *w = arg;
 	PGconn *c = listen_conn(w);
 	long backoff = BACKOFF_MIN_MS;
+	uint64_t ended = mono_ms();
 	int lost = !c;
 
 	atomic_store(&w->live, c != NULL);
@@ -115,6 +122,10 @@ static void *watch_main(void *arg)
 		pfd.revents = 0;
 		if (poll(&pfd, 1, WATCH_POLL_MS) < 0 && errno != EINTR)
 			pfd.revents = POLLERR;
+		if (mono_ms() - ended >= GENERATION_MAX_MS) {
+			store_bump_generation();
+			ended = mono_ms();
+		}
 		if (pfd.revents && drain(w, c) < 0) {
 			warning("lost the connection that hears decisions (%s);"
 				" reconnecting", w->shown);
