@@ -105,8 +105,8 @@ int relay_metrics(struct relay_api *a, struct MHD_Connection *c,
 	       "How long settled requests are kept (0: for ever).",
 	       (unsigned long)a->retention_s);
 	metric(&b, "greenlight_relay_decision_hints_total", "counter",
-	       "Decisions heard from a shared (PostgreSQL) database, made by"
-	       " this relay or another; each answers the long-polls held for"
+	       "Changes to requests heard from a shared (PostgreSQL) database,"
+	       " made by another relay; each answers the long-polls held for"
 	       " that request.", m->hints);
 	metric(&b, "greenlight_relay_store_unavailable_total", "counter",
 	       "Calls answered 503 because the database could not be reached.",

@@ -27,6 +27,7 @@
  * while it cannot be, calls fail and store_unavailable() says so.  The URL
  * (which may hold a password) is only ever printed redacted.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,27 +180,55 @@ static const char schema_v3[] =
 	"CREATE INDEX resumes_waiting ON resumes(state, next_at);"
 	"CREATE INDEX resumes_match ON resumes(ci, match);";
 
-/* Version 4: the counts in slots.  A transaction adds to the slot of its
- * server process (pg_backend_pid() % 64), so relays' connections, which
- * are different server processes, no longer wait for one another's counts
- * row until commit (with one row per state, every registration and every
- * settled request waited for the one before it to commit: its fsync
- * included).  A state's count is the sum of its slots: 4 x 64 rows at
- * most, whatever the database holds.  Written so that it can run again. */
+/* Version 4: the counts in slots, kept by row triggers.  A transaction
+ * adds to the slot of its server process (pg_backend_pid() % 64), so
+ * relays' connections, which are different server processes, no longer
+ * wait for one another's counts row until commit (with one row per state,
+ * every registration and every settled request waited for the one before
+ * it to commit: its fsync included).  A state's count is the sum of its
+ * slots: 4 x 64 rows at most, whatever the database holds.  Inserts and
+ * changes of state, one row at a time in the relay's statements, are
+ * counted by row triggers (the statement trigger's transition tables and
+ * JSON cost more than the rest of a registration); a row's two slots are
+ * taken in the order of their states' names, as the statement trigger that
+ * still counts deletions (pruning, many rows) takes its rows, so writers
+ * sharing a slot never wait for each other in a cycle.  Written so that it
+ * can run again. */
 static const char schema_v4[] =
 	"ALTER TABLE request_counts ADD COLUMN IF NOT EXISTS"
 	" slot integer NOT NULL DEFAULT 0;"
 	"ALTER TABLE request_counts DROP CONSTRAINT IF EXISTS"
 	" request_counts_pkey;"
 	"ALTER TABLE request_counts ADD PRIMARY KEY (state, slot);"
-	/* rows taken in one order (by state), as before */
 	"CREATE OR REPLACE FUNCTION greenlight_count_apply(d jsonb)"
 	" RETURNS void LANGUAGE sql AS $$"
 	"  INSERT INTO request_counts(state, slot, n)"
 	"  SELECT key, pg_backend_pid() % 64, value::bigint"
 	"  FROM jsonb_each_text(d) ORDER BY key"
 	"  ON CONFLICT (state, slot) DO UPDATE SET n = request_counts.n + excluded.n;"
-	" $$;";
+	" $$;"
+	"CREATE OR REPLACE FUNCTION greenlight_count_row() RETURNS trigger"
+	" LANGUAGE plpgsql AS $$"
+	" BEGIN"
+	"  IF TG_OP = 'INSERT' THEN"
+	"   INSERT INTO request_counts(state, slot, n)"
+	"   VALUES (NEW.state, pg_backend_pid() % 64, 1)"
+	"   ON CONFLICT (state, slot) DO UPDATE SET n = request_counts.n + 1;"
+	"  ELSE"
+	"   INSERT INTO request_counts(state, slot, n)"
+	"   SELECT v.s, pg_backend_pid() % 64, v.d"
+	"   FROM (VALUES (OLD.state, -1), (NEW.state, 1)) v(s, d) ORDER BY v.s"
+	"   ON CONFLICT (state, slot) DO UPDATE SET n = request_counts.n + excluded.n;"
+	"  END IF;"
+	"  RETURN NULL;"
+	" END $$;"
+	"DROP TRIGGER IF EXISTS request_counts_insert ON requests;"
+	"CREATE TRIGGER request_counts_insert AFTER INSERT ON requests"
+	" FOR EACH ROW EXECUTE FUNCTION greenlight_count_row();"
+	"DROP TRIGGER IF EXISTS request_counts_update ON requests;"
+	"CREATE TRIGGER request_counts_update AFTER UPDATE OF state ON requests"
+	" FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)"
+	" EXECUTE FUNCTION greenlight_count_row();";
 
 /* ---- plumbing --------------------------------------------------------------- */
 
@@ -366,11 +395,27 @@ int pg_begin(struct pg_store *s, int write)
  * written into the text. */
 #define HINT_SQL_FMT \
 	"BEGIN; SET LOCAL synchronous_commit TO off;" \
-	" SELECT pg_notify('" PG_CHANNEL "', '%s'); COMMIT"
+	" SELECT pg_notify('" PG_CHANNEL "', '%s:%s'); COMMIT"
+
+static char instance[17];		/* this process, in its hints */
+static pthread_once_t instance_once = PTHREAD_ONCE_INIT;
+
+static void make_instance(void)
+{
+	if (store_random_hex(instance, 8))
+		strlcpy_gl(instance, "0000000000000000", sizeof(instance));
+}
+
+const char *pg_instance(void)
+{
+	pthread_once(&instance_once, make_instance);
+	return instance;
+}
 
 static void hint_text(const char *id, char *q, size_t n)
 {
-	snprintf(q, n, HINT_SQL_FMT, id && token_is_hex(id, 32) ? id : "");
+	snprintf(q, n, HINT_SQL_FMT, pg_instance(),
+		 id && token_is_hex(id, 32) ? id : "");
 }
 
 /* Commit, then (one round trip: a query string of several statements,
@@ -468,9 +513,12 @@ static void quiet(void *arg, const char *message)
 PGconn *pg_connect_url(const char *url)
 {
 	/* keywords before dbname are defaults the URL may override */
-	const char *keys[] = { "connect_timeout", "application_name", "dbname",
-			       NULL };
-	const char *vals[] = { "5", "greenlight", url, NULL };
+	/* plans made once per prepared statement: these are single-request
+	 * lookups, whose plan does not depend on the values */
+	const char *keys[] = { "connect_timeout", "application_name", "options",
+			       "dbname", NULL };
+	const char *vals[] = { "5", "greenlight",
+			       "-c plan_cache_mode=force_generic_plan", url, NULL };
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 
 	if (c)

@@ -73,6 +73,9 @@ int pg_finish(struct pg_store *s, int rc, int write);
  * hint lost (the relay dies between the two) is made good by the
  * listeners' periodic end of their cache generation (store_pg_watch.c). */
 int pg_hint(struct pg_store *s, const char *id);
+/* This process's tag in its hints ("<tag>:<request id>"), 16 hex digits:
+ * a relay does not wake its long-polls again for its own changes. */
+const char *pg_instance(void);
 long long pg_num(const PGresult *res, int row, int col);
 void pg_text(const PGresult *res, int row, int col, char *dst, size_t n);
 

@@ -67,6 +67,24 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* The request a hint names ("" any), or NULL for one of this process's
+ * own ("<tag>:<id>", pg_instance()): its writes ended its generation and
+ * woke its long-polls when they committed.  A payload without a tag (a
+ * relay of an earlier version, or anyone who can connect) is an id. */
+static const char *hint_id(const char *extra)
+{
+	const char *colon = extra ? strchr(extra, ':') : NULL;
+
+	if (!extra)
+		return "";
+	if (!colon)
+		return extra;
+	if ((size_t)(colon - extra) == strlen(pg_instance()) &&
+	    !strncmp(extra, pg_instance(), (size_t)(colon - extra)))
+		return NULL;
+	return colon + 1;
+}
+
 /* Deliver what arrived; -1 when the connection is gone. */
 static int drain(struct store_watch *w, PGconn *c)
 {
@@ -75,11 +93,12 @@ static int drain(struct store_watch *w, PGconn *c)
 	if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
 		return -1;
 	while ((n = PQnotifies(c))) {
-		store_bump_generation();
-		if (n->extra && *n->extra)
-			w->fn(w->ud, n->extra);
-		else
-			w->fn(w->ud, NULL);
+		const char *id = hint_id(n->extra);
+
+		if (id) {
+			store_bump_generation();
+			w->fn(w->ud, *id ? id : NULL);
+		}
 		PQfreemem(n);
 	}
 	return 0;

@@ -385,9 +385,13 @@ static int form_field(void *ud, const char *name, const char *value)
 	return f->bad;
 }
 
-/* Decide under the lock.  *rv describes the request for the response page:
- * as it was before (for refusals) or after (when recorded); id receives
- * the request's id. */
+/* Decide under the lock, then read the request for the response page: as
+ * the decision left it (recorded), or as it is (a refusal that needs the
+ * page: gone, forbidden).  id receives the request's id, "" when it could
+ * not be read; then a recorded decision is answered 500 (asking again
+ * answers "recorded") and its long-polls only when their wait ends.  One
+ * decision and one read: the page is not read before deciding as well
+ * (on PostgreSQL each is several round trips). */
 static int decide(struct web *w, const char *token, const struct form *f,
 		  struct MHD_Connection *c, struct store_review *rv,
 		  int *recorded, char id[33])
@@ -395,21 +399,20 @@ static int decide(struct web *w, const char *token, const struct form *f,
 	struct web_slot *sl = web_slot(w);
 	char addr[ADDR_MAX];
 	time_t now = time(NULL);
-	int rc;
+	int rc, got;
 
 	remote_addr(c, addr);
 	pthread_mutex_lock(&sl->lock);
-	rc = store_review_get(sl->store, token, now, rv);
-	strlcpy_gl(id, rv->req.id, 33);
-	if (rc == STORE_OK || rc == STORE_GONE)
-		rc = store_decide_ex(sl->store, token, f->nonce, f->decision,
-				     f->reason, addr,
-				     header(c, MHD_HTTP_HEADER_USER_AGENT), now,
-				     recorded);
-	if (rc == STORE_OK) {
-		store_review_release(rv);
-		store_review_get(sl->store, token, now, rv);
+	rc = store_decide_ex(sl->store, token, f->nonce, f->decision,
+			     f->reason, addr,
+			     header(c, MHD_HTTP_HEADER_USER_AGENT), now,
+			     recorded);
+	if (rc == STORE_OK || rc == STORE_GONE || rc == STORE_FORBIDDEN) {
+		got = store_review_get(sl->store, token, now, rv);
+		if (got != STORE_OK && got != STORE_GONE)
+			rc = STORE_ERROR;
 	}
+	strlcpy_gl(id, rv->req.id, 33);
 	pthread_mutex_unlock(&sl->lock);
 	return rc;
 }
@@ -481,7 +484,7 @@ static enum MHD_Result post_finish(struct web *w, struct MHD_Connection *c,
 		goto out;
 	}
 	rc = decide(w, k->token, &f, c, &rv, &recorded, id);
-	if (recorded)	/* announced in completed(), once the reviewer has the answer */
+	if (recorded && id[0])	/* announced in completed(), once the reviewer has the answer */
 		strlcpy_gl(k->decided_id, id, sizeof(k->decided_id));
 	ret = decided(w, c, rc, &rv, &f, recorded);
 out:
