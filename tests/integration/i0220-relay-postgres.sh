@@ -52,6 +52,7 @@ check("relay B registers too", st == 201, (st, again))
 
 # the gate long-polls A; the reviewer decides on B
 lat = []
+hints_b = ru.metrics(b.port).get("greenlight_relay_decision_hints_total", 0)
 for i in range(10):
     req, toks = ru.register(a.port)
     _, nonce = ru.page_nonce(b.port, toks[0][2])
@@ -78,6 +79,10 @@ print(f"cross-relay wake-up (decision on B -> long-poll on A answered): "
 # loaded machine but fails if the long-poll only ended with its wait
 check("cross-relay wake-up: each of 10 answered within 1 s of the decision",
       len(lat) == 10 and lat[-1] < 1000, lat)
+time.sleep(0.3)
+check("relay B does not take its own 10 hints for other relays' changes",
+      ru.metrics(b.port).get("greenlight_relay_decision_hints_total", 0) == hints_b,
+      (hints_b, ru.metrics(b.port).get("greenlight_relay_decision_hints_total")))
 
 # both relays decide the same quorum-2 request at once, many times
 bad = []
