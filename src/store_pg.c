@@ -3,9 +3,9 @@
  * connection, the schema and its migrations, transactions, and the
  * backend's operations table.  The operations live by job in
  * store_pg_request.c (requests and housekeeping), store_pg_review.c
- * (reviewers and decisions), store_pg_baseline.c, store_pg_notify.c and
- * store_pg_watch.c (LISTEN for other relays' decisions); store_pg_int.h
- * is what they share.
+ * (reviewers and decisions), store_pg_baseline.c, store_pg_notify.c,
+ * store_pg_resume.c and store_pg_watch.c (LISTEN for other relays'
+ * changes); store_pg_int.h is what they share.
  *
  * Same schema and behaviour as the SQLite backend.  One struct store is one
  * libpq connection, used by one thread at a time.  The schema is created

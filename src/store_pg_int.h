@@ -87,6 +87,9 @@ int pg_read_policy(struct pg_store *s, const char *id, struct policy *p,
  * the caller's transaction; released on failure. */
 int pg_read_request(struct pg_store *s, const char *id,
 		    struct store_request *r, int full);
+/* Lock request id's row (in a transaction): STORE_OK while it is
+ * pending, STORE_GONE once settled, or STORE_NOT_FOUND / STORE_ERROR. */
+int pg_lock_pending(struct pg_store *s, const char *id);
 /* Settle request id as expired if it is pending past its deadline. */
 int pg_expire_one(struct pg_store *s, const char *id, time_t now);
 int pg_insert_recipient(struct pg_store *s, const char *id,

@@ -117,13 +117,8 @@ static int add_one(struct pg_store *s, const char *id,
 static int add_txn(struct pg_store *s, const char *id,
 		   const struct store_recipient *r, size_t n)
 {
-	struct policy p;
-	int rc = pg_read_policy(s, id, &p, 1);	/* row lock */
+	int rc = pg_lock_pending(s, id);
 
-	if (rc)
-		return rc;
-	if (p.state != REQ_PENDING)
-		return STORE_GONE;
 	for (size_t i = 0; !rc && i < n; i++)
 		rc = add_one(s, id, &r[i]);
 	return rc;

@@ -414,17 +414,24 @@ int pg_request_put(struct store *b, const struct store_new_request *nr,
 	return rc;
 }
 
-static int rekey_txn(struct pg_store *s, const char *id,
-		     const struct store_recipient *r, size_t n)
+int pg_lock_pending(struct pg_store *s, const char *id)
 {
-	const char *params[1] = { id };
 	struct policy p;
 	int rc = pg_read_policy(s, id, &p, 1);
 
 	if (rc)
 		return rc;
-	if (p.state != REQ_PENDING)
-		return STORE_GONE;
+	return p.state == REQ_PENDING ? STORE_OK : STORE_GONE;
+}
+
+static int rekey_txn(struct pg_store *s, const char *id,
+		     const struct store_recipient *r, size_t n)
+{
+	const char *params[1] = { id };
+	int rc = pg_lock_pending(s, id);
+
+	if (rc)
+		return rc;
 	rc = pg_run(s, "replace recipients", "DELETE FROM recipients WHERE"
 		    " request_id = $1", 1, params, NULL);
 	for (size_t i = 0; !rc && i < n; i++)
@@ -432,7 +439,7 @@ static int rekey_txn(struct pg_store *s, const char *id,
 	if (!rc)
 		rc = pg_run(s, "mark not notified", "UPDATE requests SET"
 			    " notified = 0 WHERE id = $1", 1, params, NULL);
-	if (!rc)	/* delivered to listeners on commit */
+	if (!rc)	/* sent once committed */
 		rc = pg_hint(s, id);
 	return rc;
 }
