@@ -46,7 +46,7 @@ refused "alice with bob's code" "From is not bob@example.com" \
 	"$bob" --from alice@example.com --body "approve"
 alice_code=$(sed -n 's/^Reply-To: gate+\([A-Za-z0-9_-]*\)@.*/\1/p' "$alice" | tr -d '\r')
 refused "alice's code in bob's thread" "it does not answer alice@example.com's request email" \
-	"$bob" --from alice@example.com --code "$alice_code" --body "approve"
+	"$bob" --from alice@example.com --code="$alice_code" --body "approve"
 refused "forged From (dmarc=fail)" "mx.example.com did not vouch for example.com (dkim=fail, dmarc=fail)" \
 	"$alice" --from alice@example.com --auth "mx.example.com; dkim=fail header.d=example.com; dmarc=fail header.from=example.com" --body "approve"
 refused "no Authentication-Results" "no Authentication-Results from mx.example.com" \

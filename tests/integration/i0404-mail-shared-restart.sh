@@ -70,7 +70,7 @@ old_code=$($PY -c 'import email, re, sys
 m = email.message_from_binary_file(open(sys.argv[1], "rb"))
 print(re.search(r"\+([A-Za-z0-9_-]+)@", str(m["Reply-To"])).group(1))' "$old_alice")
 check "the old request carries its reply code" test -n "$old_code"
-mixed_id=$(reply "$new_alice" --from alice@example.com --code "$old_code" --body "approve")
+mixed_id=$(reply "$new_alice" --from alice@example.com --code="$old_code" --body "approve")
 wait_log "reply $mixed_id from" 15
 check "the old code in the new thread is refused by name" grep -qF "reply $mixed_id from alice@example.com" <(grep "not counted: its reply code belongs to request" "$C/gl.err")
 check "still waiting" kill -0 "$GL_PID"
