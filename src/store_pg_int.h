@@ -64,7 +64,8 @@ int pg_run(struct pg_store *s, const char *what, const char *sql, int n,
 /* A usable connection (reconnected once if it was lost): 0 or -1. */
 int pg_ready(struct pg_store *s);
 int pg_begin(struct pg_store *s, int write);
-/* End a transaction: roll back after STORE_ERROR, else commit. */
+/* End a transaction: roll back after STORE_ERROR, else commit, followed
+ * in the same round trip by the hint pg_hint() noted, if any. */
 int pg_finish(struct pg_store *s, int rc, int write);
 /* Tell every relay listening that request id changed (NULL: possibly
  * any): NOTIFY on PG_CHANNEL in a transaction of its own that does not
@@ -80,9 +81,6 @@ long long pg_num(const PGresult *res, int row, int col);
 void pg_text(const PGresult *res, int row, int col, char *dst, size_t n);
 
 /* ---- shared by the operations' files ---- */
-/* The request's policy; lock: SELECT ... FOR UPDATE (in a transaction). */
-int pg_read_policy(struct pg_store *s, const char *id, struct policy *p,
-		   int lock);
 /* The request's row, decisions and teams (full: and who was asked), in
  * the caller's transaction; released on failure. */
 int pg_read_request(struct pg_store *s, const char *id,

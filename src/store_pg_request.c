@@ -11,34 +11,6 @@
 
 /* ---- reading -------------------------------------------------------------- */
 
-int pg_read_policy(struct pg_store *s, const char *id, struct policy *p,
-		   int lock)
-{
-	const char *params[1] = { id };
-	PGresult *res = pg_query(s, "read request", lock ?
-			   "SELECT state, deadline, coalesce(author_email, ''),"
-			   " allow_self_approval, secret, keep_tags FROM requests"
-			   " WHERE id = $1 FOR UPDATE" :
-			   "SELECT state, deadline, coalesce(author_email, ''),"
-			   " allow_self_approval, secret, keep_tags FROM requests"
-			   " WHERE id = $1", 1, params);
-	int rc = STORE_NOT_FOUND;
-
-	if (!res)
-		return STORE_ERROR;
-	if (PQntuples(res) == 1) {
-		p->state = store_state_from_name(PQgetvalue(res, 0, 0));
-		p->deadline = (time_t)pg_num(res, 0, 1);
-		pg_text(res, 0, 2, p->author_email, sizeof(p->author_email));
-		p->allow_self = (int)pg_num(res, 0, 3);
-		pg_text(res, 0, 4, p->secret, sizeof(p->secret));
-		p->keep_tags = (int)pg_num(res, 0, 5);
-		rc = STORE_OK;
-	}
-	PQclear(res);
-	return rc;
-}
-
 /* The request, its decisions, its teams with their approvers so far and
  * (when $2) who was asked, in one statement: one snapshot and one round
  * trip, where a transaction of a statement each took six.  Every row says
@@ -416,12 +388,18 @@ int pg_request_put(struct store *b, const struct store_new_request *nr,
 
 int pg_lock_pending(struct pg_store *s, const char *id)
 {
-	struct policy p;
-	int rc = pg_read_policy(s, id, &p, 1);
+	const char *params[1] = { id };
+	PGresult *res = pg_query(s, "lock request", "SELECT state FROM requests"
+				 " WHERE id = $1 FOR UPDATE", 1, params);
+	int rc = STORE_NOT_FOUND;
 
-	if (rc)
-		return rc;
-	return p.state == REQ_PENDING ? STORE_OK : STORE_GONE;
+	if (!res)
+		return STORE_ERROR;
+	if (PQntuples(res) == 1)
+		rc = store_state_from_name(PQgetvalue(res, 0, 0)) == REQ_PENDING ?
+		     STORE_OK : STORE_GONE;
+	PQclear(res);
+	return rc;
 }
 
 static int rekey_txn(struct pg_store *s, const char *id,
