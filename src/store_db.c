@@ -24,6 +24,7 @@
 
 #define SCHEMA_VERSION 8
 #define BUSY_TIMEOUT_MS 5000
+#define WAL_RETRY_MS 5		/* between tries of a switch to WAL mode */
 
 static const char schema_v1[] =
 	"CREATE TABLE requests("
@@ -435,20 +436,28 @@ static int make_file(const char *path)
 	return 0;
 }
 
+/* Several connections opening one new file at once each ask for WAL
+ * mode; the switch needs the file to itself, and SQLite answers BUSY
+ * without waiting when two of them would wait for each other.  Such a
+ * BUSY is retried for as long as a lock is waited for elsewhere. */
 static int set_wal(struct sq_store *s)
 {
 	sqlite3_stmt *st = NULL;
 	const unsigned char *mode;
-	int ret = -1;
+	int rc, ret = -1, waited = 0;
 
 	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st,
 			       NULL) != SQLITE_OK) {
 		sq_error(s, "journal_mode");
 		goto out;
 	}
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sq_error(s, "journal_mode");
-		goto out;
+	while ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if ((rc & 0xff) != SQLITE_BUSY || waited >= BUSY_TIMEOUT_MS) {
+			sq_error(s, "journal_mode");
+			goto out;
+		}
+		sqlite3_reset(st);
+		waited += sqlite3_sleep(WAL_RETRY_MS);
 	}
 	mode = sqlite3_column_text(st, 0);
 	if (!mode || strcmp((const char *)mode, "wal")) {

@@ -7,7 +7,8 @@
  * of its group commit; many threads registering and deciding at once get
  * their own results, with a token-hash conflict in the middle; a process
  * killed while it writes keeps every write it was answered for, and no
- * half-written request.
+ * half-written request; many threads opening one new file at once all get
+ * a connection.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -410,6 +411,55 @@ static void test_killed_mid_group(void **state)
 				    " r.id) <> 1", NULL), 0);
 }
 
+/* ---- many first openers ----------------------------------------------------- */
+
+#define OPENERS 8
+
+struct opener {
+	const char *path;
+	pthread_barrier_t *start;
+	int ok;
+};
+
+static void *open_at_once(void *arg)
+{
+	struct opener *o = arg;
+	struct store *s;
+
+	pthread_barrier_wait(o->start);
+	s = store_open(o->path);
+	o->ok = s != NULL;
+	store_close(s);
+	return NULL;
+}
+
+/* Each opener of a new file switches it to WAL mode; two of them asking at
+ * once used to make one fail with "database is locked". */
+static void test_openers_of_a_new_file(void **state)
+{
+	struct fixture *f = *state;
+	char path[160];
+
+	for (int round = 0; round < 40; round++) {
+		struct opener o[OPENERS];
+		pthread_t th[OPENERS];
+		pthread_barrier_t start;
+
+		snprintf(path, sizeof(path), "%s/new-%d.db", f->dir, round);
+		assert_int_equal(pthread_barrier_init(&start, NULL, OPENERS), 0);
+		for (int i = 0; i < OPENERS; i++) {
+			o[i] = (struct opener){ path, &start, 0 };
+			assert_int_equal(pthread_create(&th[i], NULL,
+							open_at_once, &o[i]), 0);
+		}
+		for (int i = 0; i < OPENERS; i++) {
+			assert_int_equal(pthread_join(th[i], NULL), 0);
+			assert_true(o[i].ok);
+		}
+		pthread_barrier_destroy(&start);
+	}
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -418,6 +468,7 @@ int main(void)
 		T(test_failure_stays_in_its_savepoint),
 		T(test_many_callers),
 		T(test_killed_mid_group),
+		T(test_openers_of_a_new_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
