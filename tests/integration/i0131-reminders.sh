@@ -25,7 +25,8 @@ gl_run_bg --timeout 60s
 wait_mail 2 || { finish; exit 1; }
 wait_thread 4 12
 check "two reminders each by now" test "$(threads count eng1@example.com reminder 2 && echo y)" = y
-check "reminders 2s apart" threads spacing eng2@example.com 1.5 3.5
+check "reminders every 2s from the request" threads schedule eng2@example.com 2 1.5
+check "the same for the other reviewer" threads schedule eng1@example.com 2 1.5
 check "reminders threaded on the request email" threads threaded
 check "reminder says where the team stands" threads body eng1@example.com 1 \
 	"Reminder: model-release still needs engineering's review" "0 of 2 approvals" \

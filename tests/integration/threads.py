@@ -16,8 +16,17 @@ Usage: threads.py MAILDIR COMMAND [ARGS...]; exit 0 when the check holds,
                           ("reminder": body starts "Reminder:",
                           "followup": anything else)
   howmany ADDR KIND       print how many threaded messages of KIND ADDR got
-  spacing ADDR MIN MAX    the reminders to ADDR arrived MIN..MAX seconds
-                          apart (each gap), at least two of them
+  schedule ADDR EVERY LATE
+                          reminder k to ADDR (at least two) arrived no
+                          sooner than k*EVERY - 1.5 s and no later than
+                          k*EVERY + LATE s after the request email to ADDR:
+                          reminders are due at creation + k*EVERY, with
+                          the creation time kept in whole seconds (up to
+                          1 s before the request email) and a little more
+                          for that email's own delivery.  Gaps between
+                          consecutive arrivals are not checked: one slow
+                          delivery would shorten the next gap although
+                          nothing was sent early.
 """
 import email
 import glob
@@ -35,12 +44,12 @@ def load(path):
     return m, meta
 
 
-def requests(d):
+def requests(d, with_meta=False):
     out = {}
     for p in sorted(glob.glob(os.path.join(d, "*.eml"))):
         m, meta = load(p)
         for to in meta["rcpt_tos"]:
-            out.setdefault(to.lower(), []).append(m)
+            out.setdefault(to.lower(), []).append((m, meta) if with_meta else m)
     return out
 
 
@@ -102,14 +111,19 @@ def main():
     elif cmd == "howmany":
         to, k = args[0].lower(), args[1]
         print(sum(1 for t, m, _ in thr if t == to and kind(m) == k))
-    elif cmd == "spacing":
-        to, lo, hi = args[0].lower(), float(args[1]), float(args[2])
+    elif cmd == "schedule":
+        to, every, late = args[0].lower(), float(args[1]), float(args[2])
+        asked = requests(d, with_meta=True).get(to)
+        if not asked:
+            fail(f"{to} got no request email")
+        t0 = asked[0][1]["received"]
         times = [meta["received"] for t, m, meta in thr if t == to and kind(m) == "reminder"]
         if len(times) < 2:
             fail(f"{to} got {len(times)} reminders, need two to measure")
-        for a, b in zip(times, times[1:]):
-            if not lo <= b - a <= hi:
-                fail(f"{to}: reminders {b - a:.2f}s apart, expected {lo}..{hi}s")
+        for k, t in enumerate(times, 1):
+            lo, hi = k * every - 1.5, k * every + late
+            if not lo <= t - t0 <= hi:
+                fail(f"{to}: reminder {k} came {t - t0:.2f}s after the request, expected {lo}..{hi}s")
     else:
         fail("unknown command " + cmd)
 
