@@ -15,7 +15,7 @@
 . "$(dirname "$0")/pg_lib.sh"
 pg_start
 $PY - <<'PYEOF'
-import os, signal, subprocess, threading, time, statistics
+import os, re, signal, subprocess, threading, time, statistics
 import relay_util as ru
 
 T, GL, URL = os.environ["TMP"], os.environ["GREENLIGHT"], os.environ["PGURL"]
@@ -200,6 +200,37 @@ t.join(25)
 r = out.get("r")
 check("a forged NOTIFY wakes the long-poll with what the database holds: pending",
       r is not None and r[1]["state"] == "pending" and not r[1]["decisions"], r)
+
+# a relay's own tag can be learnt by anyone who LISTENs; a notification
+# forged with relay A's tag is ignored by A (its long-poll answers when its
+# wait ends) and re-read by B: both answer pending, never a decision
+lis = subprocess.Popen(psql[:-1] + ["-q"], stdin=subprocess.PIPE,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+lis.stdin.write("LISTEN greenlight_decided;\nSELECT pg_sleep(1.5);\n"); lis.stdin.flush()
+time.sleep(0.3)
+seen, stoks = ru.register(a.port)
+ru.decide(a.port, stoks[0][2])
+heard = lis.communicate(timeout=10)[0]
+m = re.search(r'payload "([0-9a-f]{16}):' + seen["id"] + '"', heard)
+check("a listener learns relay A's tag from its hint", m is not None, heard)
+tag = m.group(1) if m else "0" * 16
+req, toks = ru.register(a.port)
+outs = {}
+def poll4(name, port):
+    t0 = time.monotonic()
+    r = ru.call(port, "GET", f"/v1/requests/{req['id']}?wait=3")
+    outs[name] = (time.monotonic() - t0, r)
+ps = [threading.Thread(target=poll4, args=(n, p)) for n, p in (("a", a.port), ("b", b.port))]
+for t in ps: t.start()
+time.sleep(0.3)
+sql(f"NOTIFY greenlight_decided, '{tag}:{req['id']}'")
+for t in ps: t.join(10)
+ta, ra = outs.get("a", (0, None))
+tb, rb = outs.get("b", (0, None))
+check(f"a NOTIFY forged with A's tag: A ignores it, its long-poll ends at its wait ({ta:.2f}s) pending",
+      ra is not None and ta >= 2.5 and ra[1]["state"] == "pending" and not ra[1]["decisions"], ra)
+check(f"... B re-reads ({tb:.2f}s) and answers pending",
+      rb is not None and tb < 2.5 and rb[1]["state"] == "pending" and not rb[1]["decisions"], rb)
 
 # O(1) counts kept in the same transactions
 m = ru.metrics(a.port)
