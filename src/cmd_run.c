@@ -152,6 +152,20 @@ void usage_run(FILE *out)
 	      "      waiting (the request stays pending).\n", out);
 }
 
+/* An environment variable that stands for a flag: unset, "" or a false
+ * value leaves it off; a value that is neither is refused rather than
+ * read as off (a job meant to detach would hold its runner). */
+static int env_switch(const char *name, const char *flag, int *on)
+{
+	const char *v = getenv(name);
+
+	if (v && parse_bool(v, on))
+		return error("%s='%.40s' (acts as %s) is not true or false; set it"
+			     " to 1, true or yes, or to 0, false or no, or unset it",
+			     name, v, flag);
+	return 0;
+}
+
 static int parse_args(struct run *r, int argc, char **argv)
 {
 	enum { OPT_JSON = 256, OPT_MAX, OPT_RESEND, OPT_DETACH, OPT_RESUME, OPT_COLLECT,
@@ -173,10 +187,11 @@ static int parse_args(struct run *r, int argc, char **argv)
 		longopts[n++] = (struct option){ setting_option(i), required_argument, NULL, OPT_SETTING + i };
 	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
 	r->output = getenv("GREENLIGHT_OUTPUT");
-	r->detach = getenv("GREENLIGHT_DETACH") && !strcmp(getenv("GREENLIGHT_DETACH"), "1");
+	if (env_switch("GREENLIGHT_DETACH", "--detach", &r->detach) ||
+	    env_switch("GREENLIGHT_COLLECT", "--collect", &r->collect))
+		return -1;
 	r->resume = getenv("GREENLIGHT_RESUME") && *getenv("GREENLIGHT_RESUME") ?
 		    getenv("GREENLIGHT_RESUME") : NULL;
-	r->collect = getenv("GREENLIGHT_COLLECT") && !strcmp(getenv("GREENLIGHT_COLLECT"), "1");
 	while ((c = getopt_long(argc, argv, "g:r:o:h", longopts, &idx)) != -1) {
 		if (c >= OPT_SETTING && c < OPT_SETTING + SET_COUNT) {
 			settings_set_flag(&r->set, (enum setting_id)(c - OPT_SETTING), optarg);

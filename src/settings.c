@@ -92,19 +92,6 @@ static int bad(const struct settings *s, enum setting_id id, const char *what)
 	return error("%s \"%s\" (from %s): %s", defs[id].option, s->value[id], o, what);
 }
 
-static int parse_bool(const char *v, int *out)
-{
-	if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes")) {
-		*out = 1;
-		return 0;
-	}
-	if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !*v) {
-		*out = 0;
-		return 0;
-	}
-	return -1;
-}
-
 /* Entry i (0-based) of a comma-separated list, blanks trimmed. */
 static void list_entry(const char *list, int i, char *out, size_t n)
 {

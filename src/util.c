@@ -117,6 +117,19 @@ size_t strlcpy_gl(char *dst, const char *src, size_t size)
 	return len;
 }
 
+int parse_bool(const char *s, int *out)
+{
+	if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes")) {
+		*out = 1;
+		return 0;
+	}
+	if (!strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "no") || !*s) {
+		*out = 0;
+		return 0;
+	}
+	return -1;
+}
+
 int parse_size(const char *s, uint64_t *out)
 {
 	uint64_t v = 0, mul = 1;

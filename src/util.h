@@ -47,6 +47,10 @@ char *xstrndup(const char *s, size_t n);
 /* Copy at most size-1 bytes and NUL-terminate; returns strlen(src). */
 size_t strlcpy_gl(char *dst, const char *src, size_t size);
 
+/* Parse a switch: "true", "1", "yes" set *out to 1; "false", "0", "no"
+ * and "" to 0; anything else returns -1 and leaves *out alone. */
+int parse_bool(const char *s, int *out);
+
 /* Parse a size like "64M", "1G", "4096" into *out; -1 on bad syntax. */
 int parse_size(const char *s, uint64_t *out);
 

@@ -93,8 +93,12 @@ git -C "$WORK" remote add origin https://git.example.com/acme/model.git
 check "--detach without a gate secret is bad usage" test "$RC" -eq 2
 check "... and names the variable" grep -q "GREENLIGHT_GATE_SECRET" "$WORK/gl.err"
 export GREENLIGHT_GATE_SECRET=detach-test-secret-0123456789abcdefghijkl
-(cd "$WORK" && "$GREENLIGHT" run $relay_args --detach -o d1.json >"$WORK/gl.out" 2>"$WORK/gl.err"); RC=$?
-check "--detach exits 5 at once" test "$RC" -eq 5
+(cd "$WORK" && GREENLIGHT_DETACH=maybe "$GREENLIGHT" run $relay_args >"$WORK/gl.out" 2>"$WORK/gl.err"); RC=$?
+check "GREENLIGHT_DETACH=maybe is bad usage, not off (a held runner)" test "$RC" -eq 2
+check "... in one line naming the variable and the values it takes" \
+	test "$(grep -c "GREENLIGHT_DETACH='maybe' (acts as --detach) is not true or false; set it to 1, true or yes" "$WORK/gl.err")/$(wc -l <"$WORK/gl.err")" = 1/1
+(cd "$WORK" && GREENLIGHT_DETACH=true "$GREENLIGHT" run $relay_args -o d1.json >"$WORK/gl.out" 2>"$WORK/gl.err"); RC=$?
+check "--detach (GREENLIGHT_DETACH=true) exits 5 at once" test "$RC" -eq 5
 check "--detach says how to collect" grep -q "run again (without --detach)" "$WORK/gl.err"
 check "--detach record is pending" test "$(json_get "$WORK/d1.json" 'd["outcome"]')" = pending
 wait_mail 6
