@@ -1,4 +1,4 @@
-/* relay_resume.c - the sweep that resumes waiting pipelines (relay_resume.h). */
+/* relay_resume.c - the workers that resume waiting pipelines (relay_resume.h). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,14 +14,51 @@
 #define SWEEP_MS 1000
 #define SWEEP_BATCH 32
 
-struct relay_resume {
-	const struct resume_config *cfg;
+struct worker {
+	struct relay_resume *rr;
 	struct store *s;
 	pthread_t th;
+	int started;
+};
+
+struct relay_resume {
+	const struct resume_config *cfg;
+	struct resume_lanes lanes;
+	struct worker w[RESUME_WORKERS];
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int stop;
 };
+
+/* Take r's lane: its slot, or -1 when another worker calls that CI of
+ * that tenant now. */
+static int lane_take(struct resume_lanes *l, const struct store_resume *r)
+{
+	char key[RESUME_LANE_SIZE];
+	int slot = -1;
+
+	snprintf(key, sizeof(key), "%s %s", r->tenant, r->ci);
+	pthread_mutex_lock(&l->lock);
+	for (int i = 0; i < RESUME_WORKERS; i++) {
+		if (!strcmp(l->busy[i], key)) {
+			slot = -1;
+			break;
+		}
+		if (slot < 0 && !l->busy[i][0])
+			slot = i;
+	}
+	if (slot >= 0)
+		strlcpy_gl(l->busy[slot], key, sizeof(l->busy[slot]));
+	pthread_mutex_unlock(&l->lock);
+	return slot;
+}
+
+static void lane_give(struct resume_lanes *l, int slot)
+{
+	pthread_mutex_lock(&l->lock);
+	l->busy[slot][0] = '\0';
+	pthread_mutex_unlock(&l->lock);
+}
 
 /* Call the CI for one claimed resume; how it ended. */
 static enum resume_result call(const struct resume_config *cfg, const struct store_resume *r,
@@ -76,7 +113,8 @@ static void one(struct store *s, const struct resume_config *cfg, const struct s
 }
 
 int relay_resume_sweep(struct store *s, const struct resume_config *cfg,
-		       resume_http_fn http, void *ud, time_t now)
+		       struct resume_lanes *lanes, resume_http_fn http, void *ud,
+		       time_t now)
 {
 	struct store_resume *due;
 	size_t n;
@@ -85,15 +123,21 @@ int relay_resume_sweep(struct store *s, const struct resume_config *cfg,
 	if (store_resume_due(s, now, SWEEP_BATCH, &due, &n))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		int rc = store_resume_claim(s, due[i].request_id, due[i].outcome, now);
+		int slot = lanes ? lane_take(lanes, &due[i]) : -1;
+		int rc;
 
-		if (rc < 0) {
-			claimed = -1;
-			break;
-		}
+		if (lanes && slot < 0)
+			continue;	/* a later sweep takes it */
+		rc = store_resume_claim(s, due[i].request_id, due[i].outcome, now);
 		if (rc == 1) {
 			claimed++;
 			one(s, cfg, &due[i], http, ud, now);
+		}
+		if (slot >= 0)
+			lane_give(lanes, slot);
+		if (rc < 0) {
+			claimed = -1;
+			break;
 		}
 	}
 	store_resume_free(due, n);
@@ -102,14 +146,16 @@ int relay_resume_sweep(struct store *s, const struct resume_config *cfg,
 
 static void *run(void *arg)
 {
-	struct relay_resume *rr = arg;
+	struct worker *w = arg;
+	struct relay_resume *rr = w->rr;
 
 	pthread_mutex_lock(&rr->lock);
 	while (!rr->stop) {
 		struct timespec until;
 
 		pthread_mutex_unlock(&rr->lock);
-		relay_resume_sweep(rr->s, rr->cfg, resume_http_curl, NULL, time(NULL));
+		relay_resume_sweep(w->s, rr->cfg, &rr->lanes, resume_http_curl, NULL,
+				   time(NULL));
 		pthread_mutex_lock(&rr->lock);
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += SWEEP_MS / 1000;
@@ -131,22 +177,26 @@ struct relay_resume *relay_resume_start(const char *db_path,
 		return NULL;
 	}
 	rr->cfg = cfg;
-	rr->s = store_open(db_path);
-	if (!rr->s) {
-		free(rr);
-		return NULL;
-	}
 	pthread_mutex_init(&rr->lock, NULL);
 	pthread_cond_init(&rr->cond, NULL);
-	if (pthread_create(&rr->th, NULL, run, rr)) {
-		error("relay: cannot start the resume thread");
-		pthread_mutex_destroy(&rr->lock);
-		pthread_cond_destroy(&rr->cond);
-		store_close(rr->s);
-		free(rr);
-		return NULL;
+	pthread_mutex_init(&rr->lanes.lock, NULL);
+	for (int i = 0; i < RESUME_WORKERS; i++) {
+		struct worker *w = &rr->w[i];
+
+		w->rr = rr;
+		w->s = store_open(db_path);
+		if (!w->s)
+			goto fail;
+		if (pthread_create(&w->th, NULL, run, w)) {
+			error("relay: cannot start the resume threads");
+			goto fail;
+		}
+		w->started = 1;
 	}
 	return rr;
+fail:
+	relay_resume_stop(rr);
+	return NULL;
 }
 
 void relay_resume_stop(struct relay_resume *rr)
@@ -155,11 +205,15 @@ void relay_resume_stop(struct relay_resume *rr)
 		return;
 	pthread_mutex_lock(&rr->lock);
 	rr->stop = 1;
-	pthread_cond_signal(&rr->cond);
+	pthread_cond_broadcast(&rr->cond);
 	pthread_mutex_unlock(&rr->lock);
-	pthread_join(rr->th, NULL);
+	for (int i = 0; i < RESUME_WORKERS; i++) {
+		if (rr->w[i].started)
+			pthread_join(rr->w[i].th, NULL);
+		store_close(rr->w[i].s);
+	}
+	pthread_mutex_destroy(&rr->lanes.lock);
 	pthread_mutex_destroy(&rr->lock);
 	pthread_cond_destroy(&rr->cond);
-	store_close(rr->s);
 	free(rr);
 }

@@ -9,12 +9,14 @@
 # PRIVATE-TOKEN; Jenkins: crumb, then proceedEmpty or abort with Basic
 # auth); 503s are retried with growing delays, then one success; the relay
 # SIGKILLed between registration and decision still resumes once after its
-# restart; an expired request resumes as expired (Jenkins: abort); a 401
+# restart; an expired request resumes as expired (Jenkins: abort); a
+# tenant whose CI does not answer is called once at a time and does not
+# hold up another tenant's resume; a 401
 # fails for good after one call; no secret is ever logged; a CI file naming
 # an unset variable stops the relay (exit 2).
 . "$(dirname "$0")/relay_lib.sh"
 $PY - <<'PYEOF'
-import os, signal, subprocess, time
+import os, signal, subprocess, threading, time
 import relay_util as ru
 from ci_api_server import CiApi
 
@@ -24,13 +26,15 @@ check = ru.Checks([log])
 GL_TOKEN, JK = "glpat-test-0123456789abcdef", "relay:11aa22bb33cc44dd55ee66ff77889900"
 OTHER = "other-tenant-token-0123456789"
 api = CiApi(pipeline=None)
+hung = CiApi(pipeline=None)	# the other tenant's Jenkins, which stops answering (6)
 with open(os.open(f"{T}/tokens", os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
     f.write(f"tenant acme {ru.BEARER} *\ntenant other {OTHER} *\n")
 with open(f"{T}/ci", "w") as f:
     f.write("# tenants' CI credentials\n"
             f"ci acme gitlab {api.url('/gitlab/api/v4')} GL_ACME_TOKEN 42 acme/*\n"
-            f"ci acme jenkins {api.url('/jenkins')} JK_ACME team/*\n")
-env = dict(os.environ, GL_ACME_TOKEN=GL_TOKEN, JK_ACME=JK)
+            f"ci acme jenkins {api.url('/jenkins')} JK_ACME team/*\n"
+            f"ci other jenkins {hung.url('/jenkins')} JK_OTHER team/*\n")
+env = dict(os.environ, GL_ACME_TOKEN=GL_TOKEN, JK_ACME=JK, JK_OTHER=JK)
 args = ["--tokens-file", f"{T}/tokens", "--ci-file", f"{T}/ci"]
 relay = ru.Relay(GL, db, log, args, env=env, tokens=None).start()
 
@@ -120,7 +124,31 @@ r = api.resumes()
 check("abort, not proceed", r and r[0]["path"].endswith("/18/input/Greenlight/abort"), r)
 check("the log says expired", f"resumed request {req['id']} (jenkins, expired)" in open(log).read())
 
-# 6. a wrong credential (401) fails for good after one call; others go on
+# 6. the other tenant's Jenkins stops answering with three resumes due: it
+# is called once at a time, and acme's resume does not wait for it
+hung.hold = threading.Event()
+for build in ("21", "22", "23"):
+    st, req, toks = reg(dict(JKT, build=build), token=OTHER)
+    check(f"the other tenant registers build {build}: 201", st == 201, (st, req))
+    check("... and it is approved", ru.decide(relay.port, toks[0][2], "approve") == 200)
+check("a call to the silent Jenkins is in flight", wait_for(lambda: hung.inflight == 1, 5),
+      hung.inflight)
+api.calls.clear()
+st, req, toks = reg(dict(GLT, pipeline="1003"))
+t0 = time.time()
+check("acme approves while the other tenant's CI is silent (200)",
+      ru.decide(relay.port, toks[0][2], "approve") == 200)
+check("acme's collect job is played all the same", wait_for(lambda: len(api.resumes()) == 1, 5),
+      api.calls)
+print(f"acme resumed {time.time() - t0:.2f}s after its decision, with a CI call hanging")
+time.sleep(1)
+check("the silent Jenkins was called once at a time (one lane per tenant and CI)",
+      hung.max_inflight == 1, hung.max_inflight)
+hung.hold.set()
+check("once it answers, the other tenant's three inputs are submitted",
+      wait_for(lambda: len(hung.resumes()) == 3, 20), hung.calls)
+
+# 7. a wrong credential (401) fails for good after one call; others go on
 relay.stop()
 with open(f"{T}/ci", "w") as f:
     f.write(f"ci acme gitlab {api.url('/gitlab/api/v4')} GL_ACME_TOKEN 42\n")
@@ -137,7 +165,7 @@ text = open(log).read()
 check("no secret in the log", GL_TOKEN not in text and "glpat-wrong" not in text and
       "11aa22bb33cc44dd55ee66ff77889900" not in text and ru.BEARER not in text)
 
-# 7. a CI file naming an unset variable, or holding a plain-http API elsewhere
+# 8. a CI file naming an unset variable, or holding a plain-http API elsewhere
 with open(f"{T}/ci", "w") as f:
     f.write("ci acme gitlab https://gitlab.example.com/api/v4 GL_UNSET_TOKEN 42\n")
 p = subprocess.run([GL, "relay", "--db", f"{T}/x.db"] + args, env=env, capture_output=True, text=True, timeout=30)
@@ -148,5 +176,6 @@ with open(f"{T}/ci", "w") as f:
 p = subprocess.run([GL, "relay", "--db", f"{T}/x.db"] + args, env=env, capture_output=True, text=True, timeout=30)
 check("plain http to another host: exit 2", p.returncode == 2 and "https://" in p.stderr, (p.returncode, p.stderr))
 api.stop()
+hung.stop()
 check.finish()
 PYEOF

@@ -3,7 +3,8 @@
  * src/resume_gitlab.c and src/resume_jenkins.c (the HTTP calls they build,
  * against a scripted fake instead of a network), src/store_resume.c and
  * src/relay_resume.c's sweep against a real SQLite file (claimed once, also
- * from a second connection; retried later; one outcome per request).
+ * from a second connection; retried later; one outcome per request) and
+ * its lanes (a tenant's CI called by one worker at a time).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -288,32 +289,32 @@ static void test_outbox(void **state)
 	assert_int_equal(store_resume_add(d.s, d.id, "acme", "gitlab", GL_TARGET, NULL, T0), STORE_OK);
 	assert_int_equal(store_resume_add(d.s, d.id, "acme", "gitlab", GL_TARGET, NULL, T0), STORE_OK);
 	/* pending: nothing due */
-	assert_int_equal(relay_resume_sweep(d.s, &cfg, fake_http, &f, T0 + 1), 0);
+	assert_int_equal(relay_resume_sweep(d.s, &cfg, NULL, fake_http, &f, T0 + 1), 0);
 	assert_int_equal(f.n, 0);
 	assert_int_equal(store_review_get(d.s, d.tok, T0 + 2, &rv), STORE_OK);
 	assert_int_equal(store_decide(d.s, d.tok, rv.nonce, 1, "", "127.0.0.1", "t", T0 + 2), STORE_OK);
 	store_review_release(&rv);
 	/* 503 on the play: waiting again, next try a second later */
 	capture_begin();
-	assert_int_equal(relay_resume_sweep(d.s, &cfg, fake_http, &f, T0 + 3), 1);
+	assert_int_equal(relay_resume_sweep(d.s, &cfg, NULL, fake_http, &f, T0 + 3), 1);
 	capture_end();
 	assert_non_null(strstr(captured, "retrying in 1s"));
 	assert_int_equal(store_resume_state(d.s, d.id, st, &attempts), STORE_OK);
 	assert_string_equal(st, "waiting");
 	assert_int_equal(attempts, 1);
-	assert_int_equal(relay_resume_sweep(s2, &cfg, fake_http, &f, T0 + 3), 0);	/* not yet */
+	assert_int_equal(relay_resume_sweep(s2, &cfg, NULL, fake_http, &f, T0 + 3), 0);	/* not yet */
 	assert_int_equal(f.n, 2);
 	capture_begin();
-	assert_int_equal(relay_resume_sweep(s2, &cfg, fake_http, &f, T0 + 4), 1);	/* another connection */
+	assert_int_equal(relay_resume_sweep(s2, &cfg, NULL, fake_http, &f, T0 + 4), 1);	/* another connection */
 	capture_end();
 	assert_non_null(strstr(captured, "(gitlab, approved)"));
 	assert_null(strstr(captured, "glpat-unit-secret"));
 	assert_int_equal(f.n, 4);
 	assert_int_equal(store_resume_state(d.s, d.id, st, &attempts), STORE_OK);
 	assert_string_equal(st, "done");
-	assert_int_equal(relay_resume_sweep(d.s, &cfg, fake_http, &f, T0 + 100), 0);	/* once */
+	assert_int_equal(relay_resume_sweep(d.s, &cfg, NULL, fake_http, &f, T0 + 100), 0);	/* once */
 	assert_int_equal(store_resume_add(d.s, d.id, "acme", "gitlab", GL_TARGET, NULL, T0), STORE_OK);
-	assert_int_equal(relay_resume_sweep(d.s, &cfg, fake_http, &f, T0 + 100), 0);	/* still once */
+	assert_int_equal(relay_resume_sweep(d.s, &cfg, NULL, fake_http, &f, T0 + 100), 0);	/* still once */
 
 	/* a claim is taken once: the second connection finds it gone */
 	new_request(&d, "k2", T0 + 10);
@@ -321,7 +322,7 @@ static void test_outbox(void **state)
 	assert_int_equal(store_settle_expired(d.s, T0 + 10, NULL), STORE_OK);
 	assert_int_equal(store_resume_claim(d.s, d.id, REQ_EXPIRED, T0 + 11), 1);
 	assert_int_equal(store_resume_claim(s2, d.id, REQ_EXPIRED, T0 + 11), 0);
-	assert_int_equal(relay_resume_sweep(s2, &cfg, fake_http, &f, T0 + 12), 0);
+	assert_int_equal(relay_resume_sweep(s2, &cfg, NULL, fake_http, &f, T0 + 12), 0);
 	assert_int_equal(store_resume_state(d.s, d.id, st, &attempts), STORE_OK);
 	assert_string_equal(st, "calling");	/* a relay killed here never calls again */
 
@@ -329,6 +330,72 @@ static void test_outbox(void **state)
 	assert_int_equal(store_prune(d.s, T0 + 1000, 100, NULL), STORE_OK);
 	assert_int_equal(store_resume_state(d.s, d.id, st, &attempts), STORE_NOT_FOUND);
 	store_close(s2);
+	store_close(d.s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d.dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void approve(struct db *d, time_t at)
+{
+	struct store_review rv;
+
+	assert_int_equal(store_review_get(d->s, d->tok, at, &rv), STORE_OK);
+	assert_int_equal(store_decide(d->s, d->tok, rv.nonce, 1, "", "127.0.0.1", "t", at), STORE_OK);
+	store_review_release(&rv);
+}
+
+/* A tenant's CI is called by one worker at a time: a resume whose lane
+ * ("tenant ci") another worker holds is left waiting, untouched, and a
+ * resume of another lane goes on; a sweep gives back every lane it took. */
+static void test_lanes(void **state)
+{
+	struct db d = { 0 };
+	struct resume_lanes lanes = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct fake f = { .status = { 200, 200, 200, 200 },
+			  .body = { "{\"crumb\":\"abc\",\"crumbRequestField\":\"Jenkins-Crumb\"}",
+				    NULL, GL_JOBS, "{}" } };
+	char gl_id[33], st[16], cmd[160];
+	int attempts;
+
+	(void)state;
+	strcpy(d.dir, "/tmp/gl-test-lanes-XXXXXX");
+	assert_non_null(mkdtemp(d.dir));
+	snprintf(d.path, sizeof(d.path), "%s/relay.db", d.dir);
+	d.s = store_open(d.path);
+	assert_non_null(d.s);
+	new_request(&d, "gl", T0 + 3600);
+	strcpy(gl_id, d.id);
+	assert_int_equal(store_resume_add(d.s, d.id, "acme", "gitlab", GL_TARGET, NULL, T0), STORE_OK);
+	approve(&d, T0 + 1);
+	new_request(&d, "jk", T0 + 3600);
+	assert_int_equal(store_resume_add(d.s, d.id, "acme", "jenkins", JK_TARGET(), NULL, T0), STORE_OK);
+	approve(&d, T0 + 1);
+
+	strcpy(lanes.busy[RESUME_WORKERS - 1], "acme gitlab");	/* another worker calls GitLab for acme */
+	capture_begin();
+	assert_int_equal(relay_resume_sweep(d.s, &cfg, &lanes, fake_http, &f, T0 + 2), 1);
+	capture_end();
+	assert_int_equal(f.n, 2);			/* crumb, proceed: Jenkins only */
+	assert_non_null(strstr(f.url[1], "/input/Greenlight/proceedEmpty"));
+	assert_int_equal(store_resume_state(d.s, d.id, st, &attempts), STORE_OK);
+	assert_string_equal(st, "done");
+	assert_int_equal(store_resume_state(d.s, gl_id, st, &attempts), STORE_OK);
+	assert_string_equal(st, "waiting");
+	assert_int_equal(attempts, 0);
+	assert_string_equal(lanes.busy[RESUME_WORKERS - 1], "acme gitlab");
+	for (int i = 0; i < RESUME_WORKERS; i++)
+		if (i != RESUME_WORKERS - 1)
+			assert_string_equal(lanes.busy[i], "");
+
+	lanes.busy[RESUME_WORKERS - 1][0] = '\0';			/* that call ended */
+	capture_begin();
+	assert_int_equal(relay_resume_sweep(d.s, &cfg, &lanes, fake_http, &f, T0 + 3), 1);
+	capture_end();
+	assert_int_equal(f.n, 4);
+	assert_int_equal(store_resume_state(d.s, gl_id, st, &attempts), STORE_OK);
+	assert_string_equal(st, "done");
+	for (int i = 0; i < RESUME_WORKERS; i++)
+		assert_string_equal(lanes.busy[i], "");
 	store_close(d.s);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d.dir);
 	assert_int_equal(system(cmd), 0);
@@ -343,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_gitlab),
 		cmocka_unit_test(test_jenkins),
 		cmocka_unit_test(test_outbox),
+		cmocka_unit_test(test_lanes),
 	};
 
 	return cmocka_run_group_tests(tests, load_cfg, free_cfg);
