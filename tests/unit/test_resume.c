@@ -269,21 +269,43 @@ static void new_request(struct db *d, const char *key, time_t deadline)
 	store_request_release(&out);
 }
 
+static void db_open(struct db *d)
+{
+	strcpy(d->dir, "/tmp/gl-test-resume-XXXXXX");
+	assert_non_null(mkdtemp(d->dir));
+	snprintf(d->path, sizeof(d->path), "%s/relay.db", d->dir);
+	d->s = store_open(d->path);
+	assert_non_null(d->s);
+}
+
+static void db_remove(struct db *d)
+{
+	char cmd[160];
+
+	store_close(d->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void approve(struct db *d, time_t at)
+{
+	struct store_review rv;
+
+	assert_int_equal(store_review_get(d->s, d->tok, at, &rv), STORE_OK);
+	assert_int_equal(store_decide(d->s, d->tok, rv.nonce, 1, "", "127.0.0.1", "t", at), STORE_OK);
+	store_review_release(&rv);
+}
+
 static void test_outbox(void **state)
 {
 	struct db d = { 0 };
-	struct store_review rv;
 	struct store *s2;
 	struct fake f = { .status = { 200, 503, 200, 200 }, .body = { GL_JOBS, NULL, GL_JOBS, "{}" } };
-	char st[16], cmd[160];
+	char st[16];
 	int attempts;
 
 	(void)state;
-	strcpy(d.dir, "/tmp/gl-test-resume-XXXXXX");
-	assert_non_null(mkdtemp(d.dir));
-	snprintf(d.path, sizeof(d.path), "%s/relay.db", d.dir);
-	d.s = store_open(d.path);
-	assert_non_null(d.s);
+	db_open(&d);
 	s2 = store_open(d.path);
 	new_request(&d, "k1", T0 + 3600);
 	assert_int_equal(store_resume_add(d.s, d.id, "acme", "gitlab", GL_TARGET, NULL, T0), STORE_OK);
@@ -291,9 +313,7 @@ static void test_outbox(void **state)
 	/* pending: nothing due */
 	assert_int_equal(relay_resume_sweep(d.s, &cfg, NULL, fake_http, &f, T0 + 1), 0);
 	assert_int_equal(f.n, 0);
-	assert_int_equal(store_review_get(d.s, d.tok, T0 + 2, &rv), STORE_OK);
-	assert_int_equal(store_decide(d.s, d.tok, rv.nonce, 1, "", "127.0.0.1", "t", T0 + 2), STORE_OK);
-	store_review_release(&rv);
+	approve(&d, T0 + 2);
 	/* 503 on the play: waiting again, next try a second later */
 	capture_begin();
 	assert_int_equal(relay_resume_sweep(d.s, &cfg, NULL, fake_http, &f, T0 + 3), 1);
@@ -330,18 +350,7 @@ static void test_outbox(void **state)
 	assert_int_equal(store_prune(d.s, T0 + 1000, 100, NULL), STORE_OK);
 	assert_int_equal(store_resume_state(d.s, d.id, st, &attempts), STORE_NOT_FOUND);
 	store_close(s2);
-	store_close(d.s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d.dir);
-	assert_int_equal(system(cmd), 0);
-}
-
-static void approve(struct db *d, time_t at)
-{
-	struct store_review rv;
-
-	assert_int_equal(store_review_get(d->s, d->tok, at, &rv), STORE_OK);
-	assert_int_equal(store_decide(d->s, d->tok, rv.nonce, 1, "", "127.0.0.1", "t", at), STORE_OK);
-	store_review_release(&rv);
+	db_remove(&d);
 }
 
 /* A tenant's CI is called by one worker at a time: a resume whose lane
@@ -354,15 +363,11 @@ static void test_lanes(void **state)
 	struct fake f = { .status = { 200, 200, 200, 200 },
 			  .body = { "{\"crumb\":\"abc\",\"crumbRequestField\":\"Jenkins-Crumb\"}",
 				    NULL, GL_JOBS, "{}" } };
-	char gl_id[33], st[16], cmd[160];
+	char gl_id[33], st[16];
 	int attempts;
 
 	(void)state;
-	strcpy(d.dir, "/tmp/gl-test-lanes-XXXXXX");
-	assert_non_null(mkdtemp(d.dir));
-	snprintf(d.path, sizeof(d.path), "%s/relay.db", d.dir);
-	d.s = store_open(d.path);
-	assert_non_null(d.s);
+	db_open(&d);
 	new_request(&d, "gl", T0 + 3600);
 	strcpy(gl_id, d.id);
 	assert_int_equal(store_resume_add(d.s, d.id, "acme", "gitlab", GL_TARGET, NULL, T0), STORE_OK);
@@ -396,9 +401,7 @@ static void test_lanes(void **state)
 	assert_string_equal(st, "done");
 	for (int i = 0; i < RESUME_WORKERS; i++)
 		assert_string_equal(lanes.busy[i], "");
-	store_close(d.s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d.dir);
-	assert_int_equal(system(cmd), 0);
+	db_remove(&d);
 }
 
 int main(void)
