@@ -59,28 +59,6 @@ static int find_token(struct pg_store *s, const char *hash, int lock,
 	return rc;
 }
 
-/* Once the row lock is held, a statement of its own (a new snapshot):
- * the token may have been replaced while we waited, and the reviewer's
- * decision made meanwhile (the same link submitted twice at once). */
-static int recheck_token(struct pg_store *s, const char *hash,
-			 const char *request_id, int *prev)
-{
-	const char *params[1] = { hash };
-	PGresult *res = pg_query(s, "find token", "SELECT rc.request_id, "
-				 PREV_SQL " FROM recipients rc WHERE"
-				 " rc.token_hash = $1", 1, params);
-	int rc;
-
-	if (!res)
-		return STORE_ERROR;
-	rc = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), request_id) ?
-	     STORE_OK : STORE_NOT_FOUND;
-	if (!rc)
-		*prev = (int)pg_num(res, 0, 1);
-	PQclear(res);
-	return rc;
-}
-
 /* Two statements, no transaction: who the token names (and whether the
  * request is past its deadline: then settled as expired first), then
  * the request as the page shows it. */
@@ -169,11 +147,17 @@ static int decide_txn(struct pg_store *s, const struct vote *v, time_t now,
 		      int *recorded)
 {
 	struct policy p;
-	struct who w;
+	struct who w, again;
 	int prev, rc = find_token(s, v->hash, 1, &w, &p, &prev);
 
+	/* once the row lock is held, read again (a statement of its own: a
+	 * new snapshot): the token may have been replaced while we waited,
+	 * and the reviewer's decision made meanwhile (the same link submitted
+	 * twice at once) */
 	if (!rc)
-		rc = recheck_token(s, v->hash, w.request_id, &prev);
+		rc = find_token(s, v->hash, 0, &again, &p, &prev);
+	if (!rc && strcmp(again.request_id, w.request_id))
+		rc = STORE_NOT_FOUND;
 	if (rc)
 		return rc;
 	if (!store_vote_nonce_ok(&p, v))
