@@ -14,10 +14,10 @@
  * who sent it) or of a held long-poll; web.c hands it back on every later
  * call and to relay_api_done(), which frees it.  A held long-poll sits in a
  * hash bucket (by request id) under wlock, after reading its request
- * outside it (relay_wait.c says why no decision is missed); whoever ends it (a decision, the
- * sweep, the shutdown) unlinks it under wlock and only then resumes its
- * connection, so a connection is resumed exactly once and never before it
- * was suspended.  A request's tenant never changes, so ownership is checked
+ * outside it (relay_wait.c says why no decision is missed); whoever ends
+ * it (a decision, the sweep, the shutdown) unlinks it under wlock and only
+ * then resumes its connection, so a connection is resumed exactly once and
+ * never before it was suspended.  A request's tenant never changes, so ownership is checked
  * once, when a call arrives.
  */
 #ifndef GREENLIGHT_RELAY_INT_H

@@ -2,8 +2,9 @@
  *
  * A long-poll reads its request outside wlock and is linked under it only
  * if no decision was announced for its bucket meanwhile (relay_hold), so a
- * decision committed after the read is never missed.  Suspended connections never time out in
- * libmicrohttpd: the owner calls relay_api_sweep() a few times a second.
+ * decision committed after the read is never missed.  Suspended
+ * connections never time out in libmicrohttpd: the owner calls
+ * relay_api_sweep() a few times a second.
  */
 #include <microhttpd.h>
 #include <stdlib.h>

@@ -23,9 +23,10 @@
  * statement, so in one snapshot and one round trip, and registered in one;
  * a decision is a transaction of three statements under the request's row
  * lock (store_pg_review.c): on a busy relay the round trips to the server,
- * not the server's work, are what a call costs.  A lost connection is re-established on the next call;
- * while it cannot be, calls fail and store_unavailable() says so.  The URL
- * (which may hold a password) is only ever printed redacted.
+ * not the server's work, are what a call costs.  A lost connection is
+ * re-established on the next call; while it cannot be, calls fail and
+ * store_unavailable() says so.  The URL (which may hold a password) is
+ * only ever printed redacted.
  */
 #include <pthread.h>
 #include <stdio.h>

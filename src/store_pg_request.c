@@ -538,9 +538,8 @@ int pg_state_counts(struct store *b, long counts[4])
 		counts[i] = 0;
 	if (pg_ready(s))
 		return STORE_ERROR;
-	res = pg_query(s, "count requests", "SELECT state, sum(n) FROM request_counts"
-		 " GROUP BY state", 0,
-		 NULL);
+	res = pg_query(s, "count requests", "SELECT state, sum(n) FROM"
+		 " request_counts GROUP BY state", 0, NULL);
 	if (!res)
 		return STORE_ERROR;
 	for (int i = 0; i < PQntuples(res); i++)
