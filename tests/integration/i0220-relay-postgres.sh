@@ -9,10 +9,11 @@
 # one request; a NOTIFY forged by any database role (without a tag, or
 # with relay A's own tag learnt by LISTEN) makes relays answer only what
 # the database holds, and A ignores its own tag; baselines and the counts
-# /metrics shows are shared; a version 1 schema is migrated and a newer one refused; the
-# password in the URL is never printed; reads and writes answer 503 +
-# Retry-After while the database is down, and both relays serve and wake
-# each other again once it is back.  (Retention on PostgreSQL: i0221.)
+# /metrics shows are shared; a version 1 schema is migrated and a newer
+# one refused; the password in the URL is never printed; reads and
+# writes answer 503 + Retry-After while the database is down, and both
+# relays serve and wake each other again once it is back.  (Retention on
+# PostgreSQL: i0221.)
 . "$(dirname "$0")/relay_lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
 pg_start
